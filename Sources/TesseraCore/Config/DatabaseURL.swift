@@ -1,0 +1,138 @@
+/// A PostgreSQL connection URL, `postgres://user:password@host:port/database?sslmode=...`,
+/// parsed without I/O. `postgresql://` is accepted too.
+package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
+    package var username: String
+    package var password: String?
+    package var database: String
+    package var tls: TLSMode
+
+    package enum TLSMode: String, Sendable {
+        case disable
+        case prefer
+        case require
+    }
+
+    package init(
+        host: String,
+        port: Int = 5432,
+        username: String,
+        password: String? = nil,
+        database: String,
+        tls: TLSMode = .disable
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.tls = tls
+    }
+
+    package init(parsing text: String) throws(TesseraError) {
+        let schemes = ["postgres://", "postgresql://"]
+        guard let scheme = schemes.first(where: { text.hasPrefix($0) }) else {
+            throw TesseraError(.invalidParameter, "A database URL must start with postgres:// or postgresql://.")
+        }
+        var rest = Substring(text.dropFirst(scheme.count))
+        var query = Substring("")
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        var path = Substring("")
+        if let slash = rest.firstIndex(of: "/") {
+            path = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+        }
+        var userInfo: Substring?
+        if let at = rest.lastIndex(of: "@") {
+            userInfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+        }
+        var host = rest
+        var port = 5432
+        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+            host = rest[..<colon]
+            guard let parsed = Int(rest[rest.index(after: colon)...]), (1...65535).contains(parsed) else {
+                throw TesseraError(.invalidParameter, "The database URL's port is not a number from 1 to 65535.")
+            }
+            port = parsed
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = host.dropFirst().dropLast()
+        }
+        guard !host.isEmpty else {
+            throw TesseraError(.invalidParameter, "The database URL names no host.")
+        }
+        var username = "postgres"
+        var password: String?
+        if let userInfo {
+            if let colon = userInfo.firstIndex(of: ":") {
+                username = Self.percentDecoded(userInfo[..<colon])
+                password = Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+            } else {
+                username = Self.percentDecoded(userInfo)
+            }
+        }
+        var tls = TLSMode.prefer
+        for item in query.split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0] == "sslmode" || pair[0] == "tls" else { continue }
+            switch pair[1] {
+            case "disable", "false": tls = .disable
+            case "allow", "prefer": tls = .prefer
+            case "require", "verify-ca", "verify-full", "true": tls = .require
+            default:
+                throw TesseraError(.invalidParameter, "Unknown sslmode '\(NameRules.printable(String(pair[1])))' in the database URL.")
+            }
+        }
+        let database = path.isEmpty ? username : Self.percentDecoded(path)
+        self.init(host: String(host), port: port, username: username, password: password, database: database, tls: tls)
+    }
+
+    /// The URL as text, with the password included (for configuration files and status output).
+    package var urlString: String {
+        var text = "postgres://" + Self.percentEncoded(self.username)
+        if let password { text += ":" + Self.percentEncoded(password) }
+        text += "@\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(self.port)/" + Self.percentEncoded(self.database)
+        if self.tls != .prefer { text += "?sslmode=\(self.tls.rawValue)" }
+        return text
+    }
+
+    /// The URL with the password masked: safe for logs.
+    package var description: String {
+        var copy = self
+        if copy.password != nil { copy.password = "****" }
+        return copy.urlString
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String {
+        var bytes = [UInt8]()
+        var utf8 = text.utf8.makeIterator()
+        while let byte = utf8.next() {
+            if byte == UInt8(ascii: "%"), let high = utf8.next(), let low = utf8.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let isUnreserved = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
+            if isUnreserved {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+}

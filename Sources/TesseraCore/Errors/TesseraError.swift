@@ -1,0 +1,85 @@
+/// Every error Tessera reports to a client: a stable `code`, a human `detail`
+/// that is safe to show, and where it applies the offending index or line.
+///
+/// The HTTP layer turns it into an RFC 9457 `application/problem+json` response.
+package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var code: Code
+    package var detail: String
+    /// Index of the offending item in a batch, when the error is about one item.
+    package var index: Int?
+    /// 1-based line of the offending input, for line-oriented formats.
+    package var line: Int?
+
+    package init(_ code: Code, _ detail: String, index: Int? = nil, line: Int? = nil) {
+        self.code = code
+        self.detail = detail
+        self.index = index
+        self.line = line
+    }
+
+    package var description: String { "\(self.code.rawValue): \(self.detail)" }
+
+    /// Stable, documented error codes. Clients switch on these, so never rename one.
+    package enum Code: String, Sendable, CaseIterable {
+        case invalidJSON = "invalid_json"
+        case invalidBody = "invalid_body"
+        case invalidName = "invalid_name"
+        case invalidParameter = "invalid_parameter"
+        case unknownValueType = "unknown_value_type"
+        case unsupportedMediaType = "unsupported_media_type"
+        case bodyTooLarge = "body_too_large"
+        case unauthorized = "unauthorized"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case attributeTypeConflict = "attribute_type_conflict"
+        case duplicate = "duplicate"
+        case quotaExceeded = "quota_exceeded"
+        case rateLimited = "rate_limited"
+        case notReady = "not_ready"
+        case unavailable = "unavailable"
+        case timeout = "timeout"
+        case internalError = "internal_error"
+
+        /// The HTTP status this code is answered with.
+        package var httpStatus: Int {
+            switch self {
+            case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType: 400
+            case .unauthorized: 401
+            case .quotaExceeded: 403
+            case .notFound: 404
+            case .methodNotAllowed: 405
+            case .attributeTypeConflict, .duplicate: 409
+            case .bodyTooLarge: 413
+            case .unsupportedMediaType: 415
+            case .rateLimited: 429
+            case .internalError: 500
+            case .notReady, .unavailable: 503
+            case .timeout: 504
+            }
+        }
+
+        /// A short title for the problem document, the same for every instance of the code.
+        package var title: String {
+            switch self {
+            case .invalidJSON: "Malformed JSON"
+            case .invalidBody: "Invalid request body"
+            case .invalidName: "Invalid name"
+            case .invalidParameter: "Invalid parameter"
+            case .unknownValueType: "Unknown value type"
+            case .unsupportedMediaType: "Unsupported media type"
+            case .bodyTooLarge: "Request body too large"
+            case .unauthorized: "Unauthorized"
+            case .notFound: "Not found"
+            case .methodNotAllowed: "Method not allowed"
+            case .attributeTypeConflict: "Attribute type conflict"
+            case .duplicate: "Already exists"
+            case .quotaExceeded: "Quota exceeded"
+            case .rateLimited: "Too many requests"
+            case .notReady: "Not ready"
+            case .unavailable: "Service unavailable"
+            case .timeout: "Timed out"
+            case .internalError: "Internal error"
+            }
+        }
+    }
+}

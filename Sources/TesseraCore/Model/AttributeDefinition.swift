@@ -1,0 +1,56 @@
+import Foundation
+
+/// What a tenant declares about one attribute.
+package struct AttributeDefinition: Sendable, Equatable {
+    package var name: String
+    package var type: ValueType
+    /// Kept in the hot projection (`entity_jsonb`), so it can be filtered on and read in one lookup.
+    package var hot: Bool
+    /// Written synchronously, bypassing the staging table.
+    package var critical: Bool
+    package var unit: String?
+    package var description: String?
+
+    package init(
+        name: String,
+        type: ValueType,
+        hot: Bool = false,
+        critical: Bool = false,
+        unit: String? = nil,
+        description: String? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.hot = hot
+        self.critical = critical
+        self.unit = unit
+        self.description = description
+    }
+
+    /// Checks every field against the catalog's rules.
+    package func validated() throws(TesseraError) -> AttributeDefinition {
+        try NameRules.validateAttributeName(self.name)
+        if let unit {
+            try NameRules.validateFreeText(unit, field: "unit", maxLength: NameRules.maxUnitLength)
+        }
+        if let description {
+            try NameRules.validateFreeText(description, field: "description", maxLength: NameRules.maxDescriptionLength)
+        }
+        return self
+    }
+}
+
+/// An attribute as the catalog stores it.
+package struct Attribute: Sendable, Equatable {
+    package var id: Int32
+    package var tenantID: Int64
+    package var definition: AttributeDefinition
+    package var createdAt: Date
+
+    package init(id: Int32, tenantID: Int64, definition: AttributeDefinition, createdAt: Date) {
+        self.id = id
+        self.tenantID = tenantID
+        self.definition = definition
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+
+/// The embedded local cluster: a PostgreSQL 15 primary started from the system's
+/// binaries on 127.0.0.1, its state kept in a directory (`.tessera` by default).
+///
+/// `up` initialises on first use and reuses the data afterwards; `down` stops what
+/// `up` started, by pid. When run as root the servers run as the `postgres` user.
+package struct LocalCluster: Sendable {
+    package struct Configuration: Sendable {
+        package var directory: String
+        package var profile: Profile
+        package var databaseName: String
+        package var superuser: String
+        /// Overrides where the PostgreSQL binaries are (`TESSERA_PG_BINDIR`).
+        package var binDirectory: String?
+
+        package enum Profile: String, Sendable {
+            /// Tuned for serving on this machine.
+            case tuned
+            /// Small and fast to start, for test suites.
+            case test
+        }
+
+        package init(
+            directory: String,
+            profile: Profile = .tuned,
+            databaseName: String = "tessera",
+            superuser: String = "tessera",
+            binDirectory: String? = nil
+        ) {
+            self.directory = directory
+            self.profile = profile
+            self.databaseName = databaseName
+            self.superuser = superuser
+            self.binDirectory = binDirectory
+        }
+    }
+
+    package let configuration: Configuration
+    let logger: Logger
+
+    package init(configuration: Configuration, logger: Logger) {
+        var configuration = configuration
+        configuration.directory = URL(fileURLWithPath: configuration.directory).standardizedFileURL.path
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Starts whatever is not running (initialising it first if new) and returns the status.
+    package func up() async throws -> ClusterStatus {
+        try await offloaded { try self.upBlocking() }
+    }
+
+    /// Stops every component this cluster started and returns the status.
+    package func down() async throws -> ClusterStatus {
+        try await offloaded { try self.downBlocking() }
+    }
+
+    /// What runs where, without changing anything.
+    package func status() throws -> ClusterStatus {
+        let state = try ClusterStateFile(directory: self.configuration.directory).load()
+        return self.status(from: state)
+    }
+
+    // MARK: - Blocking work, off the concurrency pool
+
+    func upBlocking() throws -> ClusterStatus {
+        let installation = try PostgresInstallation.locate(override: self.configuration.binDirectory)
+        let runAs = try OSUser.forPostgres()
+        let stateFile = ClusterStateFile(directory: self.configuration.directory)
+        try FileManager.default.createDirectory(atPath: self.configuration.directory, withIntermediateDirectories: true)
+        var state = try stateFile.load()
+        if state.dataRoot == nil {
+            state.dataRoot = self.chooseDataRoot(runAs: runAs)
+        }
+        if state.password == nil {
+            state.password = RandomPassword.make()
+        }
+        try stateFile.save(state)  // before initdb uses the password, so a later `up` knows it
+        let server = PostgresServer(
+            name: "primary",
+            dataDirectory: state.dataRoot! + "/primary",
+            installation: installation,
+            runAs: runAs,
+            superuser: self.configuration.superuser,
+            password: state.password!,
+            settings: self.configuration.profile == .tuned ? PostgresSettings.tuned : PostgresSettings.test,
+            logger: self.logger
+        )
+        let previousPort = state.components["primary"]?.port
+        let port = try server.start(preferredPort: previousPort)
+        try server.createDatabase(self.configuration.databaseName, port: port)
+        state.components["primary"] = .init(kind: "postgresql", role: "primary", port: port, dataDirectory: server.dataDirectory, logFile: server.logFile)
+        try stateFile.save(state)
+        return self.status(from: state)
+    }
+
+    func downBlocking() throws -> ClusterStatus {
+        let stateFile = ClusterStateFile(directory: self.configuration.directory)
+        let state = try stateFile.load()
+        for (name, component) in state.components where component.kind == "postgresql" {
+            try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: self.logger)
+        }
+        return self.status(from: state)
+    }
+
+    /// `<dir>/pg` when the PostgreSQL user can reach it, else a folder under /tmp.
+    private func chooseDataRoot(runAs: OSUser?) -> String {
+        let inside = self.configuration.directory + "/pg"
+        guard let runAs else { return inside }
+        chmod(self.configuration.directory, 0o755)
+        if runAs.canReach(self.configuration.directory) { return inside }
+        let fallback = "/tmp/tessera-pg-" + String(UInt64(bitPattern: Int64(self.configuration.directory.hashValueStable)), radix: 36)
+        self.logger.notice(
+            "The postgres user cannot reach the cluster directory; keeping PostgreSQL data elsewhere",
+            metadata: ["cluster.dir": "\(self.configuration.directory)", "data.dir": "\(fallback)"]
+        )
+        return fallback
+    }
+
+    func status(from state: ClusterStateFile.State) -> ClusterStatus {
+        let components = state.components.sorted { $0.key < $1.key }.map { name, component in
+            let pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
+            let url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+            return ClusterStatus.Component(
+                name: name, kind: component.kind, role: component.role, host: "127.0.0.1", port: component.port,
+                url: url, pid: pid, running: pid != nil, dataDirectory: component.dataDirectory, logFile: component.logFile
+            )
+        }
+        return ClusterStatus(directory: self.configuration.directory, components: components)
+    }
+}
+
+extension String {
+    /// FNV-1a: stable across runs, unlike `hashValue`.
+    var hashValueStable: Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in self.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return Int64(bitPattern: hash)
+    }
+}
+
+enum RandomPassword {
+    static func make() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Where this machine's PostgreSQL 15 server binaries are.
+struct PostgresInstallation: Sendable {
+    var binDirectory: String
+
+    func tool(_ name: String) -> String { self.binDirectory + "/" + name }
+
+    /// `TESSERA_PG_BINDIR` when given, else Debian's versioned folder, else `pg_config --bindir`.
+    static func locate(override: String? = nil) throws -> PostgresInstallation {
+        var candidates = [String]()
+        if let override, !override.isEmpty { candidates.append(override) }
+        candidates.append("/usr/lib/postgresql/15/bin")
+        if let fromConfig = try? Command(executable: "/usr/bin/pg_config", arguments: ["--bindir"]).check() {
+            candidates.append(fromConfig.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        for candidate in candidates where ["postgres", "initdb", "pg_ctl"].allSatisfy({
+            FileManager.default.isExecutableFile(atPath: candidate + "/" + $0)
+        }) {
+            return PostgresInstallation(binDirectory: candidate)
+        }
+        throw LocalClusterError.postgresNotInstalled(searched: candidates)
+    }
+}

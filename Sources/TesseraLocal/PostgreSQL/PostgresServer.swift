@@ -1,0 +1,130 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+
+/// One PostgreSQL server of the local cluster: its data directory, started with
+/// `pg_ctl` (which detaches it into its own session, so a Ctrl-C in the terminal that
+/// ran `tessera` does not reach it) and stopped by signalling its postmaster's pid.
+struct PostgresServer {
+    var name: String
+    var dataDirectory: String
+    var installation: PostgresInstallation
+    var runAs: OSUser?
+    var superuser: String
+    var password: String
+    var settings: String
+    var logger: Logger
+
+    var logFile: String { self.dataDirectory + ".log" }
+
+    /// Initialises the data directory if needed, writes the settings and starts the
+    /// server unless it runs already. Returns the port it listens on.
+    func start(preferredPort: Int?) throws -> Int {
+        if !FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION") {
+            try self.initialise()
+        }
+        try self.writeSettings()
+        if Self.runningPID(dataDirectory: self.dataDirectory) != nil, let port = self.configuredPort() {
+            self.logger.info("PostgreSQL already running", metadata: ["component": "\(self.name)", "port": "\(port)"])
+            return port
+        }
+        let port = try preferredPort.flatMap { Ports.isFree($0) ? $0 : nil } ?? Ports.free()
+        try self.writePort(port)
+        let result = try Command(
+            executable: self.installation.tool("pg_ctl"),
+            arguments: ["-D", self.dataDirectory, "-l", self.logFile, "-w", "-t", "120", "start"],
+            user: self.runAs?.name
+        ).run()
+        guard result.status == 0 else {
+            let tail = (try? String(contentsOfFile: self.logFile, encoding: .utf8))?.split(separator: "\n").suffix(15).joined(separator: "\n") ?? ""
+            throw LocalClusterError.commandFailed("PostgreSQL (\(self.name)) did not start: \(result.output)\n\(tail)")
+        }
+        self.logger.info("PostgreSQL started", metadata: ["component": "\(self.name)", "port": "\(port)"])
+        return port
+    }
+
+    private func initialise() throws {
+        let parent = (self.dataDirectory as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        self.runAs?.own(parent)
+        let passwordFile = parent + "/.initdb-password"
+        FileManager.default.createFile(atPath: passwordFile, contents: Data(self.password.utf8), attributes: [.posixPermissions: 0o600])
+        self.runAs?.own(passwordFile)
+        defer { try? FileManager.default.removeItem(atPath: passwordFile) }
+        self.logger.info("Initialising PostgreSQL data directory", metadata: ["data.dir": "\(self.dataDirectory)"])
+        try Command(
+            executable: self.installation.tool("initdb"),
+            arguments: [
+                "-D", self.dataDirectory, "-U", self.superuser, "--pwfile=\(passwordFile)",
+                "--auth-host=scram-sha-256", "--auth-local=peer", "--locale=C", "--encoding=UTF8", "--no-instructions",
+            ],
+            user: self.runAs?.name
+        ).check()
+        let configPath = self.dataDirectory + "/postgresql.conf"
+        let include = "\ninclude_if_exists = 'tessera.conf'\ninclude_if_exists = 'tessera-port.conf'\n"
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: configPath))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(include.utf8))
+        try handle.close()
+    }
+
+    private func writeSettings() throws {
+        try self.writeOwned(self.dataDirectory + "/tessera.conf", self.settings)
+    }
+
+    private func writePort(_ port: Int) throws {
+        try self.writeOwned(self.dataDirectory + "/tessera-port.conf", "port = \(port)\n")
+    }
+
+    private func configuredPort() -> Int? {
+        guard let text = try? String(contentsOfFile: self.dataDirectory + "/tessera-port.conf", encoding: .utf8) else { return nil }
+        return text.split(separator: "=").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    private func writeOwned(_ path: String, _ text: String) throws {
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        self.runAs?.own(path)
+    }
+
+    /// Creates the database unless it exists.
+    func createDatabase(_ database: String, port: Int) throws {
+        let environment = ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
+        let exists = try Command(
+            executable: self.installation.tool("psql"),
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", "postgres", "-tAc",
+                        "SELECT 1 FROM pg_database WHERE datname = '\(database.replacingOccurrences(of: "'", with: "''"))'"],
+            environment: environment
+        ).check()
+        if exists.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return }
+        try Command(
+            executable: self.installation.tool("createdb"),
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, database],
+            environment: environment
+        ).check()
+    }
+
+    /// The postmaster's pid from `postmaster.pid`, if that process is alive.
+    static func runningPID(dataDirectory: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
+              ProcessControl.isAlive(pid)
+        else { return nil }
+        return pid
+    }
+
+    /// Fast shutdown (SIGINT): active transactions roll back, then a clean stop.
+    /// Escalates to an immediate shutdown (SIGQUIT) if it lingers.
+    static func stop(dataDirectory: String, name: String, logger: Logger) throws {
+        guard let pid = self.runningPID(dataDirectory: dataDirectory) else { return }
+        logger.info("Stopping PostgreSQL", metadata: ["component": "\(name)", "pid": "\(pid)"])
+        ProcessControl.signal(pid, SIGINT)
+        if ProcessControl.waitForExit(pid, timeout: 60) { return }
+        logger.warning("PostgreSQL did not stop in 60 s; sending SIGQUIT", metadata: ["component": "\(name)", "pid": "\(pid)"])
+        ProcessControl.signal(pid, SIGQUIT)
+        if !ProcessControl.waitForExit(pid, timeout: 15) {
+            throw LocalClusterError.commandFailed("PostgreSQL (\(name), pid \(pid)) did not stop.")
+        }
+    }
+}

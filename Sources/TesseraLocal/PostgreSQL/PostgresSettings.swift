@@ -1,0 +1,60 @@
+/// The `postgresql.conf` settings the local cluster runs with, written to
+/// `tessera.conf` in each data directory (and included from `postgresql.conf`).
+enum PostgresSettings {
+    /// Tuned for this kind of machine: 2 cores, 24 GiB, shared with the Swift server,
+    /// Redis, replicas and a build. Each line says why.
+    static let tuned = """
+        # Written by tessera cluster up; edits are overwritten at the next start.
+        listen_addresses = '127.0.0.1'        # loopback only
+        unix_socket_directories = ''          # TCP only: no socket folder to own or to outgrow the path limit
+        max_connections = 200                 # several servers' pools (20 each) plus tools
+        shared_buffers = 2GB                  # ~1/12 of RAM: primary and replicas share the machine's page cache
+        effective_cache_size = 12GB           # what the OS page cache can hold for us
+        work_mem = 32MB                       # hourly aggregates sort/hash in memory; few concurrent queries
+        maintenance_work_mem = 512MB          # faster index builds and vacuums of big partitions
+        wal_level = replica                   # streaming replicas
+        max_wal_senders = 10
+        max_replication_slots = 10
+        hot_standby = on
+        wal_compression = on                  # EAV rows compress well; 2 cores can afford it
+        wal_buffers = 64MB                    # absorbs COPY bursts between WAL writes
+        max_wal_size = 8GB                    # fewer checkpoints during sustained ingest
+        min_wal_size = 1GB
+        checkpoint_timeout = 15min
+        checkpoint_completion_target = 0.9
+        random_page_cost = 1.1                # SSD
+        effective_io_concurrency = 200        # SSD
+        max_worker_processes = 8
+        max_parallel_workers = 2              # = cores
+        max_parallel_workers_per_gather = 1   # one helper per query: the other core serves ingest
+        max_parallel_maintenance_workers = 1
+        jit = off                             # JIT compile time exceeds the run time of our short queries
+        autovacuum_naptime = 10s              # the projection and heartbeat churn; keep their bloat low
+        autovacuum_vacuum_scale_factor = 0.05
+        autovacuum_analyze_scale_factor = 0.02
+        log_min_duration_statement = 1000     # log statements slower than 1 s
+        log_line_prefix = '%m [%p] %q%u@%d '
+
+        """
+
+    /// For test clusters: the same shape, small memory and no fsync, so a suite
+    /// starts in seconds and leaves the machine's memory to the tests.
+    static let test = """
+        # Written by tessera cluster up (test profile).
+        listen_addresses = '127.0.0.1'
+        unix_socket_directories = ''
+        max_connections = 200
+        shared_buffers = 128MB
+        work_mem = 16MB
+        wal_level = replica
+        max_wal_senders = 10
+        max_replication_slots = 10
+        hot_standby = on
+        fsync = off                           # tests do not survive OS crashes; process crashes are still safe
+        jit = off
+        max_parallel_workers_per_gather = 1
+        autovacuum_naptime = 10s
+        log_line_prefix = '%m [%p] %q%u@%d '
+
+        """
+}

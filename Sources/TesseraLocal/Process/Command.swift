@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Runs a program to completion and captures its output, optionally as another OS user
+/// (through `runuser`, for PostgreSQL, which refuses to run as root).
+struct Command {
+    var executable: String
+    var arguments: [String]
+    var environment: [String: String] = [:]
+    var user: String?
+
+    struct Result {
+        var status: Int32
+        var output: String
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var command: String
+        var status: Int32
+        var output: String
+        var description: String {
+            "`\(self.command)` exited with status \(self.status): \(self.output.trimmingCharacters(in: .whitespacesAndNewlines).suffix(2_000))"
+        }
+    }
+
+    /// Runs and returns the exit status and combined stdout and stderr.
+    ///
+    /// Spawned with `posix_spawn` and reaped with `waitpid`; output goes to a temporary
+    /// file, not a pipe, so a daemon the program leaves behind cannot hold us up.
+    func run() throws -> Result {
+        var argv = [String]()
+        if let user {
+            let runuser = FileManager.default.isExecutableFile(atPath: "/sbin/runuser") ? "/sbin/runuser" : "/usr/sbin/runuser"
+            argv = [runuser, "-u", user, "--", self.executable] + self.arguments
+        } else {
+            argv = [self.executable] + self.arguments
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["LC_ALL"] = "C"
+        for (key, value) in self.environment { environment[key] = value }
+        let outputPath = NSTemporaryDirectory() + "/tessera-cmd-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { unlink(outputPath) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            cArguments.forEach { free($0) }
+            cEnvironment.forEach { free($0) }
+        }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, cEnvironment)
+        guard spawned == 0 else {
+            throw Failure(command: argv.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { break }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    }
+
+    /// Runs and throws unless the program exits with 0.
+    @discardableResult
+    func check() throws -> String {
+        let result = try self.run()
+        guard result.status == 0 else {
+            throw Failure(command: ([self.executable] + self.arguments).joined(separator: " "), status: result.status, output: result.output)
+        }
+        return result.output
+    }
+}
+
+/// Runs blocking work (child processes, waits) on its own thread, off the concurrency pool.
+func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try work() })
+        }
+        thread.start()
+    }
+}

@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+import TesseraCore
+import TesseraStore
+
+/// The router with every route and middleware, in the order they apply:
+/// metrics outermost (it sees the final status), then problem responses, then auth.
+package func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies) -> Router<TesseraRequestContext> {
+    let router = Router(context: TesseraRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(registry: dependencies.metrics))
+    router.add(middleware: ProblemMiddleware())
+
+    OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics).addRoutes(to: router)
+
+    let v1 = router.group("v1")
+    TenantController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken)))
+
+    let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog))
+    AttributeController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: tenantScoped.group("attributes"))
+    EntityController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: tenantScoped.group("entities"))
+    return router
+}
+
+/// The HTTP application, with the Postgres pool and background services attached
+/// so they start before it serves and stop after it drains.
+package func buildApplication(
+    configuration: ServerConfiguration,
+    dependencies: ServerDependencies,
+    logger: Logger
+) -> Application<RouterResponder<TesseraRequestContext>> {
+    var app = Application(
+        router: buildRouter(configuration: configuration, dependencies: dependencies),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
+        logger: logger
+    )
+    app.addServices(
+        dependencies.primary,
+        PartitionMaintainer(client: dependencies.primary, logger: logger)
+    )
+    return app
+}

@@ -1,0 +1,17 @@
+/// How the HTTP server runs. Built by the executable from flags and the environment;
+/// tests build it directly.
+package struct ServerConfiguration: Sendable {
+    package var host: String
+    package var port: Int
+    /// Token for admin endpoints (`POST /v1/tenants`).
+    package var adminToken: String
+    /// Largest JSON body the catalog endpoints accept.
+    package var maxBodyBytes: Int
+
+    package init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20) {
+        self.host = host
+        self.port = port
+        self.adminToken = adminToken
+        self.maxBodyBytes = maxBodyBytes
+    }
+}

@@ -1,0 +1,56 @@
+import Hummingbird
+import NIOCore
+import Prometheus
+import TesseraCore
+import TesseraStore
+
+/// `/healthz`, `/readyz` and `/metrics`: what an orchestrator and Prometheus poll.
+struct OperationsController {
+    let migrator: Migrator
+    let metrics: PrometheusCollectorRegistry
+
+    struct Status: ResponseEncodable {
+        var status: String
+        var schemaVersion: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case schemaVersion = "schema_version"
+        }
+    }
+
+    func addRoutes(to router: Router<TesseraRequestContext>) {
+        router.get("healthz", use: self.health)
+        router.get("readyz", use: self.ready)
+        router.get("metrics", use: self.prometheus)
+    }
+
+    /// The process is up and serving.
+    @Sendable func health(_ request: Request, context: TesseraRequestContext) async throws -> Status {
+        Status(status: "ok", schemaVersion: nil)
+    }
+
+    /// The database is reachable and at this build's schema.
+    @Sendable func ready(_ request: Request, context: TesseraRequestContext) async throws -> Status {
+        do {
+            try await self.migrator.verifyCurrent()
+        } catch let error as StoreError {
+            throw TesseraError(.notReady, error.description)
+        } catch {
+            context.logger.warning("Readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw TesseraError(.notReady, "The database is not reachable.")
+        }
+        return Status(status: "ready", schemaVersion: self.migrator.buildVersion)
+    }
+
+    @Sendable func prometheus(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(16_384)
+        self.metrics.emit(into: &buffer)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: buffer))
+        )
+    }
+}

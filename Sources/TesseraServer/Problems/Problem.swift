@@ -1,0 +1,48 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TesseraCore
+
+/// An RFC 9457 problem document (`application/problem+json`) for a `TesseraError`.
+package struct Problem: HTTPResponseError {
+    package var error: TesseraError
+    package var instance: String?
+    package var headers: HTTPFields
+
+    package init(_ error: TesseraError, instance: String? = nil, headers: HTTPFields = [:]) {
+        self.error = error
+        self.instance = instance
+        self.headers = headers
+    }
+
+    package var status: HTTPResponse.Status { .init(code: self.error.code.httpStatus) }
+
+    struct Document: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+        var code: String
+        var instance: String?
+        var index: Int?
+        var line: Int?
+    }
+
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
+        let document = Document(
+            type: "urn:tessera:problem:\(self.error.code.rawValue)",
+            title: self.error.code.title,
+            status: self.error.code.httpStatus,
+            detail: self.error.detail,
+            code: self.error.code.rawValue,
+            instance: self.instance,
+            index: self.error.index,
+            line: self.error.line
+        )
+        let data = try JSONCoding.encoder.encode(document)
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+import TesseraLocal
+import TesseraStore
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "The embedded local cluster: PostgreSQL on 127.0.0.1, kept in --dir.",
+        subcommands: [Up.self, Down.self, Status.self]
+    )
+
+    struct Up: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the local cluster (initialising it on first use) and migrate it.")
+        @OptionGroup var options: DatabaseOptions
+        @Flag(help: "Print the status as JSON.") var json = false
+
+        func run() async throws {
+            let logger = self.options.makeLogger()
+            let status = try await self.options.localCluster(logger: logger).up()
+            guard let primary = status.primary else { throw ValidationError("The cluster has no primary.") }
+            let url = try DatabaseURL.parsed(primary.url)
+            _ = try await withPostgresClient(url: url, logger: logger) { client in
+                try await Migrator(client: client, logger: logger).migrate()
+            }
+            try printStatus(status, json: self.json)
+        }
+    }
+
+    struct Down: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop what `cluster up` started, by pid.")
+        @OptionGroup var options: DatabaseOptions
+        @Flag(help: "Print the status as JSON.") var json = false
+
+        func run() async throws {
+            let status = try await self.options.localCluster(logger: self.options.makeLogger()).down()
+            try printStatus(status, json: self.json)
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print what runs where, with connection URLs.")
+        @OptionGroup var options: DatabaseOptions
+        @Flag(help: "Print the status as JSON, for scripts.") var json = false
+
+        func run() async throws {
+            let status = try self.options.localCluster(logger: self.options.makeLogger()).status()
+            try printStatus(status, json: self.json)
+        }
+    }
+}
+
+func printStatus(_ status: ClusterStatus, json: Bool) throws {
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(status), as: UTF8.self))
+    } else {
+        print(status.text)
+    }
+}

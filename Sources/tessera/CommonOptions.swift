@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import TesseraCore
+import TesseraLocal
+import TesseraStore
+
+/// Options every command that touches the database shares.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "Folder of the embedded local cluster (env TESSERA_DIR).")
+    var dir: String?
+
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL of the primary (env TESSERA_DATABASE_URL). Without it, the local cluster in --dir.")
+    var databaseURL: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (env TESSERA_LOG_LEVEL).")
+    var logLevel: String?
+
+    var environment: TesseraEnvironment { TesseraEnvironment(ProcessInfo.processInfo.environment) }
+
+    var resolvedDirectory: String { self.dir ?? self.environment.directory }
+
+    var resolvedDatabaseURL: String? { self.databaseURL ?? self.environment.databaseURL }
+
+    func makeLogger(_ label: String = "tessera") -> Logger {
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: self.logLevel ?? self.environment.logLevel) ?? .info
+        return logger
+    }
+
+    func localCluster(logger: Logger) -> LocalCluster {
+        LocalCluster(
+            configuration: .init(directory: self.resolvedDirectory, binDirectory: self.environment.postgresBinDirectory),
+            logger: logger
+        )
+    }
+
+    /// The primary's URL: the configured one, or the running local cluster's.
+    func primaryURL(logger: Logger) throws -> DatabaseURL {
+        if let url = self.resolvedDatabaseURL {
+            return try DatabaseURL(parsing: url)
+        }
+        let status = try self.localCluster(logger: logger).status()
+        guard let primary = status.primary, primary.running else {
+            throw ValidationError("No database configured and no local cluster running in \(self.resolvedDirectory): set TESSERA_DATABASE_URL or run `tessera cluster up`.")
+        }
+        return try DatabaseURL(parsing: primary.url)
+    }
+}
+
+/// Runs `body` with a connected pool, then shuts the pool down.
+func withPostgresClient<T: Sendable>(
+    url: DatabaseURL,
+    logger: Logger,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
+) async throws -> T {
+    let client = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        do {
+            return try await body(client)
+        } catch let error as PSQLError {
+            throw OperatorError(message: "The database refused: \(String(reflecting: error))")
+        } catch let error as PostgresTransactionError {
+            throw OperatorError(message: "The database refused: \(String(reflecting: error))")
+        }
+    }
+}
+
+/// A failure worth its full detail on the operator's terminal.
+struct OperatorError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { self.message }
+}
+
+extension DatabaseURL {
+    /// Error text for ArgumentParser from a parse failure.
+    static func parsed(_ text: String) throws -> DatabaseURL {
+        do { return try DatabaseURL(parsing: text) } catch { throw ValidationError(error.description) }
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import TesseraCore
+import TesseraLocal
+import TesseraServer
+import TesseraStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API. Without TESSERA_DATABASE_URL, on the embedded local cluster in --dir."
+    )
+
+    @OptionGroup var options: DatabaseOptions
+    @Option(help: "Address to listen on (env TESSERA_HOST).") var host: String?
+    @Option(help: "Port to listen on (env TESSERA_PORT).") var port: Int?
+    @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
+    @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
+
+    func run() async throws {
+        let environment = self.options.environment
+        let logger = self.options.makeLogger()
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        var startedCluster: LocalCluster?
+        let url: DatabaseURL
+        if let configured = self.options.resolvedDatabaseURL {
+            url = try DatabaseURL.parsed(configured)
+        } else {
+            let cluster = self.options.localCluster(logger: logger)
+            let wasRunning = (try? cluster.status().primary?.running) ?? false
+            let status = try await cluster.up()
+            if !wasRunning { startedCluster = cluster }
+            url = try DatabaseURL.parsed(status.primary!.url)
+            logger.info("Embedded local cluster up", metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)"])
+        }
+        do {
+            try await self.serve(url: url, environment: environment, registry: registry, logger: logger)
+        } catch {
+            if let startedCluster { _ = try? await startedCluster.down() }
+            throw error
+        }
+        if let startedCluster {
+            logger.info("Stopping the local cluster this server started")
+            _ = try await startedCluster.down()
+        }
+    }
+
+    private func serve(url: DatabaseURL, environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+        let noMigrate = self.noMigrate
+        try await withPostgresClient(url: url, logger: logger) { client in
+            let migrator = try Migrator(client: client, logger: logger)
+            if noMigrate {
+                try await migrator.verifyCurrent()
+            } else {
+                let report = try await migrator.migrate()
+                logger.info("Schema current", metadata: ["schema.version": "\(report.schemaVersion)", "migrations.applied": "\(report.applied)"])
+            }
+        }
+        let adminToken = try AdminToken.resolve(environment: environment.adminToken, directory: self.options.resolvedDirectory)
+        let configuration = ServerConfiguration(
+            host: self.host ?? environment.host,
+            port: self.port ?? environment.port,
+            adminToken: adminToken.value,
+            maxBodyBytes: environment.maxBodyBytes
+        )
+        let primary = PostgresClient(configuration: .init(url: url, maximumConnections: environment.poolSize), backgroundLogger: logger)
+        let dependencies = try ServerDependencies(primary: primary, metrics: registry, logger: logger)
+        var app = buildApplication(configuration: configuration, dependencies: dependencies, logger: logger)
+        let demo = self.demo
+        let directory = self.options.resolvedDirectory
+        app.beforeServerStarts {
+            let base = "http://\(configuration.host):\(configuration.port)"
+            if let generatedAt = adminToken.file {
+                print("Admin token (kept in \(generatedAt)): \(adminToken.value)")
+            }
+            if demo {
+                let key = try await DemoTenant.ensure(catalog: dependencies.catalog, directory: directory)
+                print(DemoTenant.instructions(baseURL: base, key: key))
+            }
+            fflush(stdout)
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await serviceGroup.run()
+    }
+}
+
+/// The admin token: `TESSERA_ADMIN_TOKEN`, else generated once and kept in `<dir>/admin-token`.
+struct AdminToken {
+    var value: String
+    /// Where it is kept, when it was generated rather than given.
+    var file: String?
+
+    static func resolve(environment: String?, directory: String) throws -> AdminToken {
+        if let environment { return AdminToken(value: environment, file: nil) }
+        let path = directory + "/admin-token"
+        if let data = FileManager.default.contents(atPath: path) {
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty { return AdminToken(value: text, file: path) }
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let token = "tadm_" + RandomToken.base62(length: 40)
+        FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return AdminToken(value: token, file: path)
+    }
+}
