@@ -81,6 +81,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Starts the shared test cluster through TesseraLocal; used by the integration tests.
+        .target(
+            name: "TesseraTestSupport",
+            dependencies: [
+                "TesseraCore", "TesseraLocal", "TesseraStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TesseraTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TesseraCoreTests",
             dependencies: ["TesseraCore"],
@@ -89,20 +100,21 @@ let package = Package(
         .testTarget(
             name: "TesseraStoreTests",
             dependencies: [
-                "TesseraCore", "TesseraStore", "TesseraLocal",
+                "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TesseraLocalTests",
-            dependencies: ["TesseraLocal"],
+            dependencies: ["TesseraLocal", "TesseraTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraServer",
+                "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraServer", "TesseraTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let key = try await DemoTenant.ensure(catalog: dependencies.catalog, directory: directory)
                 print(DemoTenant.instructions(baseURL: base, key: key))
             }
-            fflush(stdout)
+            fflush(nil)
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

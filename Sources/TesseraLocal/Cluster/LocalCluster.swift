@@ -151,3 +151,11 @@ enum RandomPassword {
         return String((0..<32).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
     }
 }
+
+extension LocalCluster {
+    /// Stops a cluster synchronously, from a context that cannot await (an exit handler).
+    package static func stopNow(directory: String) {
+        let cluster = LocalCluster(configuration: .init(directory: directory), logger: Logger(label: "tessera.local.exit"))
+        _ = try? cluster.downBlocking()
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import TesseraTestSupport
+@testable import TesseraLocal
+
+/// The embedded cluster, for real: its own directory, its own PostgreSQL.
+@Suite struct LocalClusterTests {
+    @Test func upAndDownTwiceReusesTheData() async throws {
+        let directory = NSTemporaryDirectory() + "tessera-local-test-\(UUID().uuidString.prefix(8))"
+        defer {
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
+
+        let first = try await cluster.up()
+        let primary = try #require(first.primary)
+        #expect(primary.running)
+        #expect(primary.kind == "postgresql")
+        #expect(primary.url.hasPrefix("postgres://tessera:"))
+        #expect(primary.url.contains("@127.0.0.1:\(primary.port)/tessera"))
+        let pid = try #require(primary.pid)
+        #expect(kill(pid, 0) == 0)
+        // Our marker survives a restart: the data is reused, not re-initialised.
+        try self.psql(primary, "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42);")
+
+        // `up` on a running cluster changes nothing.
+        let again = try await cluster.up()
+        #expect(again.primary?.pid == pid)
+
+        let stopped = try await cluster.down()
+        #expect(stopped.primary?.running == false)
+        #expect(kill(pid, 0) != 0)
+        // `down` twice is harmless.
+        #expect(try await cluster.down().primary?.running == false)
+
+        let restarted = try await cluster.up()
+        let second = try #require(restarted.primary)
+        #expect(second.running)
+        #expect(second.pid != pid)
+        #expect(try self.psql(second, "SELECT x FROM marker").trimmingCharacters(in: .whitespacesAndNewlines) == "42")
+
+        _ = try await cluster.down()
+        #expect(try cluster.status().primary?.running == false)
+    }
+
+    @Test func statusEncodesAsJSONForScripts() throws {
+        let status = ClusterStatus(directory: "/x", components: [
+            .init(name: "primary", kind: "postgresql", role: "primary", host: "127.0.0.1", port: 5555,
+                  url: "postgres://u:p@127.0.0.1:5555/tessera", pid: 10, running: true, dataDirectory: "/x/pg", logFile: "/x/pg.log"),
+        ])
+        let decoded = try JSONDecoder().decode(ClusterStatus.self, from: JSONEncoder().encode(status))
+        #expect(decoded == status)
+        #expect(status.text.contains("postgres://u:p@127.0.0.1:5555/tessera"))
+        #expect(status.text.contains("running (pid 10)"))
+    }
+
+    @Test func anEmptyDirectoryHasNothingRunning() throws {
+        let cluster = LocalCluster(configuration: .init(directory: NSTemporaryDirectory() + "tessera-none-\(UUID().uuidString)"), logger: quietLogger)
+        #expect(try cluster.status().components.isEmpty)
+    }
+
+    @discardableResult
+    private func psql(_ component: ClusterStatus.Component, _ sql: String) throws -> String {
+        let installation = try PostgresInstallation.locate()
+        return try Command(
+            executable: installation.tool("psql"),
+            arguments: ["-X", "-tA", "-d", component.url, "-c", sql]
+        ).check()
+    }
+}

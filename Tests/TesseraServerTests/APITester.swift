@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import Prometheus
+import Testing
+import TesseraCore
+import TesseraServer
+import TesseraTestSupport
+
+/// Drives the real router against the real test database.
+enum APITester {
+    static let adminToken = "tadm_test_0123456789abcdefghijklmnopqrstuv"
+
+    static func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let url = try await TestCluster.primaryURL()
+        let primary = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: quietLogger)
+        let dependencies = try ServerDependencies(primary: primary, metrics: PrometheusCollectorRegistry(), logger: quietLogger)
+        let app = buildApplication(
+            configuration: .init(adminToken: self.adminToken, maxBodyBytes: 64 * 1024),
+            dependencies: dependencies,
+            logger: quietLogger
+        )
+        try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+struct Tenant: Sendable {
+    var id: Int
+    var name: String
+    var key: String
+}
+
+extension TestClientProtocol {
+    /// Sends a request; `key` goes in `Authorization: Bearer`.
+    func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        key: String? = nil,
+        json: String? = nil,
+        contentType: String? = "application/json",
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if json != nil, let contentType { headers[.contentType] = contentType }
+        return try await self.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+
+    func createTenant(_ prefix: String = "t") async throws -> Tenant {
+        let name = "\(prefix)-\(UUID().uuidString.prefix(12))"
+        let response = try await self.send(.post, "/v1/tenants", key: APITester.adminToken, json: #"{"name": "\#(name)"}"#)
+        #expect(response.status == .created)
+        let body = try response.object()
+        return Tenant(id: try #require(body["id"] as? Int), name: name, key: try #require(body["api_key"] as? String))
+    }
+}
+
+extension TestResponse {
+    func object() throws -> [String: Any] {
+        let value = try JSONSerialization.jsonObject(with: Data(self.body.readableBytesView))
+        return try #require(value as? [String: Any])
+    }
+
+    var text: String { String(buffer: self.body) }
+
+    /// Checks this is a problem document with the code and status, and returns its detail.
+    @discardableResult
+    func expectProblem(_ code: String, _ status: HTTPResponse.Status, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        #expect(self.status == status, "status for \(code): \(self.text)", sourceLocation: sourceLocation)
+        #expect(self.headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        let body = try self.object()
+        #expect(body["code"] as? String == code, "body: \(self.text)", sourceLocation: sourceLocation)
+        #expect(body["status"] as? Int == Int(status.code), sourceLocation: sourceLocation)
+        #expect(body["type"] as? String == "urn:tessera:problem:\(code)", sourceLocation: sourceLocation)
+        let detail = body["detail"] as? String ?? ""
+        #expect(!detail.isEmpty, sourceLocation: sourceLocation)
+        return detail
+    }
+}

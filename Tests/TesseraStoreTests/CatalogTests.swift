@@ -1,0 +1,130 @@
+import Foundation
+import PostgresNIO
+import Testing
+import TesseraCore
+import TesseraTestSupport
+@testable import TesseraStore
+
+/// The catalog's rules, against the real database. Each test makes its own tenant.
+@Suite struct CatalogTests {
+    func withCatalog(_ body: @escaping @Sendable (Catalog, Tenant) async throws -> Void) async throws {
+        let url = try await TestCluster.primaryURL()
+        try await withTestClient(url: url) { client in
+            let catalog = Catalog(client: client, logger: quietLogger)
+            let (tenant, _) = try await catalog.createTenant(name: "catalog-\(UUID().uuidString.prefix(8))")
+            try await body(catalog, tenant)
+        }
+    }
+
+    @Test func keysAreStoredHashedAndResolveToTheirTenant() async throws {
+        let url = try await TestCluster.primaryURL()
+        try await withTestClient(url: url) { client in
+            let catalog = Catalog(client: client, logger: quietLogger)
+            let (tenant, key) = try await catalog.createTenant(name: "keys-\(UUID().uuidString.prefix(8))")
+            #expect(try await catalog.tenant(forKey: key)?.id == tenant.id)
+            #expect(try await catalog.tenant(forKey: APIKey.generate()) == nil)
+            let rows = try await client.query("SELECT encode(api_key_hash, 'hex') FROM tenants WHERE tenant_id = \(tenant.id)")
+            for try await stored in rows.decode(String.self) {
+                #expect(stored.count == 64)
+                #expect(!stored.contains(key.value))
+            }
+            // Rotation: the old key stops working at once.
+            let (_, newKey) = try #require(try await catalog.rotateKey(tenantName: tenant.name))
+            #expect(try await catalog.tenant(forKey: key) == nil)
+            #expect(try await catalog.tenant(forKey: newKey)?.id == tenant.id)
+        }
+    }
+
+    @Test func duplicateTenantNamesAreRefused() async throws {
+        try await self.withCatalog { catalog, tenant in
+            do {
+                _ = try await catalog.createTenant(name: tenant.name)
+                Issue.record("a second tenant with the same name was created")
+            } catch let error as TesseraError {
+                #expect(error.code == .duplicate)
+            }
+        }
+    }
+
+    @Test func puttingAnAttributeTwiceUpdatesItInPlace() async throws {
+        try await self.withCatalog { catalog, tenant in
+            let (first, created) = try await catalog.putAttribute(.init(name: "temp", type: .decimal, unit: "C"), tenant: tenant)
+            #expect(created)
+            let (second, createdAgain) = try await catalog.putAttribute(
+                .init(name: "temp", type: .decimal, hot: true, unit: "°C", description: "air"), tenant: tenant
+            )
+            #expect(!createdAgain)
+            #expect(second.id == first.id)
+            let all = try await catalog.attributes(tenant: tenant)
+            #expect(all.count == 1)
+            #expect(all.first?.definition == AttributeDefinition(name: "temp", type: .decimal, hot: true, unit: "°C", description: "air"))
+        }
+    }
+
+    @Test func anAttributesTypeCannotChange() async throws {
+        try await self.withCatalog { catalog, tenant in
+            _ = try await catalog.putAttribute(.init(name: "count", type: .int), tenant: tenant)
+            do {
+                _ = try await catalog.putAttribute(.init(name: "count", type: .text), tenant: tenant)
+                Issue.record("the type changed")
+            } catch let error as TesseraError {
+                #expect(error.code == .attributeTypeConflict)
+                #expect(error.detail.contains("int"))
+            }
+            #expect(try await catalog.attribute(named: "count", tenant: tenant)?.definition.type == .int)
+        }
+    }
+
+    @Test func attributesAreCappedPerTenant() async throws {
+        let url = try await TestCluster.primaryURL()
+        try await withTestClient(url: url) { client in
+            let catalog = Catalog(client: client, logger: quietLogger)
+            let (tenant, _) = try await catalog.createTenant(
+                name: "capped-\(UUID().uuidString.prefix(8))", settings: .init(maxAttributes: 2)
+            )
+            _ = try await catalog.putAttribute(.init(name: "a", type: .int), tenant: tenant)
+            _ = try await catalog.putAttribute(.init(name: "b", type: .int), tenant: tenant)
+            do {
+                _ = try await catalog.putAttribute(.init(name: "c", type: .int), tenant: tenant)
+                Issue.record("the cap was passed")
+            } catch let error as TesseraError {
+                #expect(error.code == .quotaExceeded)
+            }
+            // Updating an existing one is still allowed.
+            _ = try await catalog.putAttribute(.init(name: "a", type: .int, hot: true), tenant: tenant)
+            #expect(try await catalog.attributes(tenant: tenant).count == 2)
+        }
+    }
+
+    @Test func entitiesUpsertByExternalKey() async throws {
+        try await self.withCatalog { catalog, tenant in
+            let (created, wasCreated) = try await catalog.upsertEntity(key: "dev-1", type: "sensor", tenant: tenant)
+            #expect(wasCreated)
+            #expect(created.version == 1)
+            let (same, createdAgain) = try await catalog.upsertEntity(key: "dev-1", type: "sensor", tenant: tenant)
+            #expect(!createdAgain)
+            #expect(same.id == created.id)
+            #expect(same.version == 1)
+            let (retyped, _) = try await catalog.upsertEntity(key: "dev-1", type: "gateway", tenant: tenant)
+            #expect(retyped.id == created.id)
+            #expect(retyped.type == "gateway")
+            #expect(retyped.version == 2)
+            #expect(try await catalog.entity(key: "dev-1", tenant: tenant)?.type == "gateway")
+        }
+    }
+
+    @Test func tenantsNeverSeeEachOthersRows() async throws {
+        try await self.withCatalog { catalog, tenant in
+            let (other, _) = try await catalog.createTenant(name: "other-\(UUID().uuidString.prefix(8))")
+            _ = try await catalog.putAttribute(.init(name: "secret", type: .text), tenant: tenant)
+            _ = try await catalog.upsertEntity(key: "private-device", type: nil, tenant: tenant)
+            #expect(try await catalog.attributes(tenant: other).isEmpty)
+            #expect(try await catalog.attribute(named: "secret", tenant: other) == nil)
+            #expect(try await catalog.entity(key: "private-device", tenant: other) == nil)
+            // The same key in another tenant is another entity.
+            let (theirs, created) = try await catalog.upsertEntity(key: "private-device", type: nil, tenant: other)
+            #expect(created)
+            #expect(theirs.id != (try await catalog.entity(key: "private-device", tenant: tenant))?.id)
+        }
+    }
+}

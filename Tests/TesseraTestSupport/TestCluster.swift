@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import PostgresNIO
+import TesseraCore
+import TesseraLocal
+import TesseraStore
+
+/// The PostgreSQL the integration tests run against: a real local cluster, started
+/// once per test process through `TesseraLocal` in a temporary directory, migrated,
+/// and stopped (by pid) when the process exits.
+package enum TestCluster {
+    /// The migrated `tessera` database of the shared cluster.
+    package static func primaryURL() async throws -> DatabaseURL {
+        try await state.url()
+    }
+
+    /// A new, empty database on the shared cluster (for migration tests).
+    package static func freshDatabase() async throws -> DatabaseURL {
+        let url = try await self.primaryURL()
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try await withTestClient(url: url) { client in
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"))
+        }
+        var fresh = url
+        fresh.database = String(name)
+        return fresh
+    }
+
+    private static let state = State()
+
+    private actor State {
+        private var task: Task<DatabaseURL, any Error>?
+
+        func url() async throws -> DatabaseURL {
+            if let task { return try await task.value }
+            let task = Task { try await TestCluster.start() }
+            self.task = task
+            return try await task.value
+        }
+    }
+
+    private static func start() async throws -> DatabaseURL {
+        self.removeStaleClusters()
+        let directory = NSTemporaryDirectory() + "tessera-tests-\(getpid())"
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
+        exitDirectory.withLock { $0 = directory }
+        atexit {
+            guard let directory = exitDirectory.withLock({ $0 }) else { return }
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let status = try await cluster.up()
+        let url = try DatabaseURL(parsing: status.primary!.url)
+        try await withTestClient(url: url) { client in
+            _ = try await Migrator(client: client, logger: quietLogger).migrate()
+        }
+        return url
+    }
+
+    /// Clusters left by test processes that died without their exit handler.
+    private static func removeStaleClusters() {
+        let temporary = NSTemporaryDirectory()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for entry in entries where entry.hasPrefix("tessera-tests-") {
+            guard let pid = Int32(entry.dropFirst("tessera-tests-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            LocalCluster.stopNow(directory: temporary + entry)
+            try? FileManager.default.removeItem(atPath: temporary + entry)
+        }
+    }
+}
+
+private let exitDirectory = LockedValue<String?>(nil)
+
+/// A logger that stays silent: tests assert on values, not log lines.
+package let quietLogger = Logger(label: "tessera.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Runs `body` with a running pool on `url`.
+package func withTestClient<T: Sendable>(
+    url: DatabaseURL,
+    _ body: @escaping @Sendable (PostgresClient) async throws -> T
+) async throws -> T {
+    let client = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: quietLogger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await body(client)
+    }
+}
+
+/// A value behind a lock, readable from an exit handler.
+final class LockedValue<Value>: @unchecked Sendable {
+    // @unchecked: every access goes through `lock`.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        return body(&self.value)
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages Tessera needs when they are missing (Debian/Ubuntu).
+# Idempotent and quiet when everything is there; used by `make run` and `make test`.
+set -euo pipefail
+
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+[ -x /usr/lib/postgresql/15/bin/psql ] || need+=(postgresql-client-15)
+command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "Missing packages (${need[*]}) and no sudo to install them." >&2; exit 1; }
+    sudo="sudo"
+fi
+
+echo "Installing system packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${need[@]}"
