@@ -71,8 +71,13 @@ struct ServeCommand: AsyncParsableCommand {
             adminToken: adminToken.value,
             maxBodyBytes: environment.maxBodyBytes
         )
-        let primary = PostgresClient(configuration: .init(url: url, maximumConnections: environment.poolSize), backgroundLogger: logger)
-        let dependencies = try ServerDependencies(primary: primary, metrics: registry, logger: logger)
+        let dependencies = try ServerDependencies(
+            primaryURL: url,
+            poolSize: environment.poolSize,
+            maxIngestBodyBytes: environment.maxIngestBodyBytes,
+            metrics: registry,
+            logger: logger
+        )
         var app = buildApplication(configuration: configuration, dependencies: dependencies, logger: logger)
         let demo = self.demo
         let directory = self.options.resolvedDirectory

@@ -10,6 +10,7 @@ struct TesseraEnvironment {
     var postgresBinDirectory: String?
     var poolSize: Int
     var maxBodyBytes: Int
+    var maxIngestBodyBytes: Int
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -25,5 +26,6 @@ struct TesseraEnvironment {
         self.postgresBinDirectory = value("TESSERA_PG_BINDIR")
         self.poolSize = value("TESSERA_DB_POOL_SIZE").flatMap(Int.init) ?? 20
         self.maxBodyBytes = value("TESSERA_MAX_BODY_BYTES").flatMap(Int.init) ?? 1 << 20
+        self.maxIngestBodyBytes = value("TESSERA_MAX_INGEST_BODY_BYTES").flatMap(Int.init) ?? 256 << 20
     }
 }

@@ -8,22 +8,42 @@ import Prometheus
 import Testing
 import TesseraCore
 import TesseraServer
+import TesseraStore
 import TesseraTestSupport
 
 /// Drives the real router against the real test database.
 enum APITester {
     static let adminToken = "tadm_test_0123456789abcdefghijklmnopqrstuv"
 
-    static func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    static func run(
+        ingest: IngestPipeline.Configuration = .init(writers: 1),
+        maxIngestBodyBytes: Int = 8 << 20,
+        _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        try await self.run(ingest: ingest, maxIngestBodyBytes: maxIngestBodyBytes) { client, _ in try await body(client) }
+    }
+
+    /// Also hands over the dependencies, for tests that look behind the API.
+    static func run(
+        ingest: IngestPipeline.Configuration = .init(writers: 1),
+        maxIngestBodyBytes: Int = 8 << 20,
+        _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
+    ) async throws {
         let url = try await TestCluster.primaryURL()
-        let primary = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: quietLogger)
-        let dependencies = try ServerDependencies(primary: primary, metrics: PrometheusCollectorRegistry(), logger: quietLogger)
+        let dependencies = try ServerDependencies(
+            primaryURL: url,
+            poolSize: 4,
+            ingest: ingest,
+            maxIngestBodyBytes: maxIngestBodyBytes,
+            metrics: PrometheusCollectorRegistry(),
+            logger: quietLogger
+        )
         let app = buildApplication(
             configuration: .init(adminToken: self.adminToken, maxBodyBytes: 64 * 1024),
             dependencies: dependencies,
             logger: quietLogger
         )
-        try await app.test(.router) { client in try await body(client) }
+        try await app.test(.router) { client in try await body(client, dependencies) }
     }
 }
 

@@ -26,6 +26,14 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         case invalidName = "invalid_name"
         case invalidParameter = "invalid_parameter"
         case unknownValueType = "unknown_value_type"
+        case invalidPoint = "invalid_point"
+        case invalidValue = "invalid_value"
+        case typeMismatch = "type_mismatch"
+        case invalidTimestamp = "invalid_timestamp"
+        case timestampOutOfRange = "timestamp_out_of_range"
+        case unknownAttribute = "unknown_attribute"
+        case noValidPoints = "no_valid_points"
+        case partialWrite = "partial_write"
         case unsupportedMediaType = "unsupported_media_type"
         case bodyTooLarge = "body_too_large"
         case unauthorized = "unauthorized"
@@ -43,7 +51,8 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         /// The HTTP status this code is answered with.
         package var httpStatus: Int {
             switch self {
-            case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType: 400
+            case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType, .invalidPoint, .invalidValue,
+                 .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite: 400
             case .unauthorized: 401
             case .quotaExceeded: 403
             case .notFound: 404
@@ -66,6 +75,14 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .invalidName: "Invalid name"
             case .invalidParameter: "Invalid parameter"
             case .unknownValueType: "Unknown value type"
+            case .invalidPoint: "Invalid point"
+            case .invalidValue: "Invalid value"
+            case .typeMismatch: "Value does not fit the attribute's type"
+            case .invalidTimestamp: "Invalid timestamp"
+            case .timestampOutOfRange: "Timestamp out of range"
+            case .unknownAttribute: "Unknown attribute"
+            case .noValidPoints: "No valid points"
+            case .partialWrite: "Partial write"
             case .unsupportedMediaType: "Unsupported media type"
             case .bodyTooLarge: "Request body too large"
             case .unauthorized: "Unauthorized"

@@ -11,16 +11,18 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.add(middleware: ProblemMiddleware())
 
     OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics).addRoutes(to: router)
+    InfluxController(catalog: dependencies.catalog, services: dependencies.ingest).addRoutes(to: router)
 
     let v1 = router.group("v1")
     TenantController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken)))
 
     let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog))
-    AttributeController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+    AttributeController(catalog: dependencies.catalog, resolver: dependencies.ingest.resolver, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("attributes"))
     EntityController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("entities"))
+    IngestController(services: dependencies.ingest).addRoutes(to: tenantScoped.group("ingest"))
     return router
 }
 
@@ -38,7 +40,9 @@ package func buildApplication(
     )
     app.addServices(
         dependencies.primary,
-        PartitionMaintainer(client: dependencies.primary, logger: logger)
+        dependencies.staging,
+        PartitionMaintainer(client: dependencies.primary, logger: logger),
+        dependencies.ingest.pipeline
     )
     return app
 }

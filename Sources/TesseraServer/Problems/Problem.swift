@@ -9,11 +9,23 @@ package struct Problem: HTTPResponseError {
     package var error: TesseraError
     package var instance: String?
     package var headers: HTTPFields
+    /// Per-point rejections, for ingest problems.
+    package var rejected: [PointRejection]?
+    /// InfluxDB clients read the message from an `error` member.
+    package var influxError: String?
 
-    package init(_ error: TesseraError, instance: String? = nil, headers: HTTPFields = [:]) {
+    package init(
+        _ error: TesseraError,
+        instance: String? = nil,
+        headers: HTTPFields = [:],
+        rejected: [PointRejection]? = nil,
+        influxError: String? = nil
+    ) {
         self.error = error
         self.instance = instance
         self.headers = headers
+        self.rejected = rejected
+        self.influxError = influxError
     }
 
     package var status: HTTPResponse.Status { .init(code: self.error.code.httpStatus) }
@@ -27,6 +39,14 @@ package struct Problem: HTTPResponseError {
         var instance: String?
         var index: Int?
         var line: Int?
+        var rejected: [Rejection]?
+        var error: String?
+    }
+
+    struct Rejection: Encodable {
+        var index: Int
+        var code: String
+        var detail: String
     }
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -38,11 +58,16 @@ package struct Problem: HTTPResponseError {
             code: self.error.code.rawValue,
             instance: self.instance,
             index: self.error.index,
-            line: self.error.line
+            line: self.error.line,
+            rejected: self.rejected?.map { Rejection(index: $0.index, code: $0.code, detail: $0.detail) },
+            error: self.influxError
         )
         let data = try JSONCoding.encoder.encode(document)
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
+        if self.error.code == .rateLimited || self.error.code == .unavailable, headers[.retryAfter] == nil {
+            headers[.retryAfter] = "1"
+        }
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

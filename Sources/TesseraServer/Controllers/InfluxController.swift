@@ -1,0 +1,121 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TesseraCore
+import TesseraStore
+
+/// The InfluxDB 1.x write API, so unmodified Influx clients can write to Tessera:
+/// `POST /write?db=…&precision=…` (204, or 400 `partial write` naming what was
+/// dropped while the good lines are kept), `GET|HEAD /ping`, and `CREATE DATABASE`
+/// through `/query` (a no-op: every tenant has one implicit database).
+///
+/// The tenant key is taken the ways Influx clients send credentials:
+/// `Authorization: Token <key>` or `Bearer <key>`, basic auth (the password), or
+/// the `p` query parameter.
+struct InfluxController {
+    static let version = "1.8.10-tessera"
+    let catalog: Catalog
+    let services: IngestServices
+
+    func addRoutes(to router: Router<TesseraRequestContext>) {
+        router.post("write", use: self.write)
+        router.get("ping", use: self.ping)
+        router.head("ping", use: self.ping)
+        router.get("query", use: self.query)
+        router.post("query", use: self.query)
+    }
+
+    @Sendable func ping(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        Response(status: .noContent, headers: [Self.versionHeader: Self.version])
+    }
+
+    @Sendable func write(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try await self.authenticate(request)
+        guard let database = request.uri.queryParameters.get("db"), !database.isEmpty else {
+            throw self.problem(TesseraError(.invalidParameter, "database is required"), request)
+        }
+        let precision: LineProtocolPrecision
+        do {
+            precision = try IngestController.precision(request)
+        } catch {
+            throw self.problem(error, request)
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > self.services.maxBodyBytes {
+            throw self.problem(TesseraError(.bodyTooLarge, "Request Entity Too Large"), request)
+        }
+        var session = IngestSession(tenant: tenant, durability: .fast, services: self.services)
+        do {
+            try await BodyPointReader.read(request.body, format: .lineProtocol(precision), maxBytes: self.services.maxBodyBytes, into: &session)
+            try await session.finish()
+        } catch {
+            throw self.problem(error, request)
+        }
+        guard session.rejectedCount == 0 else {
+            let first = session.rejected[0]
+            let message = (session.accepted > 0 ? "partial write: " : "") + first.detail + " dropped=\(session.rejectedCount)"
+            throw Problem(
+                TesseraError(.partialWrite, message, line: first.index),
+                instance: request.uri.path,
+                headers: [Self.versionHeader: Self.version, Self.errorHeader: message],
+                rejected: session.rejected,
+                influxError: message
+            )
+        }
+        return Response(status: .noContent, headers: [Self.versionHeader: Self.version])
+    }
+
+    @Sendable func query(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        _ = try await self.authenticate(request)
+        let statement = request.uri.queryParameters.get("q") ?? ""
+        guard statement.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("CREATE DATABASE") else {
+            throw self.problem(
+                TesseraError(.invalidParameter, "Tessera takes InfluxDB writes only; query through the /v1 API."),
+                request
+            )
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json", Self.versionHeader: Self.version],
+            body: .init(byteBuffer: .init(string: #"{"results":[{"statement_id":0}]}"#))
+        )
+    }
+
+    private func authenticate(_ request: Request) async throws -> Tenant {
+        guard let key = Self.credential(request), let tenant = try await self.catalog.tenant(forKey: APIKey(value: key)) else {
+            throw self.problem(TesseraError(.unauthorized, "authorization failed"), request)
+        }
+        return tenant
+    }
+
+    /// The key from any of the places Influx clients put credentials.
+    static func credential(_ request: Request) -> String? {
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            if parts.count == 2 {
+                let scheme = parts[0].lowercased()
+                let value = parts[1].trimmingCharacters(in: .whitespaces)
+                if scheme == "token" || scheme == "bearer" { return value }
+                if scheme == "basic", let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8) {
+                    let pair = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                    if pair.count == 2, !pair[1].isEmpty { return String(pair[1]) }
+                    return pair.first.map(String.init)
+                }
+            }
+        }
+        if let password = request.uri.queryParameters.get("p"), !password.isEmpty { return password }
+        return nil
+    }
+
+    private func problem(_ error: any Error, _ request: Request) -> Problem {
+        let tesseraError = (error as? TesseraError) ?? TesseraError(.internalError, "The write failed.")
+        return Problem(
+            tesseraError,
+            instance: request.uri.path,
+            headers: [Self.versionHeader: Self.version, Self.errorHeader: tesseraError.detail],
+            influxError: tesseraError.detail
+        )
+    }
+
+    static let versionHeader = HTTPField.Name("X-Influxdb-Version")!
+    static let errorHeader = HTTPField.Name("X-Influxdb-Error")!
+}

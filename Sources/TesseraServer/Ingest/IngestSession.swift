@@ -1,0 +1,92 @@
+import Foundation
+import TesseraCore
+import TesseraStore
+
+/// One ingest request's points, resolved and written in chunks as the body streams,
+/// so memory stays bounded whatever the body's size. Counts what was accepted and
+/// keeps the first rejections.
+struct IngestSession {
+    enum Durability: String {
+        case fast
+        case safe
+    }
+
+    let tenant: Tenant
+    let durability: Durability
+    let services: IngestServices
+    let chunkPoints: Int
+    private(set) var buffer: [IncomingPoint] = []
+    private(set) var accepted = 0
+    private(set) var rejected: [PointRejection] = []
+    private(set) var rejectedCount = 0
+    static let maxListedRejections = 1_000
+
+    init(tenant: Tenant, durability: Durability, services: IngestServices, chunkPoints: Int = 5_000) {
+        self.tenant = tenant
+        self.durability = durability
+        self.services = services
+        self.chunkPoints = chunkPoints
+        self.buffer.reserveCapacity(chunkPoints)
+    }
+
+    mutating func add(_ point: IncomingPoint) async throws(TesseraError) {
+        self.buffer.append(point)
+        if self.buffer.count >= self.chunkPoints {
+            try await self.writeBuffered()
+        }
+    }
+
+    mutating func reject(_ rejection: PointRejection) {
+        self.rejectedCount += 1
+        if self.rejected.count < Self.maxListedRejections { self.rejected.append(rejection) }
+    }
+
+    /// Writes what is left; call once the body has been read.
+    mutating func finish() async throws(TesseraError) {
+        try await self.writeBuffered()
+    }
+
+    private mutating func writeBuffered() async throws(TesseraError) {
+        guard !self.buffer.isEmpty else { return }
+        let points = self.buffer
+        self.buffer.removeAll(keepingCapacity: true)
+        let resolution = try await self.services.resolver.resolve(points, tenant: self.tenant, nowMicros: Self.nowMicros())
+        for rejection in resolution.rejections { self.reject(rejection) }
+        var fast = [IngestRow]()
+        var safe = [IngestRow]()
+        for (row, critical) in zip(resolution.rows, resolution.critical) {
+            if critical || self.durability == .safe { safe.append(row) } else { fast.append(row) }
+        }
+        if !safe.isEmpty {
+            try await self.services.safeWriter.write(safe)
+            self.accepted += safe.count
+        }
+        if !fast.isEmpty {
+            try await self.submitFast(fast)
+            self.accepted += fast.count
+        }
+    }
+
+    /// The first chunk fails fast with 429/503; later chunks of an accepted request
+    /// wait for room (up to 10 s), so a big body is slowed down rather than cut.
+    private func submitFast(_ rows: [IngestRow]) async throws(TesseraError) {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                _ = try await self.services.pipeline.submit(rows, tenant: self.tenant.id)
+                return
+            } catch where (error.code == .rateLimited || error.code == .unavailable) && self.accepted > 0 && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(100))
+            } catch {
+                if self.accepted > 0 {
+                    throw TesseraError(error.code, error.detail + " \(self.accepted) points of this request were accepted before this.")
+                }
+                throw error
+            }
+        }
+    }
+
+    static func nowMicros() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}

@@ -1,0 +1,34 @@
+import Metrics
+
+/// The write path's metrics, through swift-metrics (Prometheus in `serve`).
+struct IngestMetrics: Sendable {
+    private let copyDuration = Timer(label: "tessera_ingest_copy_duration_seconds")
+    private let flushDuration = Timer(label: "tessera_ingest_flush_duration_seconds")
+    private let batchPoints = Recorder(label: "tessera_ingest_batch_points")
+    private let flushedRows = Counter(label: "tessera_ingest_flushed_rows_total")
+    private let stagingBacklog = Gauge(label: "tessera_ingest_staging_backlog_rows")
+    private let replayedBatches = Counter(label: "tessera_ingest_replayed_batches_total")
+
+    func staged(points: Int, duration: Duration, backlog: Int) {
+        self.copyDuration.recordNanoseconds(Int64(duration / .nanoseconds(1)))
+        self.batchPoints.record(points)
+        self.stagingBacklog.record(backlog)
+    }
+
+    func flushed(rows: Int, duration: Duration) {
+        self.flushDuration.recordNanoseconds(Int64(duration / .nanoseconds(1)))
+        self.flushedRows.increment(by: rows)
+    }
+
+    func backlog(_ rows: Int) {
+        self.stagingBacklog.record(rows)
+    }
+
+    func replayed() {
+        self.replayedBatches.increment()
+    }
+
+    func rejected(_ points: Int, reason: String) {
+        Counter(label: "tessera_ingest_points_rejected_total", dimensions: [("reason", reason)]).increment(by: points)
+    }
+}

@@ -1,0 +1,325 @@
+import Logging
+import Metrics
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+import TesseraCore
+
+/// The `fast` write path. Requests hand over resolved rows and wait for their
+/// acknowledgement; writers take groups from the bounded fair queue (whatever has
+/// queued while the previous COPY ran, up to `maxGroupPoints`), sort them by key,
+/// COPY them into the UNLOGGED staging table as one batch (`synchronous_commit=off`)
+/// and acknowledge. The flusher moves staged rows every 100 ms with `stage_flush()`.
+/// Every acknowledged batch stays in the `ReplayLog` until its flush is seen
+/// committed; batches the database lost (crash recovery empties UNLOGGED tables)
+/// are staged again, with the same batch id, so nothing is lost or stored twice.
+package final class IngestPipeline: Service, Sendable {
+    package struct Configuration: Sendable {
+        package var limits: IngestQueue<Pending>.Limits
+        package var writers: Int
+        package var maxGroupPoints: Int
+        package var flushInterval: Duration
+        /// A batch still unconfirmed after this long is checked for loss.
+        package var lossCheckAge: Duration
+        /// How long a graceful shutdown waits for staged batches to be flushed.
+        package var drainTimeout: Duration
+
+        package init(
+            limits: IngestQueue<Pending>.Limits = .init(),
+            writers: Int = 2,
+            maxGroupPoints: Int = 20_000,
+            flushInterval: Duration = .milliseconds(100),
+            lossCheckAge: Duration = .seconds(2),
+            drainTimeout: Duration = .seconds(30)
+        ) {
+            self.limits = limits
+            self.writers = writers
+            self.maxGroupPoints = maxGroupPoints
+            self.flushInterval = flushInterval
+            self.lossCheckAge = lossCheckAge
+            self.drainTimeout = drainTimeout
+        }
+    }
+
+    /// One request's rows waiting for their batch.
+    package struct Pending: Sendable {
+        var rows: [IngestRow]
+        var continuation: CheckedContinuation<Int64, any Error>
+    }
+
+    private struct State: Sendable {
+        var queue: IngestQueue<Pending>
+        var log = ReplayLog()
+        var idleWriters: [CheckedContinuation<Void, Never>] = []
+        var accepting = true
+        var draining = false
+        var suspectLoss = false
+    }
+
+    let configuration: Configuration
+    /// Pool for COPY, its sessions at `synchronous_commit=off`.
+    let staging: PostgresClient
+    /// Pool on the primary with synchronous commit, for flushes and checks.
+    let primary: PostgresClient
+    let partitions: PartitionGuard
+    let logger: Logger
+    private let state: Mutex<State>
+    private let metrics = IngestMetrics()
+
+    package init(configuration: Configuration, staging: PostgresClient, primary: PostgresClient, partitions: PartitionGuard, logger: Logger) {
+        self.configuration = configuration
+        self.staging = staging
+        self.primary = primary
+        self.partitions = partitions
+        self.logger = logger
+        self.state = Mutex(State(queue: IngestQueue(limits: configuration.limits)))
+    }
+
+    // MARK: - Submitting
+
+    /// Queues rows and returns once they are staged (the `fast` acknowledgement), with
+    /// their batch id. Throws `rate_limited` when the tenant holds its share of the
+    /// queue, `unavailable` when the queue is full or the database failed the COPY.
+    package func submit(_ rows: [IngestRow], tenant: Int64) async throws(TesseraError) -> Int64 {
+        guard !rows.isEmpty else { return 0 }
+        let bytes = rows.reduce(0) { $0 + 48 + $1.value.approximateBytes }
+        let admission: IngestQueue<Pending>.Admission? = self.state.withLock { state in
+            guard state.accepting else { return nil }
+            return state.queue.admit(tenant: tenant, points: rows.count, bytes: bytes)
+        }
+        switch admission {
+        case nil:
+            throw TesseraError(.unavailable, "The server is shutting down; send the points to another server or retry.")
+        case .overTenantShare:
+            self.metrics.rejected(rows.count, reason: "rate_limited")
+            throw TesseraError(.rateLimited, "This tenant has its full share of the write queue in flight; retry after a second.")
+        case .saturated:
+            self.metrics.rejected(rows.count, reason: "saturated")
+            throw TesseraError(.unavailable, "The write queue is full; retry after a second.")
+        case .admitted:
+            break
+        }
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                let writer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    state.queue.enqueue(.init(tenant: tenant, points: rows.count, bytes: bytes, item: Pending(rows: rows, continuation: continuation)))
+                    return state.idleWriters.popLast()
+                }
+                writer?.resume()
+            }
+        } catch let error as TesseraError {
+            throw error
+        } catch {
+            throw TesseraError(.unavailable, "The points could not be staged; retry.")
+        }
+    }
+
+    // MARK: - Running
+
+    package func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<self.configuration.writers {
+                group.addTask { await self.writeLoop() }
+            }
+            group.addTask { await self.flushLoop() }
+            await withGracefulShutdownHandler {
+                await group.waitForAll()
+            } onGracefulShutdown: {
+                self.beginDrain()
+            }
+        }
+    }
+
+    /// Stops accepting, lets writers empty the queue and the flusher confirm what was staged.
+    private func beginDrain() {
+        let idle = self.state.withLock { state in
+            state.accepting = false
+            state.draining = true
+            defer { state.idleWriters.removeAll() }
+            return state.idleWriters
+        }
+        idle.forEach { $0.resume() }
+    }
+
+    private func nextGroup() async -> [IngestQueue<Pending>.Entry]? {
+        while true {
+            let (group, done) = self.state.withLock { state -> ([IngestQueue<Pending>.Entry], Bool) in
+                let group = state.queue.nextGroup(maxPoints: self.configuration.maxGroupPoints)
+                return (group, group.isEmpty && state.draining)
+            }
+            if !group.isEmpty { return group }
+            if done { return nil }
+            await withCheckedContinuation { continuation in
+                let resumeNow = self.state.withLock { state -> Bool in
+                    if !state.queue.isEmpty || state.draining { return true }
+                    state.idleWriters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    private func writeLoop() async {
+        while let group = await self.nextGroup() {
+            var rows = [IngestRow]()
+            rows.reserveCapacity(group.reduce(0) { $0 + $1.points })
+            for entry in group { rows.append(contentsOf: entry.item.rows) }
+            rows.sort(by: Self.keyOrder)
+            let started = ContinuousClock.now
+            do {
+                try await self.partitions.ensure(for: rows)
+                let batchID = try await self.nextBatchID()
+                let data = StagingEncoder.encode(rows, batchID: batchID)
+                try await self.copy(data)
+                let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
+                let pending = self.state.withLock { state in
+                    state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
+                    return state.log.pendingPoints
+                }
+                self.metrics.staged(points: rows.count, duration: ContinuousClock.now - started, backlog: pending)
+                for entry in group { entry.item.continuation.resume(returning: batchID) }
+            } catch {
+                self.logger.error("Staging COPY failed", metadata: ["batch.points": "\(rows.count)", "error": "\(String(reflecting: error))"])
+                self.state.withLock { state in
+                    for entry in group { state.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
+                    state.suspectLoss = true
+                }
+                self.metrics.rejected(rows.count, reason: "staging_failed")
+                let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
+                for entry in group { entry.item.continuation.resume(throwing: failure) }
+            }
+        }
+    }
+
+    static func keyOrder(_ a: IngestRow, _ b: IngestRow) -> Bool {
+        if a.tenantID != b.tenantID { return a.tenantID < b.tenantID }
+        if a.entityID != b.entityID { return a.entityID < b.entityID }
+        if a.attributeID != b.attributeID { return a.attributeID < b.attributeID }
+        return a.timestamp < b.timestamp
+    }
+
+    private func nextBatchID() async throws -> Int64 {
+        let rows = try await self.staging.query("SELECT nextval('ingest_batch_seq')", logger: self.logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        throw TesseraError(.unavailable, "No batch id.")
+    }
+
+    private func copy(_ data: ByteBuffer) async throws {
+        try await self.staging.withConnection { connection in
+            try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
+                try await writer.write(data)
+            }
+        }
+    }
+
+    // MARK: - Flushing and recovery
+
+    private func flushLoop() async {
+        var lastPrune = ContinuousClock.now
+        while true {
+            let (draining, empty) = self.state.withLock { ($0.draining, $0.log.count == 0 && $0.queue.isEmpty) }
+            if draining && empty { return }
+            if !draining {
+                let interval = self.configuration.flushInterval
+                _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            } else {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            do {
+                try await self.flushOnce()
+                if ContinuousClock.now - lastPrune > .seconds(60) {
+                    try await self.primary.query(
+                        "DELETE FROM ingest_flushed_batches WHERE flushed_at < now() - interval '24 hours'",
+                        logger: self.logger
+                    )
+                    lastPrune = .now
+                }
+            } catch {
+                self.state.withLock { $0.suspectLoss = true }
+                self.logger.warning("Flush failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            if draining, self.drainDeadlinePassed() { return }
+        }
+    }
+
+    private let drainStart = Mutex<ContinuousClock.Instant?>(nil)
+
+    private func drainDeadlinePassed() -> Bool {
+        let start = self.drainStart.withLock { start in
+            if start == nil { start = .now }
+            return start!
+        }
+        if ContinuousClock.now - start > self.configuration.drainTimeout {
+            let left = self.state.withLock { $0.log.pendingPoints }
+            self.logger.error("Shutting down with staged points not confirmed flushed", metadata: ["points": "\(left)"])
+            return true
+        }
+        return false
+    }
+
+    /// One flush, then confirm and (if there is reason to) check for lost batches.
+    package func flushOnce() async throws {
+        let started = ContinuousClock.now
+        let rows = try await self.primary.query("SELECT moved_rows FROM stage_flush()", logger: self.logger)
+        var moved: Int64 = 0
+        for try await count in rows.decode(Int64.self) { moved = count }
+        if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: ContinuousClock.now - started) }
+        try await self.confirmFlushed()
+        let (suspect, candidates) = self.state.withLock { state in
+            (state.suspectLoss, state.suspectLoss ? state.log.pendingIDs : state.log.staged(before: .now - self.configuration.lossCheckAge))
+        }
+        if !candidates.isEmpty {
+            try await self.replayLost(candidates)
+        }
+        if suspect { self.state.withLock { $0.suspectLoss = false } }
+    }
+
+    private func confirmFlushed() async throws {
+        let pending = self.state.withLock { $0.log.pendingIDs }
+        guard !pending.isEmpty else { return }
+        let rows = try await self.primary.query(
+            "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(pending)::bigint[])",
+            logger: self.logger
+        )
+        var flushed = [Int64]()
+        for try await id in rows.decode(Int64.self) { flushed.append(id) }
+        guard !flushed.isEmpty else { return }
+        let backlog = self.state.withLock { state in
+            for hold in state.log.flushed(flushed) {
+                state.queue.release(tenant: hold.tenant, points: hold.points, bytes: hold.bytes)
+            }
+            return state.log.pendingPoints
+        }
+        self.metrics.backlog(backlog)
+    }
+
+    /// Stages again the batches that are neither flushed nor staged any more. One
+    /// snapshot answers both, and a flush moves and records a batch atomically, so a
+    /// batch it calls lost really is.
+    private func replayLost(_ candidates: [Int64]) async throws {
+        let rows = try await self.primary.query(
+            """
+            SELECT b FROM unnest(\(candidates)::bigint[]) AS b
+             WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
+               AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
+            """,
+            logger: self.logger
+        )
+        var lost = [Int64]()
+        for try await id in rows.decode(Int64.self) { lost.append(id) }
+        guard !lost.isEmpty else { return }
+        let batches = self.state.withLock { $0.log.batches(lost) }
+        for batch in batches {
+            self.partitions.reset()
+            try await self.copy(batch.data)
+            self.metrics.replayed()
+            self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
+        }
+    }
+
+    /// Acknowledged points not yet confirmed flushed, on this server.
+    package var unflushedPoints: Int { self.state.withLock { $0.log.pendingPoints } }
+}

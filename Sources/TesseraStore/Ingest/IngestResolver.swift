@@ -1,0 +1,263 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import TesseraCore
+
+/// Turns incoming points into rows: names checked, attributes found (or created
+/// on first sight with the type of their first value), values typed, times
+/// checked, entities found (or created by key). Ids are cached per process.
+package final class IngestResolver: Sendable {
+    package struct Rules: Sendable {
+        package var values: ValueRules
+        /// Points further ahead of the server's clock than this are refused.
+        package var maxFutureSkewMicros: Int64
+        /// How long a cached attribute list is trusted (other servers may change flags).
+        package var attributeCacheTTL: Duration
+        /// Entity ids cached per process before the cache starts over.
+        package var maxCachedEntities: Int
+
+        package init(
+            values: ValueRules = .init(),
+            maxFutureSkewMicros: Int64 = 86_400_000_000,
+            attributeCacheTTL: Duration = .seconds(10),
+            maxCachedEntities: Int = 2_000_000
+        ) {
+            self.values = values
+            self.maxFutureSkewMicros = maxFutureSkewMicros
+            self.attributeCacheTTL = attributeCacheTTL
+            self.maxCachedEntities = maxCachedEntities
+        }
+    }
+
+    package struct Resolution: Sendable {
+        package var rows: [IngestRow] = []
+        /// Parallel to `rows`: whether the row's attribute is `critical`.
+        package var critical: [Bool] = []
+        package var rejections: [PointRejection] = []
+    }
+
+    private struct AttributeSet: Sendable {
+        var byName: [String: Attribute]
+        var loadedAt: ContinuousClock.Instant
+    }
+
+    let client: PostgresClient
+    let rules: Rules
+    let logger: Logger
+    private let attributes = Mutex<[Int64: AttributeSet]>([:])
+    private let entities = Mutex<(count: Int, byTenant: [Int64: [String: Int64]])>((0, [:]))
+
+    package init(client: PostgresClient, rules: Rules = .init(), logger: Logger) {
+        self.client = client
+        self.rules = rules
+        self.logger = logger
+    }
+
+    /// Forgets a tenant's cached attributes (after one was created or changed here).
+    package func invalidateAttributes(tenant: Int64) {
+        _ = self.attributes.withLock { $0.removeValue(forKey: tenant) }
+    }
+
+    /// Forgets a cached entity id (after the entity was deleted).
+    package func invalidateEntity(tenant: Int64, key: String) {
+        self.entities.withLock { cache in
+            if cache.byTenant[tenant]?.removeValue(forKey: key) != nil { cache.count -= 1 }
+        }
+    }
+
+    package func resolve(_ points: [IncomingPoint], tenant: Tenant, nowMicros: Int64) async throws(TesseraError) -> Resolution {
+        var resolution = Resolution()
+        var candidates = [(IncomingPoint, Attribute)]()
+        candidates.reserveCapacity(points.count)
+
+        var named = [IncomingPoint]()
+        named.reserveCapacity(points.count)
+        for point in points {
+            do throws(TesseraError) {
+                try NameRules.validateEntityKey(point.entityKey)
+                try NameRules.validateAttributeName(point.attribute)
+                named.append(point)
+            } catch {
+                resolution.rejections.append(PointRejection(index: point.index, error))
+            }
+        }
+
+        let attributes = try await self.attributes(for: named, tenant: tenant)
+        let retentionFloor = Self.retentionFloor(tenant: tenant, nowMicros: nowMicros)
+        for point in named {
+            guard let attribute = attributes[point.attribute] else {
+                let detail = tenant.settings.autoCreateAttributes
+                    ? "Attribute '\(NameRules.printable(point.attribute))' could not be created (the tenant's attribute limit is reached, or its first value is null)."
+                    : "Attribute '\(NameRules.printable(point.attribute))' does not exist; create it with PUT /v1/attributes/{name} (this tenant does not create attributes on first sight)."
+                resolution.rejections.append(PointRejection(index: point.index, code: TesseraError.Code.unknownAttribute.rawValue, detail: detail))
+                continue
+            }
+            let time = point.timestamp ?? nowMicros
+            if time > nowMicros + self.rules.maxFutureSkewMicros || time < Self.earliestMicros || time >= Self.latestMicros {
+                resolution.rejections.append(PointRejection(
+                    index: point.index, code: TesseraError.Code.timestampOutOfRange.rawValue,
+                    detail: "The point's time \(Timestamps.format(micros: time)) is too far in the future (more than \(self.rules.maxFutureSkewMicros / 1_000_000) s ahead) or outside the years 1900–9999."
+                ))
+                continue
+            }
+            if let retentionFloor, time < retentionFloor {
+                resolution.rejections.append(PointRejection(
+                    index: point.index, code: TesseraError.Code.timestampOutOfRange.rawValue,
+                    detail: "The point's time \(Timestamps.format(micros: time)) is older than the tenant's retention of \(tenant.settings.retentionMonths) months."
+                ))
+                continue
+            }
+            candidates.append((point, attribute))
+        }
+
+        var typed = [(IncomingPoint, Attribute, PointValue, Int64)]()
+        typed.reserveCapacity(candidates.count)
+        for (point, attribute) in candidates {
+            do throws(TesseraError) {
+                let value = try self.rules.values.coerce(point.value, to: attribute.definition.type, attribute: attribute.definition.name)
+                typed.append((point, attribute, value, point.timestamp ?? nowMicros))
+            } catch {
+                resolution.rejections.append(PointRejection(index: point.index, error))
+            }
+        }
+
+        let entityIDs = try await self.entityIDs(for: typed.map(\.0.entityKey), tenant: tenant)
+        resolution.rows.reserveCapacity(typed.count)
+        for (point, attribute, value, time) in typed {
+            guard let entityID = entityIDs[point.entityKey] else {
+                resolution.rejections.append(PointRejection(index: point.index, code: TesseraError.Code.unavailable.rawValue, detail: "The entity could not be created; retry."))
+                continue
+            }
+            resolution.rows.append(IngestRow(tenantID: tenant.id, entityID: entityID, attributeID: attribute.id, value: value, timestamp: time))
+            resolution.critical.append(attribute.definition.critical)
+        }
+        resolution.rejections.sort { $0.index < $1.index }
+        return resolution
+    }
+
+    static let earliestMicros: Int64 = Int64(Timestamps.daysFromCivil(year: 1900, month: 1, day: 1)) * 86_400_000_000
+    static let latestMicros: Int64 = Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000
+
+    /// The first instant kept under the tenant's retention (whole months), or nil for "forever".
+    static func retentionFloor(tenant: Tenant, nowMicros: Int64) -> Int64? {
+        let months = tenant.settings.retentionMonths
+        guard months > 0 else { return nil }
+        let (year, month, _) = Timestamps.civilFromDays(Int(nowMicros / 86_400_000_000))
+        let index = year * 12 + (month - 1) - (months - 1)
+        return Int64(Timestamps.daysFromCivil(year: index / 12, month: index % 12 + 1, day: 1)) * 86_400_000_000
+    }
+
+    // MARK: - Attributes
+
+    private func attributes(for points: [IncomingPoint], tenant: Tenant) async throws(TesseraError) -> [String: Attribute] {
+        let names = Set(points.map(\.attribute))
+        var known = self.cachedAttributes(tenant: tenant.id)
+        if known == nil || !names.isSubset(of: known!.keys) {
+            known = try await self.loadAttributes(tenant: tenant.id)
+        }
+        var byName = known ?? [:]
+        let missing = names.subtracting(byName.keys)
+        guard !missing.isEmpty, tenant.settings.autoCreateAttributes else { return byName }
+        // Create each missing attribute with the type of its first non-null value.
+        var firstTypes = [String: ValueType]()
+        for point in points where missing.contains(point.attribute) && firstTypes[point.attribute] == nil {
+            if let type = ValueRules.inferType(point.value) { firstTypes[point.attribute] = type }
+        }
+        guard !firstTypes.isEmpty else { return byName }
+        let room = tenant.settings.maxAttributes - byName.count
+        let toCreate = firstTypes.sorted { $0.key < $1.key }.prefix(max(0, room))
+        if !toCreate.isEmpty {
+            let createNames = toCreate.map(\.key)
+            let createTypes = toCreate.map(\.value.rawValue)
+            try await self.run {
+                try await self.client.query(
+                    """
+                    INSERT INTO attributes (tenant_id, name, value_type)
+                    SELECT \(tenant.id), name, value_type FROM unnest(\(createNames)::text[], \(createTypes)::text[]) AS n(name, value_type)
+                    ON CONFLICT (tenant_id, name) DO NOTHING
+                    """,
+                    logger: self.logger
+                )
+            }
+            byName = try await self.loadAttributes(tenant: tenant.id)
+        }
+        return byName
+    }
+
+    private func cachedAttributes(tenant: Int64) -> [String: Attribute]? {
+        self.attributes.withLock { cache in
+            guard let set = cache[tenant], set.loadedAt.duration(to: .now) < self.rules.attributeCacheTTL else { return nil }
+            return set.byName
+        }
+    }
+
+    private func loadAttributes(tenant: Int64) async throws(TesseraError) -> [String: Attribute] {
+        let list = try await self.run {
+            let rows = try await self.client.query(
+                "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)",
+                logger: self.logger
+            )
+            return try await Catalog.decodeAttributes(rows, tenantID: tenant)
+        }
+        let byName = Dictionary(list.map { ($0.definition.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.attributes.withLock { $0[tenant] = AttributeSet(byName: byName, loadedAt: .now) }
+        return byName
+    }
+
+    // MARK: - Entities
+
+    private func entityIDs(for keys: [String], tenant: Tenant) async throws(TesseraError) -> [String: Int64] {
+        var found = [String: Int64]()
+        var missing = Set<String>()
+        self.entities.withLock { cache in
+            let known = cache.byTenant[tenant.id] ?? [:]
+            for key in keys {
+                if let id = known[key] { found[key] = id } else { missing.insert(key) }
+            }
+        }
+        guard !missing.isEmpty else { return found }
+        let sorted = missing.sorted()
+        let loaded = try await self.run {
+            let rows = try await self.client.query(
+                """
+                WITH wanted AS (SELECT unnest(\(sorted)::text[]) AS key),
+                inserted AS (
+                    INSERT INTO entities AS e (tenant_id, external_key)
+                    SELECT \(tenant.id), key FROM wanted ORDER BY key
+                    ON CONFLICT (tenant_id, external_key) DO UPDATE
+                       SET is_deleted = false, version = e.version + 1, updated_at = now()
+                     WHERE e.is_deleted
+                    RETURNING external_key, entity_id
+                )
+                SELECT external_key, entity_id FROM inserted
+                UNION ALL
+                SELECT e.external_key, e.entity_id FROM entities e JOIN wanted w ON w.key = e.external_key
+                 WHERE e.tenant_id = \(tenant.id) AND NOT e.is_deleted
+                """,
+                logger: self.logger
+            )
+            var loaded = [String: Int64]()
+            for try await (key, id) in rows.decode((String, Int64).self) { loaded[key] = id }
+            return loaded
+        }
+        self.entities.withLock { cache in
+            if cache.count + loaded.count > self.rules.maxCachedEntities {
+                cache = (0, [:])
+            }
+            for (key, id) in loaded where cache.byTenant[tenant.id, default: [:]].updateValue(id, forKey: key) == nil {
+                cache.count += 1
+            }
+        }
+        found.merge(loaded) { first, _ in first }
+        return found
+    }
+
+    private func run<Result: Sendable>(_ operation: () async throws -> Result) async throws(TesseraError) -> Result {
+        do {
+            return try await operation()
+        } catch {
+            self.logger.error("Ingest catalog query failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw DatabaseErrors.clientError(for: error)
+        }
+    }
+}

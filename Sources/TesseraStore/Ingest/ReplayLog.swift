@@ -1,0 +1,52 @@
+import NIOCore
+
+/// The acknowledged batches whose flush has not been seen committed yet, kept so
+/// they can be replayed if the database loses its UNLOGGED staging table (crash
+/// recovery empties it). A state machine with no I/O: the flusher drives it.
+package struct ReplayLog: Sendable {
+    package struct Batch: Sendable {
+        package var id: Int64
+        /// The exact COPY text staged, tagged with `id`.
+        package var data: ByteBuffer
+        /// Capacity to give back to the queue, per tenant.
+        package var holds: [Hold]
+        package var stagedAt: ContinuousClock.Instant
+    }
+
+    package struct Hold: Sendable, Equatable {
+        package var tenant: Int64
+        package var points: Int
+        package var bytes: Int
+    }
+
+    private var batches: [Int64: Batch] = [:]
+
+    package init() {}
+
+    package var pendingIDs: [Int64] { self.batches.keys.sorted() }
+    package var count: Int { self.batches.count }
+    package var pendingPoints: Int { self.batches.values.reduce(0) { $0 + $1.holds.reduce(0) { $0 + $1.points } } }
+
+    package mutating func staged(_ batch: Batch) {
+        self.batches[batch.id] = batch
+    }
+
+    /// The flush of these batches committed: forget them; returns what to release.
+    package mutating func flushed(_ ids: some Sequence<Int64>) -> [Hold] {
+        var holds = [Hold]()
+        for id in ids {
+            if let batch = self.batches.removeValue(forKey: id) { holds.append(contentsOf: batch.holds) }
+        }
+        return holds
+    }
+
+    /// The batches to stage again: lost from staging and never flushed.
+    package func batches(_ ids: some Sequence<Int64>) -> [Batch] {
+        ids.compactMap { self.batches[$0] }
+    }
+
+    /// Pending batches staged before `instant`.
+    package func staged(before instant: ContinuousClock.Instant) -> [Int64] {
+        self.batches.values.filter { $0.stagedAt < instant }.map(\.id).sorted()
+    }
+}

@@ -1,0 +1,72 @@
+import NIOCore
+import TesseraCore
+
+/// Rows in PostgreSQL's COPY text format for `entity_values_ingest`: tab-separated,
+/// `\N` for NULL, backslash escapes in text.
+package enum StagingEncoder {
+    package static let columns = [
+        "tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text",
+        "value_bool", "value_ts", "value_json", "ts", "batch_id",
+    ]
+
+    /// Encodes `rows` tagged with `batchID`.
+    package static func encode(_ rows: [IngestRow], batchID: Int64) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: rows.count * 96)
+        let batch = String(batchID)
+        for row in rows {
+            buffer.writeString(String(row.tenantID))
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(String(row.entityID))
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(String(row.attributeID))
+            switch row.value {
+            case .int(let value): self.writeColumns(&buffer, slot: 0, String(value))
+            case .decimal(let value): self.writeColumns(&buffer, slot: 1, Self.decimalText(value))
+            case .text(let value): self.writeColumns(&buffer, slot: 2, self.escaped(value))
+            case .bool(let value): self.writeColumns(&buffer, slot: 3, value ? "t" : "f")
+            case .timestamp(let micros): self.writeColumns(&buffer, slot: 4, Timestamps.format(micros: micros))
+            case .json(let value): self.writeColumns(&buffer, slot: 5, self.escaped(value))
+            }
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(Timestamps.format(micros: row.timestamp))
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            buffer.writeString(batch)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        return buffer
+    }
+
+    /// The six value columns: `\N` everywhere but `slot`.
+    private static func writeColumns(_ buffer: inout ByteBuffer, slot: Int, _ text: String) {
+        for column in 0..<6 {
+            buffer.writeInteger(UInt8(ascii: "\t"))
+            if column == slot {
+                buffer.writeString(text)
+            } else {
+                buffer.writeStaticString("\\N")
+            }
+        }
+    }
+
+    static func decimalText(_ value: Double) -> String {
+        // Swift prints the shortest text that reads back to the same double.
+        "\(value)"
+    }
+
+    /// Backslash, tab, newline and carriage return escaped, as COPY text requires.
+    static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) else { return text }
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count + 8)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x5C: out.append(0x5C); out.append(0x5C)
+            case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+            case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+            default: out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
