@@ -50,11 +50,14 @@ enum Ports {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Whether nothing listens on (or holds) the port on 127.0.0.1.
+    /// Whether nothing listens on the port on 127.0.0.1. Connections of a server that
+    /// just died (TIME_WAIT) do not count: PostgreSQL binds with SO_REUSEADDR too.
     static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = self.loopback(port: port)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

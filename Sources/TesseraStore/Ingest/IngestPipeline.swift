@@ -55,6 +55,7 @@ package final class IngestPipeline: Service, Sendable {
         var accepting = true
         var draining = false
         var suspectLoss = false
+        var replayedBatches = 0
     }
 
     let configuration: Configuration
@@ -316,9 +317,13 @@ package final class IngestPipeline: Service, Sendable {
             self.partitions.reset()
             try await self.copy(batch.data)
             self.metrics.replayed()
+            self.state.withLock { $0.replayedBatches += 1 }
             self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
         }
     }
+
+    /// Batches this server staged again after the database lost them.
+    package var replayedBatches: Int { self.state.withLock { $0.replayedBatches } }
 
     /// Acknowledged points not yet confirmed flushed, on this server.
     package var unflushedPoints: Int { self.state.withLock { $0.log.pendingPoints } }

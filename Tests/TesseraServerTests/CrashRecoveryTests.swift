@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import Prometheus
+import Testing
+import TesseraCore
+import TesseraLocal
+import TesseraServer
+import TesseraStore
+import TesseraTestSupport
+
+/// DESIGN.md's durability promise, for real: the PostgreSQL postmaster is killed with
+/// SIGKILL in the middle of steady ingest and started again. Its crash recovery empties
+/// the UNLOGGED staging table; the server must replay exactly the acknowledged batches
+/// that had not been flushed.
+@Suite struct CrashRecoveryTests {
+    @Test func aDatabaseCrashLosesNoAcknowledgedPointAndStoresNoneTwice() async throws {
+        let directory = NSTemporaryDirectory() + "tessera-crash-\(UUID().uuidString.prefix(8))"
+        defer {
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
+        let status = try await cluster.up()
+        let url = try DatabaseURL(parsing: try #require(status.primary).url)
+        try await withTestClient(url: url) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
+
+        let dependencies = try ServerDependencies(
+            primaryURL: url,
+            poolSize: 4,
+            // A long flush interval keeps many acknowledged batches staged when the crash comes.
+            ingest: .init(writers: 1, flushInterval: .milliseconds(400), lossCheckAge: .milliseconds(500)),
+            metrics: PrometheusCollectorRegistry(),
+            logger: quietLogger
+        )
+        let app = buildApplication(configuration: .init(adminToken: APITester.adminToken), dependencies: dependencies, logger: quietLogger)
+        try await app.test(.router) { client in
+            let tenant = try await client.createTenant("crash")
+            #expect(try await client.send(.put, "/v1/attributes/seq", key: tenant.key, json: #"{"type":"int","hot":true}"#).status == .created)
+
+            var acknowledged = [Int]()
+            var failed = 0
+            var killed = false
+            var restart: Task<Void, any Error>?
+            for request in 0..<120 {
+                let values = (0..<25).map { request * 1_000 + $0 }
+                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0)}"# }.joined(separator: ",")
+                let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points)]}"#)
+                if response.status == .ok {
+                    #expect(try response.object()["accepted"] as? Int == values.count)
+                    acknowledged.append(contentsOf: values)
+                } else {
+                    // Not acknowledged: the client sees a retryable problem, never a 500.
+                    #expect(response.status == .serviceUnavailable, "\(response.status) \(response.text)")
+                    #expect(response.headers[.retryAfter] != nil)
+                    failed += 1
+                }
+                if request == 40, !killed {
+                    let pid = try #require(try cluster.status().primary?.pid)
+                    #expect(kill(pid, SIGKILL) == 0)
+                    killed = true
+                    restart = Task {
+                        try await Task.sleep(for: .seconds(2))
+                        var attempts = 0
+                        while true {
+                            do {
+                                _ = try await cluster.up()
+                                return
+                            } catch {
+                                attempts += 1
+                                if attempts > 20 { throw error }
+                                try await Task.sleep(for: .milliseconds(500))
+                            }
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(40))
+            }
+            try await restart?.value
+            #expect(killed)
+            #expect(acknowledged.count > 60 * 25)
+
+            // Wait until the server has seen every acknowledged batch flushed.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(dependencies.ingest.pipeline.unflushedPoints == 0)
+            // The crash did cost staged batches. (Requests during the outage mostly wait for
+            // the pool to reconnect; any that fail were answered with a 503, checked above.)
+            #expect(dependencies.ingest.pipeline.replayedBatches > 0)
+            _ = failed
+
+            let stored = try await withTestClient(url: url) { client in
+                let rows = try await client.query("SELECT value_int, count(*) FROM entity_values_ts WHERE tenant_id = \(tenant.id) GROUP BY value_int")
+                var stored = [Int: Int]()
+                for try await (value, count) in rows.decode((Int, Int).self) { stored[value] = count }
+                return stored
+            }
+            // Every acknowledged point exactly once; nothing at all twice.
+            let missing = acknowledged.filter { stored[$0] == nil }
+            #expect(missing.isEmpty, "\(missing.count) acknowledged points lost, e.g. \(missing.prefix(5))")
+            #expect(stored.values.allSatisfy { $0 == 1 }, "points stored twice: \(stored.filter { $0.value > 1 }.count)")
+            // Per entity: count and checksum of what was acknowledged is what is stored.
+            for entity in 0..<7 {
+                let expected = acknowledged.filter { $0 % 7 == entity }
+                let found = stored.keys.filter { $0 % 7 == entity && acknowledged.contains($0) }
+                #expect(found.count == expected.count)
+                #expect(found.reduce(0, +) == expected.reduce(0, +))
+            }
+        }
+    }
+}
