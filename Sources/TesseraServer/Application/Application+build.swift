@@ -35,6 +35,7 @@ package func buildApplication(
 ) -> Application<RouterResponder<TesseraRequestContext>> {
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
         logger: logger
     )

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import TesseraCore
 import TesseraStore
 
@@ -37,6 +38,7 @@ struct IngestSession {
     }
 
     mutating func reject(_ rejection: PointRejection) {
+        Counter(label: "tessera_ingest_points_rejected_total", dimensions: [("reason", rejection.code)]).increment()
         self.rejectedCount += 1
         if self.rejected.count < Self.maxListedRejections { self.rejected.append(rejection) }
     }
@@ -60,10 +62,12 @@ struct IngestSession {
         if !safe.isEmpty {
             try await self.services.safeWriter.write(safe)
             self.accepted += safe.count
+            Self.acceptedSafe.increment(by: safe.count)
         }
         if !fast.isEmpty {
             try await self.submitFast(fast)
             self.accepted += fast.count
+            Self.acceptedFast.increment(by: fast.count)
         }
     }
 
@@ -85,6 +89,9 @@ struct IngestSession {
             }
         }
     }
+
+    static let acceptedFast = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "fast")])
+    static let acceptedSafe = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "safe")])
 
     static func nowMicros() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())

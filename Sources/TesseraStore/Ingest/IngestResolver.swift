@@ -216,11 +216,30 @@ package final class IngestResolver: Sendable {
             }
         }
         guard !missing.isEmpty else { return found }
-        let sorted = missing.sorted()
-        let loaded = try await self.run {
+        var loaded = try await self.createOrFindEntities(missing.sorted(), tenant: tenant)
+        let raced = missing.subtracting(loaded.keys)
+        if !raced.isEmpty {
+            // Created by a concurrent request after this statement's snapshot was taken:
+            // invisible to it, visible to the next statement.
+            loaded.merge(try await self.createOrFindEntities(raced.sorted(), tenant: tenant)) { first, _ in first }
+        }
+        self.entities.withLock { cache in
+            if cache.count + loaded.count > self.rules.maxCachedEntities {
+                cache = (0, [:])
+            }
+            for (key, id) in loaded where cache.byTenant[tenant.id, default: [:]].updateValue(id, forKey: key) == nil {
+                cache.count += 1
+            }
+        }
+        found.merge(loaded) { first, _ in first }
+        return found
+    }
+
+    private func createOrFindEntities(_ keys: [String], tenant: Tenant) async throws(TesseraError) -> [String: Int64] {
+        try await self.run {
             let rows = try await self.client.query(
                 """
-                WITH wanted AS (SELECT unnest(\(sorted)::text[]) AS key),
+                WITH wanted AS (SELECT unnest(\(keys)::text[]) AS key),
                 inserted AS (
                     INSERT INTO entities AS e (tenant_id, external_key)
                     SELECT \(tenant.id), key FROM wanted ORDER BY key
@@ -240,16 +259,6 @@ package final class IngestResolver: Sendable {
             for try await (key, id) in rows.decode((String, Int64).self) { loaded[key] = id }
             return loaded
         }
-        self.entities.withLock { cache in
-            if cache.count + loaded.count > self.rules.maxCachedEntities {
-                cache = (0, [:])
-            }
-            for (key, id) in loaded where cache.byTenant[tenant.id, default: [:]].updateValue(id, forKey: key) == nil {
-                cache.count += 1
-            }
-        }
-        found.merge(loaded) { first, _ in first }
-        return found
     }
 
     private func run<Result: Sendable>(_ operation: () async throws -> Result) async throws(TesseraError) -> Result {

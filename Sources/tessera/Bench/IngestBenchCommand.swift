@@ -1,0 +1,233 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import TesseraCore
+import TesseraLocal
+import TesseraServer
+import TesseraStore
+
+/// `tessera bench ingest`: drives the real HTTP write path from concurrent clients
+/// with batches of 1,000 points for a fixed time, then checks the database holds
+/// exactly what was acknowledged, and loads as many rows with PostgreSQL's own COPY
+/// into `entity_values_ts` (the ceiling) for the ratio.
+struct IngestBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ingest", abstract: "Sustained ingest over HTTP, beside raw COPY.")
+
+    @Option(help: "Folder of the benchmark's own local cluster.") var dir = ".tessera-bench"
+    @Option(help: "Seconds of sustained load.") var seconds = 30
+    @Option(help: "Concurrent HTTP clients.") var clients = 8
+    @Option(help: "Port of the benchmark's server on 127.0.0.1.") var port = 18181
+    @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
+
+    func run() async throws {
+        let logger = {
+            var logger = Logger(label: "tessera.bench")
+            logger.logLevel = .warning
+            return logger
+        }()
+        let seconds = self.smoke ? 3 : self.seconds
+        let clients = self.smoke ? 2 : self.clients
+        var shape = BenchDataset.Shape()
+        if self.smoke { shape.tenants = 10; shape.entities = 10_000; shape.distinctBodies = 20 }
+        let dataset = BenchDataset(shape: shape)
+
+        let cluster = LocalCluster(configuration: .init(directory: self.dir, profile: self.smoke ? .test : .tuned), logger: logger)
+        let status = try await cluster.up()
+        let url = try DatabaseURL.parsed(status.primary!.url)
+        _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
+
+        let dependencies = try ServerDependencies(primaryURL: url, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
+        let app = buildApplication(
+            configuration: .init(host: "127.0.0.1", port: self.port, adminToken: RandomToken.base62(length: 32)),
+            dependencies: dependencies,
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let server = Task { try await group.run() }
+        defer { server.cancel() }
+
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
+        do {
+            let base = "http://127.0.0.1:\(self.port)"
+            try await Self.waitUntilServing(http, base)
+            let run = "\(Int(Date().timeIntervalSince1970))"
+            print("Setting up \(shape.tenants) tenants, \(shape.attributes) attributes each (\(shape.hotAttributes) hot, \(shape.textAttributes) text)...")
+            var tenants = [Tenant]()
+            var keys = [String]()
+            for index in 0..<shape.tenants {
+                let (tenant, key) = try await dependencies.catalog.createTenant(name: "bench-\(run)-\(index)")
+                for attribute in 0..<shape.attributes {
+                    let type: ValueType = dataset.isText(attribute) ? .text : .decimal
+                    _ = try await dependencies.catalog.putAttribute(
+                        .init(name: dataset.attributeName(attribute), type: type, hot: dataset.isHot(attribute)), tenant: tenant
+                    )
+                }
+                tenants.append(tenant)
+                keys.append(key.value)
+            }
+            let bodies = dataset.bodies(seed: 42)
+            print("Driving \(clients) clients with \(shape.batchPoints)-point batches for \(seconds) s...")
+            let load = try await Self.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds)
+            let acknowledged = load.acknowledgedPoints
+
+            // Every acknowledged point, flushed, exactly: the count per tenant must match.
+            let drainStart = ContinuousClock.now
+            while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now - drainStart < .seconds(300) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let tenantIDs = tenants.map(\.id)
+            let stored = try await withPostgresClient(url: url, logger: logger) { client in
+                let rows = try await client.query("SELECT count(*)::bigint FROM entity_values_ts WHERE tenant_id = ANY(\(tenantIDs))")
+                for try await count in rows.decode(Int.self) { return count }
+                return -1
+            }
+            let ceiling = try await Self.copyCeiling(url: url, rows: max(1, min(acknowledged, 3_000_000)), tenants: tenantIDs, dataset: dataset, logger: logger)
+
+            let summary = LatencySummary(milliseconds: load.latencies)
+            let rate = Double(acknowledged) / load.elapsed
+            print("")
+            print("ingest over HTTP: \(acknowledged) points acknowledged in \(String(format: "%.1f", load.elapsed)) s = \(Int(rate)) points/s")
+            print("  batch acknowledgement latency (ms, \(summary.count) batches): p50 \(Self.ms(summary.p50)), p95 \(Self.ms(summary.p95)), p99 \(Self.ms(summary.p99)), max \(Self.ms(summary.max))")
+            if load.rejectedPoints > 0 {
+                print("  points rejected: \(load.rejectedPoints), e.g. \(load.firstRejection ?? "?")")
+            }
+            print("  answers: \(load.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+            print("raw COPY into entity_values_ts (2 connections): \(ceiling.rows) rows in \(String(format: "%.1f", ceiling.seconds)) s = \(Int(ceiling.rate)) rows/s")
+            print("ratio HTTP ingest / raw COPY: \(String(format: "%.2f", rate / ceiling.rate))")
+            print("check: stored \(stored) rows for the benchmark's tenants, acknowledged \(acknowledged): \(stored == acknowledged ? "exact" : "MISMATCH")")
+            try await http.shutdown()
+            await group.triggerGracefulShutdown()
+            try await server.value
+            if stored != acknowledged { throw ExitCode(1) }
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    struct Load {
+        var acknowledgedPoints = 0
+        var rejectedPoints = 0
+        var firstRejection: String?
+        var latencies = [Double]()
+        var statuses = [Int: Int]()
+        var elapsed = 0.0
+    }
+
+    static func drive(http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int, seconds: Int) async throws -> Load {
+        let start = ContinuousClock.now
+        let end = start + .seconds(seconds)
+        var total = try await withThrowingTaskGroup(of: Load.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var load = Load()
+                    var next = client
+                    while ContinuousClock.now < end {
+                        let (tenant, body, points) = bodies[next % bodies.count]
+                        next += clients
+                        var request = HTTPClientRequest(url: base + "/v1/ingest")
+                        request.method = .POST
+                        request.headers.add(name: "Authorization", value: "Bearer \(keys[tenant])")
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(body)
+                        let sent = ContinuousClock.now
+                        let response = try await http.execute(request, timeout: .seconds(60))
+                        let answer = try await response.body.collect(upTo: 1 << 20)
+                        let took = ContinuousClock.now - sent
+                        load.latencies.append(Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15)
+                        load.statuses[Int(response.status.code), default: 0] += 1
+                        if response.status == .ok {
+                            let result = try JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any]
+                            let accepted = result?["accepted"] as? Int ?? 0
+                            load.acknowledgedPoints += accepted
+                            load.rejectedPoints += points - accepted
+                            if accepted < points, load.firstRejection == nil {
+                                load.firstRejection = ((result?["rejected"] as? [[String: Any]])?.first?["detail"] as? String) ?? "?"
+                            }
+                        }
+                        if response.status.code == 429 || response.status.code == 503 { try await Task.sleep(for: .milliseconds(50)) }
+                    }
+                    return load
+                }
+            }
+            return try await group.reduce(into: Load()) { total, load in
+                total.acknowledgedPoints += load.acknowledgedPoints
+                total.rejectedPoints += load.rejectedPoints
+                total.firstRejection = total.firstRejection ?? load.firstRejection
+                total.latencies += load.latencies
+                total.statuses.merge(load.statuses, uniquingKeysWith: +)
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        total.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return total
+    }
+
+    struct Ceiling {
+        var rows: Int
+        var seconds: Double
+        var rate: Double { Double(self.rows) / self.seconds }
+    }
+
+    /// The same number of rows, of the same shape, COPY-ed straight into the partitioned table.
+    static func copyCeiling(url: DatabaseURL, rows: Int, tenants: [Int64], dataset: BenchDataset, logger: Logger) async throws -> Ceiling {
+        let connections = 2
+        let chunks: [ByteBuffer] = (0..<connections).map { part in
+            var random = SplitMix64(seed: 7 + UInt64(part))
+            var buffer = ByteBufferAllocator().buffer(capacity: rows / connections * 100)
+            let now = Timestamps.format(micros: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            for _ in 0..<(rows / connections) {
+                let tenant = tenants[Int(random.next() % UInt64(tenants.count))]
+                let attribute = Int(random.next() % UInt64(dataset.shape.attributes))
+                let value = dataset.isText(attribute) ? "\\N\tstate-\(random.next() % 16)" : "\(Double(random.next() % 100_000) / 100)\t\\N"
+                buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(now)\n")
+            }
+            return buffer
+        }
+        let start = ContinuousClock.now
+        try await withPostgresClient(url: url, logger: logger) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for chunk in chunks {
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            try await connection.query("SET synchronous_commit = off", logger: logger)
+                            try await connection.copyFrom(
+                                table: "entity_values_ts",
+                                columns: ["tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text", "value_bool", "value_ts", "value_json", "ts"],
+                                logger: logger
+                            ) { writer in
+                                var rest = chunk
+                                while let slice = rest.readSlice(length: min(rest.readableBytes, 1 << 20)), slice.readableBytes > 0 {
+                                    try await writer.write(slice)
+                                }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Ceiling(rows: rows / connections * connections, seconds: seconds)
+    }
+
+    static func waitUntilServing(_ http: HTTPClient, _ base: String) async throws {
+        for _ in 0..<100 {
+            if let response = try? await http.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(2)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("The benchmark's server did not start on \(base).")
+    }
+
+    static func ms(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
