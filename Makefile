@@ -25,8 +25,8 @@ run: build
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera bench ingest --smoke --dir $$bench_dir --port 18199; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
+	$(SWIFT) test
