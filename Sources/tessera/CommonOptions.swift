@@ -49,26 +49,19 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` with a connected pool, then shuts the pool down.
+/// Runs `body` with a connected pool, then shuts the pool down; database errors
+/// are shown to the operator in full.
 func withPostgresClient<T: Sendable>(
     url: DatabaseURL,
     logger: Logger,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            await client.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        do {
-            return try await body(client)
-        } catch let error as PSQLError {
-            throw OperatorError(message: "The database refused: \(String(reflecting: error))")
-        } catch let error as PostgresTransactionError {
-            throw OperatorError(message: "The database refused: \(String(reflecting: error))")
-        }
+    do {
+        return try await PostgresClient.withRunning(url: url, logger: logger, body)
+    } catch let error as PSQLError {
+        throw OperatorError(message: "The database refused: \(String(reflecting: error))")
+    } catch let error as PostgresTransactionError {
+        throw OperatorError(message: "The database refused: \(String(reflecting: error))")
     }
 }
 

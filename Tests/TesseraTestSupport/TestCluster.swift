@@ -82,15 +82,7 @@ package func withTestClient<T: Sendable>(
     url: DatabaseURL,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(configuration: .init(url: url, maximumConnections: 4), backgroundLogger: quietLogger)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask {
-            await client.run()
-            return nil
-        }
-        defer { group.cancelAll() }
-        return try await body(client)
-    }
+    try await PostgresClient.withRunning(url: url, logger: quietLogger, body)
 }
 
 /// A value behind a lock, readable from an exit handler.

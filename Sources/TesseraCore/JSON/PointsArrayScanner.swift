@@ -48,9 +48,23 @@ package struct PointsArrayScanner: Sendable {
     /// Feeds a chunk of the body and returns the elements completed by it.
     package mutating func feed(_ chunk: some Collection<UInt8>) throws(Failure) -> [Output] {
         var outputs = [Output]()
-        for byte in chunk {
-            try self.step(byte, &outputs)
+        var failure: Failure?
+        // Contiguous bytes (a ByteBuffer's view) are read through a pointer: no generic
+        // iteration per byte.
+        let handled: Void? = chunk.withContiguousStorageIfAvailable { buffer in
+            for byte in buffer {
+                do throws(Failure) {
+                    try self.step(byte, &outputs)
+                } catch {
+                    failure = error
+                    return
+                }
+            }
         }
+        if handled == nil {
+            for byte in chunk { try self.step(byte, &outputs) }
+        }
+        if let failure { throw failure }
         return outputs
     }
 

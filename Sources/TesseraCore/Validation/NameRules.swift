@@ -43,7 +43,7 @@ package enum NameRules {
                 "The \(field) contains the control character U+\(self.hex(bad)); control characters are not allowed."
             )
         }
-        if value.first!.isWhitespace || value.last!.isWhitespace {
+        if self.isWhitespace(value.unicodeScalars.first!) || self.isWhitespace(value.unicodeScalars.last!) {
             throw TesseraError(.invalidName, "The \(field) must not begin or end with whitespace.")
         }
     }
@@ -61,6 +61,12 @@ package enum NameRules {
                 "The \(field) contains the control character U+\(self.hex(bad)); control characters are not allowed."
             )
         }
+    }
+
+    /// ASCII answered directly (the common case); the rest by Unicode's property.
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D) }
+        return scalar.properties.isWhitespace
     }
 
     package static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {

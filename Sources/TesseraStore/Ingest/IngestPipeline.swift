@@ -56,6 +56,8 @@ package final class IngestPipeline: Service, Sendable {
         var draining = false
         var suspectLoss = false
         var replayedBatches = 0
+        /// Groups taken by writers and not yet staged or failed.
+        var inFlight = 0
     }
 
     let configuration: Configuration
@@ -147,6 +149,7 @@ package final class IngestPipeline: Service, Sendable {
         while true {
             let (group, done) = self.state.withLock { state -> ([IngestQueue<Pending>.Entry], Bool) in
                 let group = state.queue.nextGroup(maxPoints: self.configuration.maxGroupPoints)
+                if !group.isEmpty { state.inFlight += 1 }
                 return (group, group.isEmpty && state.draining)
             }
             if !group.isEmpty { return group }
@@ -177,6 +180,7 @@ package final class IngestPipeline: Service, Sendable {
                 let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
                 let pending = self.state.withLock { state in
                     state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
+                    state.inFlight -= 1
                     return state.log.pendingPoints
                 }
                 self.metrics.staged(points: rows.count, duration: ContinuousClock.now - started, backlog: pending)
@@ -186,6 +190,7 @@ package final class IngestPipeline: Service, Sendable {
                 self.state.withLock { state in
                     for entry in group { state.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
                     state.suspectLoss = true
+                    state.inFlight -= 1
                 }
                 self.metrics.rejected(rows.count, reason: "staging_failed")
                 let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
@@ -220,7 +225,7 @@ package final class IngestPipeline: Service, Sendable {
     private func flushLoop() async {
         var lastPrune = ContinuousClock.now
         while true {
-            let (draining, empty) = self.state.withLock { ($0.draining, $0.log.count == 0 && $0.queue.isEmpty) }
+            let (draining, empty) = self.state.withLock { ($0.draining, $0.log.count == 0 && $0.queue.isEmpty && $0.inFlight == 0) }
             if draining && empty { return }
             if !draining {
                 let interval = self.configuration.flushInterval
