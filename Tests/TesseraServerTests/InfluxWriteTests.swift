@@ -56,6 +56,11 @@ import Testing
             try unauthorized.expectProblem("unauthorized", .unauthorized)
             #expect(try unauthorized.object()["error"] as? String == "authorization failed")
             #expect(try await client.send(.get, "/ping").status == .noContent)
+            // What influxdb-python sends first: CREATE DATABASE through /query, form-encoded.
+            let create = try await client.send(.post, "/query?q=CREATE+DATABASE+%22telemetry%22&u=me&p=\(tenant.key)")
+            #expect(create.status == .ok)
+            #expect(create.text == #"{"results":[{"statement_id":0}]}"#)
+            try await client.send(.get, "/query?q=SELECT+*+FROM+cpu&p=\(tenant.key)").expectProblem("invalid_parameter", .badRequest)
         }
     }
 }

@@ -66,7 +66,17 @@ struct InfluxController {
 
     @Sendable func query(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         _ = try await self.authenticate(request)
-        let statement = request.uri.queryParameters.get("q") ?? ""
+        var statement = request.uri.queryParameters.get("q") ?? ""
+        if statement.isEmpty {
+            // Clients POST the statement as a form: q=CREATE+DATABASE+...
+            var request = request
+            let form = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+            for pair in form.split(separator: "&") where pair.hasPrefix("q=") {
+                statement = String(pair.dropFirst(2)).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+        }
+        // Form encoding writes spaces as '+'.
+        statement = statement.replacingOccurrences(of: "+", with: " ")
         guard statement.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("CREATE DATABASE") else {
             throw self.problem(
                 TesseraError(.invalidParameter, "Tessera takes InfluxDB writes only; query through the /v1 API."),
