@@ -14,11 +14,18 @@ struct ClusterCommand: AsyncParsableCommand {
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start the local cluster (initialising it on first use) and migrate it.")
         @OptionGroup var options: DatabaseOptions
+        @Option(help: "Streaming replicas of the primary to run beside it.") var replicas = 0
         @Flag(help: "Print the status as JSON.") var json = false
 
         func run() async throws {
             let logger = self.options.makeLogger()
-            let status = try await self.options.localCluster(logger: logger).up()
+            var cluster = self.options.localCluster(logger: logger)
+            cluster = LocalCluster(configuration: {
+                var configuration = cluster.configuration
+                configuration.replicas = self.replicas
+                return configuration
+            }(), logger: logger)
+            let status = try await cluster.up()
             guard let primary = status.primary else { throw ValidationError("The cluster has no primary.") }
             let url = try DatabaseURL.parsed(primary.url)
             _ = try await withPostgresClient(url: url, logger: logger) { client in

@@ -44,6 +44,37 @@ import TesseraTestSupport
         #expect(try cluster.status().primary?.running == false)
     }
 
+    @Test func replicasStreamThePrimarysWrites() async throws {
+        let directory = NSTemporaryDirectory() + "tessera-replica-test-\(UUID().uuidString.prefix(8))"
+        defer {
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test, replicas: 1), logger: quietLogger)
+        let status = try await cluster.up()
+        let primary = try #require(status.primary)
+        let replica = try #require(status.components.first { $0.name == "replica-1" })
+        #expect(replica.role == "replica")
+        #expect(replica.running)
+        #expect(replica.port != primary.port)
+        #expect(try self.psql(replica, "SELECT pg_is_in_recovery()").trimmingCharacters(in: .whitespacesAndNewlines) == "t")
+        #expect(try self.psql(primary, "SELECT count(*) FROM pg_stat_replication").trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+
+        try self.psql(primary, "CREATE TABLE streamed (x int); INSERT INTO streamed VALUES (7);")
+        var seen = ""
+        for _ in 0..<100 {
+            seen = (try? self.psql(replica, "SELECT x FROM streamed"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if seen == "7" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(seen == "7")
+        // A replica refuses writes.
+        #expect(throws: (any Error).self) { try self.psql(replica, "INSERT INTO streamed VALUES (8)") }
+
+        let stopped = try await cluster.down()
+        #expect(stopped.components.allSatisfy { !$0.running })
+    }
+
     @Test func statusEncodesAsJSONForScripts() throws {
         let status = ClusterStatus(directory: "/x", components: [
             .init(name: "primary", kind: "postgresql", role: "primary", host: "127.0.0.1", port: 5555,

@@ -10,6 +10,8 @@ package struct LocalCluster: Sendable {
     package struct Configuration: Sendable {
         package var directory: String
         package var profile: Profile
+        /// Streaming replicas of the primary (hot standbys), `replica-1` … `replica-N`.
+        package var replicas: Int
         package var databaseName: String
         package var superuser: String
         /// Overrides where the PostgreSQL binaries are (`TESSERA_PG_BINDIR`).
@@ -25,12 +27,14 @@ package struct LocalCluster: Sendable {
         package init(
             directory: String,
             profile: Profile = .tuned,
+            replicas: Int = 0,
             databaseName: String = "tessera",
             superuser: String = "tessera",
             binDirectory: String? = nil
         ) {
             self.directory = directory
             self.profile = profile
+            self.replicas = replicas
             self.databaseName = databaseName
             self.superuser = superuser
             self.binDirectory = binDirectory
@@ -93,13 +97,26 @@ package struct LocalCluster: Sendable {
         try server.createDatabase(self.configuration.databaseName, port: port)
         state.components["primary"] = .init(kind: "postgresql", role: "primary", port: port, dataDirectory: server.dataDirectory, logFile: server.logFile)
         try stateFile.save(state)
+        for index in stride(from: 1, through: self.configuration.replicas, by: 1) {
+            var replica = server
+            replica.name = "replica-\(index)"
+            replica.role = .replica(primaryPort: port)
+            replica.dataDirectory = state.dataRoot! + "/" + replica.name
+            let replicaPort = try replica.start(preferredPort: state.components[replica.name]?.port)
+            state.components[replica.name] = .init(
+                kind: "postgresql", role: "replica", port: replicaPort, dataDirectory: replica.dataDirectory, logFile: replica.logFile
+            )
+            try stateFile.save(state)
+        }
         return self.status(from: state)
     }
 
     func downBlocking() throws -> ClusterStatus {
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         let state = try stateFile.load()
-        for (name, component) in state.components where component.kind == "postgresql" {
+        // Replicas first, so the primary does not wait on their connections.
+        for (name, component) in state.components.sorted(by: { $0.value.role == "replica" && $1.value.role != "replica" })
+        where component.kind == "postgresql" {
             try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: self.logger)
         }
         return self.status(from: state)
@@ -155,7 +172,10 @@ enum RandomPassword {
 extension LocalCluster {
     /// Stops a cluster synchronously, from a context that cannot await (an exit handler).
     package static func stopNow(directory: String) {
-        let cluster = LocalCluster(configuration: .init(directory: directory), logger: Logger(label: "tessera.local.exit"))
+        let cluster = LocalCluster(
+            configuration: .init(directory: directory),
+            logger: Logger(label: "tessera.local.exit", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         _ = try? cluster.downBlocking()
     }
 }

@@ -8,7 +8,14 @@ import Logging
 /// `pg_ctl` (which detaches it into its own session, so a Ctrl-C in the terminal that
 /// ran `tessera` does not reach it) and stopped by signalling its postmaster's pid.
 struct PostgresServer {
+    enum Role {
+        case primary
+        /// A streaming replica (hot standby) of the primary on this port.
+        case replica(primaryPort: Int)
+    }
+
     var name: String
+    var role: Role = .primary
     var dataDirectory: String
     var installation: PostgresInstallation
     var runAs: OSUser?
@@ -23,9 +30,15 @@ struct PostgresServer {
     /// server unless it runs already. Returns the port it listens on.
     func start(preferredPort: Int?) throws -> Int {
         if !FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION") {
-            try self.initialise()
+            switch self.role {
+            case .primary: try self.initialise()
+            case .replica(let primaryPort): try self.cloneFromPrimary(port: primaryPort)
+            }
         }
         try self.writeSettings()
+        if case .replica(let primaryPort) = self.role {
+            try self.writeReplicaSettings(primaryPort: primaryPort)
+        }
         if Self.runningPID(dataDirectory: self.dataDirectory) != nil, let port = self.configuredPort() {
             self.logger.info("PostgreSQL already running", metadata: ["component": "\(self.name)", "port": "\(port)"])
             return port
@@ -63,11 +76,43 @@ struct PostgresServer {
             user: self.runAs?.name
         ).check()
         let configPath = self.dataDirectory + "/postgresql.conf"
-        let include = "\ninclude_if_exists = 'tessera.conf'\ninclude_if_exists = 'tessera-port.conf'\n"
+        let include = "\ninclude_if_exists = 'tessera.conf'\ninclude_if_exists = 'tessera-port.conf'\ninclude_if_exists = 'tessera-replica.conf'\n"
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: configPath))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(include.utf8))
         try handle.close()
+    }
+
+    /// A new replica's data: a base backup of the primary, streaming the WAL it needs.
+    private func cloneFromPrimary(port: Int) throws {
+        let parent = (self.dataDirectory as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        self.runAs?.own(parent)
+        self.logger.info("Cloning a replica from the primary", metadata: ["component": "\(self.name)", "data.dir": "\(self.dataDirectory)"])
+        try Command(
+            executable: self.installation.tool("pg_basebackup"),
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-D", self.dataDirectory, "-X", "stream", "--checkpoint=fast"],
+            environment: ["PGPASSWORD": self.password],
+            user: self.runAs?.name
+        ).check()
+        let configPath = self.dataDirectory + "/postgresql.conf"
+        let config = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+        if !config.contains("tessera-replica.conf") {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: configPath))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("\ninclude_if_exists = 'tessera-replica.conf'\n".utf8))
+            try handle.close()
+        }
+    }
+
+    /// Standby mode, and where the primary is (its port may change between runs).
+    private func writeReplicaSettings(primaryPort: Int) throws {
+        try self.writeOwned(self.dataDirectory + "/standby.signal", "")
+        let conninfo = "host=127.0.0.1 port=\(primaryPort) user=\(self.superuser) password=\(self.password) application_name=\(self.name)"
+        try self.writeOwned(
+            self.dataDirectory + "/tessera-replica.conf",
+            "primary_conninfo = '\(conninfo)'\nhot_standby_feedback = on\n"
+        )
     }
 
     private func writeSettings() throws {
