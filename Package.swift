@@ -41,6 +41,18 @@ let package = Package(
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
+        // Node pools, heartbeat and lag, circuit breaker, consistency routing.
+        .target(
+            name: "TesseraRouting",
+            dependencies: [
+                "TesseraCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The embedded local cluster: PostgreSQL as child processes.
         .target(
             name: "TesseraLocal",
@@ -56,6 +68,7 @@ let package = Package(
             dependencies: [
                 "TesseraCore",
                 "TesseraStore",
+                "TesseraRouting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -71,6 +84,7 @@ let package = Package(
                 "TesseraCore",
                 "TesseraStore",
                 "TesseraLocal",
+                "TesseraRouting",
                 "TesseraServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -103,6 +117,14 @@ let package = Package(
             name: "TesseraStoreTests",
             dependencies: [
                 "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TesseraRoutingTests",
+            dependencies: [
+                "TesseraCore", "TesseraRouting", "TesseraLocal", "TesseraStore", "TesseraTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings

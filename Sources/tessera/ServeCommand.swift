@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import TesseraCore
 import TesseraLocal
+import TesseraRouting
 import TesseraServer
 import TesseraStore
 
@@ -20,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: DatabaseOptions
     @Option(help: "Address to listen on (env TESSERA_HOST).") var host: String?
     @Option(help: "Port to listen on (env TESSERA_PORT).") var port: Int?
+    @Option(help: "Streaming replicas of the embedded cluster (env TESSERA_REPLICAS, default 2).") var replicas: Int?
     @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
     @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
 
@@ -31,18 +33,46 @@ struct ServeCommand: AsyncParsableCommand {
 
         var startedCluster: LocalCluster?
         let url: DatabaseURL
+        var replicaURLs = [DatabaseURL]()
         if let configured = self.options.resolvedDatabaseURL {
             url = try DatabaseURL.parsed(configured)
+            replicaURLs = try environment.replicaURLs.map(DatabaseURL.parsed)
         } else {
-            let cluster = self.options.localCluster(logger: logger)
+            var cluster = self.options.localCluster(logger: logger)
+            cluster = LocalCluster(
+                configuration: .init(
+                    directory: cluster.configuration.directory,
+                    replicas: self.replicas ?? environment.localReplicas,
+                    binDirectory: cluster.configuration.binDirectory
+                ),
+                logger: logger
+            )
             let wasRunning = (try? cluster.status().primary?.running) ?? false
             let status = try await cluster.up()
             if !wasRunning { startedCluster = cluster }
             url = try DatabaseURL.parsed(status.primary!.url)
-            logger.info("Embedded local cluster up", metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)"])
+            replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
+                .map { try DatabaseURL.parsed($0.url) }
+            logger.info(
+                "Embedded local cluster up",
+                metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)", "replicas": "\(replicaURLs.count)"]
+            )
         }
+        let topology = ServerDependencies.ReadTopology(
+            replicas: replicaURLs,
+            analytics: try environment.analyticsURL.map(DatabaseURL.parsed),
+            poolSize: environment.readPoolSize,
+            router: .init(
+                policy: .init(maxReplicaLagMilliseconds: environment.maxReplicaLagMilliseconds),
+                statementTimeoutMilliseconds: [
+                    .strong: environment.strongTimeoutMilliseconds,
+                    .eventual: environment.eventualTimeoutMilliseconds,
+                    .analytics: environment.analyticsTimeoutMilliseconds,
+                ]
+            )
+        )
         do {
-            try await self.serve(url: url, environment: environment, registry: registry, logger: logger)
+            try await self.serve(url: url, topology: topology, environment: environment, registry: registry, logger: logger)
         } catch {
             if let startedCluster { _ = try? await startedCluster.down() }
             throw error
@@ -53,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func serve(url: DatabaseURL, environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(url: DatabaseURL, topology: ServerDependencies.ReadTopology, environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         let noMigrate = self.noMigrate
         try await withPostgresClient(url: url, logger: logger) { client in
             let migrator = try Migrator(client: client, logger: logger)
@@ -75,6 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
             primaryURL: url,
             poolSize: environment.poolSize,
             maxIngestBodyBytes: environment.maxIngestBodyBytes,
+            readTopology: topology,
             metrics: registry,
             logger: logger
         )

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The environment variables Tessera reads, read once at the edge. Every one is
 /// listed, with its default, in the README.
 struct TesseraEnvironment {
@@ -11,6 +13,16 @@ struct TesseraEnvironment {
     var poolSize: Int
     var maxBodyBytes: Int
     var maxIngestBodyBytes: Int
+    /// Replicas' URLs, comma-separated (with TESSERA_DATABASE_URL).
+    var replicaURLs: [String]
+    var analyticsURL: String?
+    /// Replicas of the embedded cluster.
+    var localReplicas: Int
+    var maxReplicaLagMilliseconds: Double
+    var readPoolSize: Int
+    var strongTimeoutMilliseconds: Int
+    var eventualTimeoutMilliseconds: Int
+    var analyticsTimeoutMilliseconds: Int
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -27,5 +39,14 @@ struct TesseraEnvironment {
         self.poolSize = value("TESSERA_DB_POOL_SIZE").flatMap(Int.init) ?? 20
         self.maxBodyBytes = value("TESSERA_MAX_BODY_BYTES").flatMap(Int.init) ?? 1 << 20
         self.maxIngestBodyBytes = value("TESSERA_MAX_INGEST_BODY_BYTES").flatMap(Int.init) ?? 256 << 20
+        self.replicaURLs = (value("TESSERA_REPLICA_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        self.analyticsURL = value("TESSERA_ANALYTICS_URL")
+        self.localReplicas = value("TESSERA_REPLICAS").flatMap(Int.init) ?? 2
+        self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
+        self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10
+        self.strongTimeoutMilliseconds = value("TESSERA_STRONG_TIMEOUT_MS").flatMap(Int.init) ?? 5_000
+        self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
+        self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
     }
 }

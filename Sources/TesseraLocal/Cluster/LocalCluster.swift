@@ -61,6 +61,16 @@ package struct LocalCluster: Sendable {
         try await offloaded { try self.downBlocking() }
     }
 
+    /// Stops one component (`replica-1`, say) and leaves the rest running; `up`
+    /// starts it again. For failover drills and tests.
+    package func stop(component name: String) async throws {
+        try await offloaded {
+            let state = try ClusterStateFile(directory: self.configuration.directory).load()
+            guard let component = state.components[name] else { throw LocalClusterError.unknownComponent(name) }
+            try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: self.logger)
+        }
+    }
+
     /// What runs where, without changing anything.
     package func status() throws -> ClusterStatus {
         let state = try ClusterStateFile(directory: self.configuration.directory).load()

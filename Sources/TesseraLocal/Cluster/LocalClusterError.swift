@@ -5,6 +5,7 @@ package enum LocalClusterError: Error, CustomStringConvertible {
     case noFreePort
     case commandFailed(String)
     case startTimedOut(component: String, logFile: String)
+    case unknownComponent(String)
 
     package var description: String {
         switch self {
@@ -20,6 +21,8 @@ package enum LocalClusterError: Error, CustomStringConvertible {
             detail
         case .startTimedOut(let component, let logFile):
             "\(component) did not become ready in time; see \(logFile)."
+        case .unknownComponent(let name):
+            "The local cluster has no component named '\(name)'; `tessera cluster status` lists them."
         }
     }
 }

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import TesseraCore
+import TesseraRouting
 import TesseraStore
 
 /// The router with every route and middleware, in the order they apply:
@@ -19,10 +20,13 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
 
     let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog))
     AttributeController(catalog: dependencies.catalog, resolver: dependencies.ingest.resolver, maxBodyBytes: configuration.maxBodyBytes)
-        .addRoutes(to: tenantScoped.group("attributes"))
+        .addRoutes(to: tenantScoped.group("attributes").add(middleware: CommitPositionMiddleware(primary: dependencies.primary)))
+    let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
     EntityController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
-        .addRoutes(to: tenantScoped.group("entities"))
-    IngestController(services: dependencies.ingest).addRoutes(to: tenantScoped.group("ingest"))
+        .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
+    EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
+    QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: tenantScoped.group("query"))
+    IngestController(services: dependencies.ingest, primary: dependencies.primary).addRoutes(to: tenantScoped.group("ingest"))
     return router
 }
 
@@ -43,7 +47,10 @@ package func buildApplication(
         dependencies.primary,
         dependencies.staging,
         PartitionMaintainer(client: dependencies.primary, logger: logger),
+        HeartbeatWriter(primary: dependencies.primary, logger: logger),
         dependencies.ingest.pipeline
     )
+    app.addServices(dependencies.readPools)
+    app.addServices(dependencies.lagMonitor)
     return app
 }

@@ -2,6 +2,7 @@ import Logging
 import PostgresNIO
 import Prometheus
 import TesseraCore
+import TesseraRouting
 import TesseraStore
 
 /// What the HTTP layer talks to. The Postgres client must be running (it is a
@@ -14,6 +15,34 @@ package struct ServerDependencies: Sendable {
     /// The pool the write path stages through (sessions at `synchronous_commit=off`).
     package var staging: PostgresClient
     package var ingest: IngestServices
+    /// The read side: a pool per node (its own for the primary), the router and its lag monitor.
+    package var reads: ReadServices
+    package var readPools: [PostgresClient]
+    package var lagMonitor: LagMonitor
+
+    /// Where reads may go besides the primary.
+    package struct ReadTopology: Sendable {
+        package var replicas: [DatabaseURL]
+        package var analytics: DatabaseURL?
+        /// Connections per node for reads.
+        package var poolSize: Int
+        package var router: ReadRouter.Configuration
+        package var limits: ReadServices.Limits
+
+        package init(
+            replicas: [DatabaseURL] = [],
+            analytics: DatabaseURL? = nil,
+            poolSize: Int = 10,
+            router: ReadRouter.Configuration = .init(),
+            limits: ReadServices.Limits = .init()
+        ) {
+            self.replicas = replicas
+            self.analytics = analytics
+            self.poolSize = poolSize
+            self.router = router
+            self.limits = limits
+        }
+    }
 
     /// Builds every component on the primary's URL: two pools (the primary's, and the
     /// staging pool for COPY) that must run as services (see `services`).
@@ -23,6 +52,7 @@ package struct ServerDependencies: Sendable {
         ingest configuration: IngestPipeline.Configuration = .init(),
         resolverRules: IngestResolver.Rules = .init(),
         maxIngestBodyBytes: Int = 256 << 20,
+        readTopology: ReadTopology = .init(),
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
@@ -36,11 +66,29 @@ package struct ServerDependencies: Sendable {
         self.catalog = Catalog(client: primary, logger: logger)
         self.migrator = try Migrator(client: primary, logger: logger)
         self.metrics = metrics
+        let resolver = IngestResolver(client: primary, rules: resolverRules, logger: logger)
+        var nodes = [ReadNode(name: "primary", role: .primary, client: Self.readPool(primaryURL, readTopology, logger))]
+        for (index, url) in readTopology.replicas.enumerated() {
+            nodes.append(ReadNode(name: "replica-\(index + 1)", role: .replica, client: Self.readPool(url, readTopology, logger)))
+        }
+        if let analytics = readTopology.analytics {
+            nodes.append(ReadNode(name: "analytics", role: .analytics, client: Self.readPool(analytics, readTopology, logger)))
+        }
+        let router = ReadRouter(nodes: nodes, configuration: readTopology.router, logger: logger)
+        self.reads = ReadServices(router: router, resolver: resolver, limits: readTopology.limits, logger: logger)
+        self.readPools = nodes.map(\.client)
+        self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(
-            resolver: IngestResolver(client: primary, rules: resolverRules, logger: logger),
+            resolver: resolver,
             pipeline: IngestPipeline(configuration: configuration, staging: staging, primary: primary, partitions: partitions, logger: logger),
             safeWriter: SafeWriter(primary: primary, partitions: partitions, logger: logger),
             maxBodyBytes: maxIngestBodyBytes
         )
+    }
+
+    static func readPool(_ url: DatabaseURL, _ topology: ReadTopology, _ logger: Logger) -> PostgresClient {
+        var configuration = PostgresClient.Configuration(url: url, maximumConnections: topology.poolSize)
+        configuration.options.connectTimeout = .seconds(2)
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import PostgresNIO
 import TesseraCore
 import TesseraStore
 
@@ -7,6 +8,8 @@ import TesseraStore
 /// `?durability=safe` waits for a synchronous commit into the time series.
 struct IngestController {
     let services: IngestServices
+    /// For the commit position of `safe` writes.
+    let primary: PostgresClient
 
     struct Result: ResponseEncodable {
         var accepted: Int
@@ -50,7 +53,13 @@ struct IngestController {
             )
         }
         let result = Result(accepted: session.accepted, rejected: rejected, rejectedCount: session.rejectedCount, durability: durability.rawValue)
-        return try result.response(from: request, context: context)
+        var response = try result.response(from: request, context: context)
+        // Safe points are in the time series and the projection now: their position
+        // lets the writer read them back from a replica that has replayed it.
+        if durability == .safe, let position = try? await CommitPosition.current(self.primary, logger: context.logger) {
+            response.headers[ReadOptions.commitPositionHeader] = position
+        }
+        return response
     }
 
     static func durability(_ request: Request) throws(TesseraError) -> IngestSession.Durability {

@@ -149,6 +149,13 @@ package final class IngestResolver: Sendable {
 
     // MARK: - Attributes
 
+    /// The tenant's attributes by name, from the cache while it is fresh and holds
+    /// every name in `needing` (else reloaded).
+    package func knownAttributes(tenant: Int64, needing names: Set<String> = []) async throws(TesseraError) -> [String: Attribute] {
+        if let cached = self.cachedAttributes(tenant: tenant), names.isSubset(of: cached.keys) { return cached }
+        return try await self.loadAttributes(tenant: tenant)
+    }
+
     private func attributes(for points: [IncomingPoint], tenant: Tenant) async throws(TesseraError) -> [String: Attribute] {
         let names = Set(points.map(\.attribute))
         var known = self.cachedAttributes(tenant: tenant.id)

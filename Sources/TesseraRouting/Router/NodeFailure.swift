@@ -1,0 +1,40 @@
+import PostgresNIO
+import _ConnectionPoolModule
+
+/// Tells a failed node from a failed query: a node failure counts against the
+/// node's breaker and the read is retried elsewhere; a query failure (bad SQL, a
+/// statement timeout) is the answer.
+package enum NodeFailure {
+    package enum Kind: Sendable, Equatable {
+        /// The node is down or unreachable: count it, retry elsewhere.
+        case nodeDown
+        /// The node is fine but could not run this read now (a hot standby cancelled
+        /// it for a recovery conflict): retry elsewhere, do not count it.
+        case retryElsewhere
+        /// The query itself failed: no retry.
+        case query
+    }
+
+    /// Waiting for a connection to a node took too long: it is probably down
+    /// (the pool keeps retrying to connect while requests wait).
+    package struct LeaseTimeout: Error, Sendable {
+        package var node: String
+    }
+
+    package static func classify(_ error: any Error) -> Kind {
+        if error is LeaseTimeout || error is ConnectionPoolError { return .nodeDown }
+        guard let error = error as? PSQLError else { return .query }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed,
+             .sslUnsupported, .failedToAddSSLHandler, .messageDecodingFailure, .unexpectedBackendMessage:
+            return .nodeDown
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "53000"].contains(state) { return .nodeDown }
+            if state == "40001" { return .retryElsewhere }
+            return .query
+        default:
+            return .query
+        }
+    }
+}

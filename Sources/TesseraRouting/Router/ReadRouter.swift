@@ -1,0 +1,221 @@
+import Logging
+import PostgresNIO
+import Synchronization
+import TesseraCore
+
+/// Sends each read to a node chosen by its consistency (`RoutingPolicy`), with a
+/// circuit breaker per node and one retry on another node when the chosen one
+/// fails. The lag monitor keeps each node's lag and replay position current.
+package final class ReadRouter: Sendable {
+    package struct Configuration: Sendable {
+        package var policy: RoutingPolicy.Configuration
+        package var breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration
+        /// Waiting longer than this for a connection to a node counts as the node failing.
+        package var leaseTimeout: Duration
+        /// `statement_timeout` per consistency class, in milliseconds: past it the
+        /// server cancels the query and the client gets a 504.
+        package var statementTimeoutMilliseconds: [Consistency: Int]
+
+        package init(
+            policy: RoutingPolicy.Configuration = .init(),
+            breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration = .init(),
+            leaseTimeout: Duration = .seconds(1),
+            statementTimeoutMilliseconds: [Consistency: Int] = [.strong: 5_000, .eventual: 2_000, .analytics: 30_000]
+        ) {
+            self.policy = policy
+            self.breaker = breaker
+            self.leaseTimeout = leaseTimeout
+            self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+        }
+    }
+
+    struct NodeState: Sendable {
+        var breaker: CircuitBreaker<ContinuousClock.Instant>
+        var lagMilliseconds: Double?
+        var replayed: LogSequenceNumber?
+    }
+
+    /// A read's result and where it came from.
+    package struct Served<Value: Sendable>: Sendable {
+        package var value: Value
+        package var source: ReadSource
+    }
+
+    package let nodes: [ReadNode]
+    package let configuration: Configuration
+    let policy: RoutingPolicy
+    let logger: Logger
+    private let states: Mutex<[String: NodeState]>
+    /// The statement timeout last set on each pooled connection, so it is set only when it changes.
+    private let connectionTimeouts = Mutex<[String: Int]>([:])
+
+    /// `nodes` must hold exactly one primary.
+    package init(nodes: [ReadNode], configuration: Configuration = .init(), logger: Logger) {
+        precondition(nodes.filter { $0.role == .primary }.count == 1, "a read router needs exactly one primary")
+        self.nodes = nodes
+        self.configuration = configuration
+        self.policy = RoutingPolicy(configuration: configuration.policy)
+        self.logger = logger
+        var states = [String: NodeState]()
+        for node in nodes {
+            states[node.name] = NodeState(
+                breaker: CircuitBreaker(configuration: configuration.breaker),
+                lagMilliseconds: node.role == .primary ? 0 : nil,
+                replayed: nil
+            )
+        }
+        self.states = Mutex(states)
+    }
+
+    package var primary: ReadNode { self.nodes.first { $0.role == .primary }! }
+
+    /// Runs `body` on a connection of the node the policy picks; on a node failure,
+    /// once more on the next candidate.
+    package func read<Value: Sendable>(
+        _ consistency: Consistency,
+        minimum: LogSequenceNumber? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Served<Value> {
+        let candidates = self.candidates(for: consistency, minimum: minimum)
+        var lastError: (any Error)?
+        for (attempt, node) in candidates.prefix(2).enumerated() {
+            let lag = self.states.withLock { $0[node.name]?.lagMilliseconds } ?? 0
+            do {
+                let value = try await self.run(on: node, consistency: consistency, body)
+                self.recordSuccess(node.name)
+                let source = ReadSource(
+                    source: node.name,
+                    role: node.role,
+                    lagMilliseconds: node.role == .primary ? 0 : lag,
+                    consistency: consistency
+                )
+                return Served(value: value, source: source)
+            } catch {
+                switch NodeFailure.classify(error) {
+                case .query:
+                    throw error
+                case .nodeDown:
+                    self.recordFailure(node.name)
+                case .retryElsewhere:
+                    break
+                }
+                self.logger.warning(
+                    "Read failed on a node",
+                    metadata: ["node": "\(node.name)", "attempt": "\(attempt + 1)", "error": "\(String(reflecting: error))"]
+                )
+                lastError = error
+            }
+        }
+        throw lastError ?? NodeFailure.LeaseTimeout(node: "none")
+    }
+
+    /// The nodes a read of this class would try now, best first.
+    package func candidates(for consistency: Consistency, minimum: LogSequenceNumber? = nil) -> [ReadNode] {
+        let views = self.views()
+        let names = self.policy.candidates(for: consistency, minimum: minimum, nodes: views)
+        return names.compactMap { name in self.nodes.first { $0.name == name } }
+    }
+
+    // MARK: - What the monitor and tests see and set
+
+    package func views() -> [RoutingPolicy.NodeView] {
+        self.states.withLock { states in
+            self.nodes.map { node in
+                let state = states[node.name]!
+                return RoutingPolicy.NodeView(
+                    name: node.name,
+                    role: node.role,
+                    lagMilliseconds: state.lagMilliseconds,
+                    replayed: state.replayed,
+                    available: !state.breaker.isOpen
+                )
+            }
+        }
+    }
+
+    /// Whether the monitor should look at a node now (a `.probe` half-opens its breaker).
+    func breakerDecision(_ name: String) -> CircuitBreaker<ContinuousClock.Instant>.Decision {
+        self.states.withLock { $0[name]?.breaker.decide(now: .now) } ?? .reject
+    }
+
+    func recordLag(_ name: String, lagMilliseconds: Double?, replayed: LogSequenceNumber?) {
+        self.states.withLock { states in
+            states[name]?.lagMilliseconds = lagMilliseconds
+            states[name]?.replayed = replayed
+        }
+    }
+
+    func recordSuccess(_ name: String) {
+        self.states.withLock { $0[name]?.breaker.recordSuccess() }
+    }
+
+    func recordFailure(_ name: String) {
+        self.states.withLock { states in
+            states[name]?.breaker.recordFailure(now: .now)
+            if states[name]?.breaker.isOpen == true, self.nodes.first(where: { $0.name == name })?.role != .primary {
+                states[name]?.lagMilliseconds = nil
+            }
+        }
+    }
+
+    /// Whether a node's breaker is open (or half-open).
+    package func isBreakerOpen(_ name: String) -> Bool {
+        self.states.withLock { $0[name]?.breaker.isOpen ?? false }
+    }
+
+    // MARK: - One attempt
+
+    /// Runs `body` on a connection of `node` with the class's statement timeout. A
+    /// connection that cannot be leased within `leaseTimeout` is a node failure;
+    /// once leased, the query runs as long as its statement timeout allows.
+    func run<Value: Sendable>(
+        on node: ReadNode,
+        consistency: Consistency,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        let timeout = self.configuration.statementTimeoutMilliseconds[consistency] ?? 5_000
+        return try await self.withLease(on: node) { connection in
+            try await self.setStatementTimeout(timeout, on: connection, node: node.name)
+            return try await body(connection)
+        }
+    }
+
+    /// `client.withConnection`, failing with `LeaseTimeout` if no connection comes in time.
+    func withLease<Value: Sendable>(
+        on node: ReadNode,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> Value {
+        let leased = LeaseFlag()
+        let leaseTimeout = self.configuration.leaseTimeout
+        return try await withThrowingTaskGroup(of: Value?.self) { group in
+            group.addTask {
+                try await node.client.withConnection { connection in
+                    leased.value.store(true, ordering: .relaxed)
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: leaseTimeout)
+                if !leased.value.load(ordering: .relaxed) { throw NodeFailure.LeaseTimeout(node: node.name) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw NodeFailure.LeaseTimeout(node: node.name)
+        }
+    }
+
+    private func setStatementTimeout(_ milliseconds: Int, on connection: PostgresConnection, node: String) async throws {
+        let key = "\(node)#\(connection.id)"
+        if self.connectionTimeouts.withLock({ $0[key] }) == milliseconds { return }
+        try await connection.query("SELECT set_config('statement_timeout', \(String(milliseconds)), false)", logger: self.logger)
+        self.connectionTimeouts.withLock { $0[key] = milliseconds }
+    }
+}
+
+/// Set once a connection was leased; shared between the query and its lease timer.
+private final class LeaseFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}

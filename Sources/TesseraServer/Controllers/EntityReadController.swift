@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import TesseraCore
+import TesseraRouting
+import TesseraStore
+
+/// Reads of one entity, routed by consistency (default `eventual`):
+/// `GET /v1/entities/{key}` (metadata and latest values) and
+/// `GET /v1/entities/{key}/series/{attribute}` (raw points in time order).
+struct EntityReadController {
+    let reads: ReadServices
+
+    /// Non-hot attributes one lookup may ask for.
+    static let maxRequestedAttributes = 100
+
+    func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
+        group.get("{key}", use: self.show)
+        group.get("{key}/series/{attribute}", use: self.series)
+    }
+
+    @Sendable func show(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let key = try context.parameters.decoded("key", field: "entity key")
+        try NameRules.validateEntityKey(key)
+        let options = try ReadOptions.parse(request, default: .eventual)
+        let requested = try Self.requestedAttributes(request)
+        var extra = [Attribute]()
+        if !requested.isEmpty {
+            let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: Set(requested))
+            for name in requested {
+                guard let attribute = known[name] else {
+                    throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
+                }
+                if !attribute.definition.hot { extra.append(attribute) }
+            }
+        }
+        let logger = self.reads.logger
+        let nonHot = extra
+        let served = try await self.reads.read(options) { connection in
+            guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
+                return nil as (EntityReads.State, [EntityReads.LatestPoint])?
+            }
+            let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
+            return (state, points)
+        }
+        guard let (state, points) = served.value else {
+            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+        }
+        var attributes = [(String, JSONValue)]()
+        if case .object(let values) = state.values {
+            for (name, value) in values.sorted(by: { $0.0 < $1.0 }) {
+                var member: [(String, JSONValue)] = [("value", value)]
+                if case .number(let literal, _) = state.times[name] ?? .null, let micros = Int64(literal) {
+                    member.append(("ts", .time(micros)))
+                }
+                attributes.append((name, .object(member)))
+            }
+        }
+        for point in points.sorted(by: { $0.attribute < $1.attribute }) {
+            attributes.append((point.attribute, .object([("value", point.value), ("ts", .time(point.timeMicros))])))
+        }
+        let entity = state.entity
+        return ReadResponse.make(
+            [
+                ("id", .integer(entity.id)),
+                ("key", .string(entity.key)),
+                ("type", .optionalString(entity.type)),
+                ("version", .integer(entity.version)),
+                ("created_at", .time(Self.micros(entity.createdAt))),
+                ("updated_at", .time(Self.micros(entity.updatedAt))),
+                ("attributes", .object(attributes)),
+            ],
+            source: served.source
+        )
+    }
+
+    @Sendable func series(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let key = try context.parameters.decoded("key", field: "entity key")
+        try NameRules.validateEntityKey(key)
+        let name = try context.parameters.decoded("attribute", field: "attribute name")
+        try NameRules.validateAttributeName(name)
+        let options = try ReadOptions.parse(request, default: .eventual)
+        let parameters = request.uri.queryParameters
+        let query = try SeriesQuery.parse(
+            from: parameters.get("from"), to: parameters.get("to"), limit: parameters.get("limit"),
+            cursor: parameters.get("cursor"), order: parameters.get("order")
+        )
+        let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: [name])
+        guard let attribute = known[name] else {
+            throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
+        }
+        let logger = self.reads.logger
+        let served = try await self.reads.read(options) { connection in
+            guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
+                return nil as SeriesReads.Page?
+            }
+            return try await SeriesReads.points(query, entityID: state.entity.id, attributeID: attribute.id, tenantID: tenant.id, on: connection, logger: logger)
+        }
+        guard let page = served.value else {
+            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+        }
+        let points = page.points.map { JSONValue.object([("ts", .time($0.timeMicros)), ("value", $0.value)]) }
+        return ReadResponse.make(
+            [
+                ("entity", .string(key)),
+                ("attribute", .string(name)),
+                ("type", .string(attribute.definition.type.rawValue)),
+                ("points", .array(points)),
+                ("next_cursor", page.nextAfterMicros.map { .string(Cursor.encode(timeMicros: $0)) } ?? .null),
+            ],
+            source: served.source
+        )
+    }
+
+    static func requestedAttributes(_ request: Request) throws(TesseraError) -> [String] {
+        guard let list = request.uri.queryParameters.get("attributes"), !list.isEmpty else { return [] }
+        let names = list.split(separator: ",", omittingEmptySubsequences: true).map(String.init)
+        guard names.count <= Self.maxRequestedAttributes else {
+            throw TesseraError(.invalidParameter, "attributes names \(names.count) attributes; at most \(Self.maxRequestedAttributes) per lookup.")
+        }
+        for name in names { try NameRules.validateAttributeName(name) }
+        return names
+    }
+
+    static func micros(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}

@@ -1,0 +1,55 @@
+import Logging
+import PostgresNIO
+import TesseraCore
+import TesseraRouting
+import TesseraStore
+
+/// What the read endpoints use: the router over the nodes, the attribute catalog
+/// (cached), and the limits on what one read may ask for.
+package struct ReadServices: Sendable {
+    package struct Limits: Sendable {
+        package var aggregate: AggregateQuery.Limits
+        /// Rows one aggregate may answer with (buckets × entities when grouped).
+        package var maxAggregateRows: Int
+
+        package init(aggregate: AggregateQuery.Limits = .init(), maxAggregateRows: Int = 100_000) {
+            self.aggregate = aggregate
+            self.maxAggregateRows = maxAggregateRows
+        }
+    }
+
+    package var router: ReadRouter
+    package var resolver: IngestResolver
+    package var limits: Limits
+    package var logger: Logger
+
+    package init(router: ReadRouter, resolver: IngestResolver, limits: Limits = .init(), logger: Logger) {
+        self.router = router
+        self.resolver = resolver
+        self.limits = limits
+        self.logger = logger
+    }
+
+    /// Runs a routed read, turning database failures into client errors: a statement
+    /// timeout is a 504; a read no node could serve is a 503.
+    func read<Value: Sendable>(
+        _ options: ReadOptions,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws -> ReadRouter.Served<Value> {
+        do {
+            return try await self.router.read(options.consistency, minimum: options.minimum, body)
+        } catch let error as TesseraError {
+            throw error
+        } catch {
+            let clientError = DatabaseErrors.clientError(for: error)
+            if clientError.code == .timeout {
+                throw TesseraError(
+                    .timeout,
+                    "The \(options.consistency.rawValue) read took longer than its \(self.router.configuration.statementTimeoutMilliseconds[options.consistency] ?? 0) ms limit and was cancelled; narrow it."
+                )
+            }
+            self.logger.error("Read failed", metadata: ["error": "\(String(reflecting: error))"])
+            throw TesseraError(.unavailable, "No database node could serve the read; retry shortly.")
+        }
+    }
+}

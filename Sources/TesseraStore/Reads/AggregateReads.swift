@@ -1,0 +1,86 @@
+import Logging
+import PostgresNIO
+import TesseraCore
+
+/// `POST /v1/query/aggregate`: one attribute's points bucketed by time (and by
+/// entity, on request), with the asked-for functions per bucket. It reads the
+/// composite (tenant_id, attribute_id, ts) index and the partitions of the range.
+package enum AggregateReads {
+    package struct Row: Sendable {
+        package var bucketMicros: Int64
+        /// Set when grouped by entity.
+        package var entityKey: String?
+        /// One value per requested function, in the order asked; nil for an empty result (e.g. avg of nothing).
+        package var values: [JSONValue]
+    }
+
+    /// Which functions an attribute of this type supports.
+    package static func supports(_ function: AggregateFunction, type: ValueType) -> Bool {
+        switch function {
+        case .count, .first, .last: true
+        case .avg, .sum: type == .int || type == .decimal
+        case .min, .max: type == .int || type == .decimal || type == .timestamp || type == .text
+        }
+    }
+
+    package static func aggregate(
+        _ query: AggregateQuery,
+        attribute: Attribute,
+        tenantID: Int64,
+        maxRows: Int,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [Row] {
+        let column = attribute.definition.type.column
+        let selects = query.functions.map { function -> String in
+            switch function {
+            case .avg: "to_jsonb(avg(v)::double precision)"
+            case .min: "to_jsonb(min(v))"
+            case .max: "to_jsonb(max(v))"
+            case .sum: attribute.definition.type == .int ? "to_jsonb(sum(v))" : "to_jsonb(sum(v)::double precision)"
+            case .count: "to_jsonb(count(*))"
+            case .first: "to_jsonb((array_agg(v ORDER BY ts))[1])"
+            case .last: "to_jsonb((array_agg(v ORDER BY ts DESC))[1])"
+            }
+        }
+        var bindings = PostgresBindings()
+        bindings.append(tenantID)
+        bindings.append(attribute.id)
+        bindings.append(Timestamps.format(micros: query.fromMicros))
+        bindings.append(Timestamps.format(micros: query.toMicros))
+        bindings.append(Double(query.bucket.micros) / 1_000_000)
+        bindings.append(Int64(maxRows + 1))
+        var entityCondition = ""
+        if let keys = query.entities {
+            bindings.append(keys)
+            entityCondition = "AND entity_id IN (SELECT entity_id FROM entities WHERE tenant_id = $1 AND external_key = ANY($7::text[]))"
+        }
+        let groupEntity = query.groupByEntity
+        let sql = """
+            WITH points AS (
+                SELECT ts, entity_id, \(column) AS v,
+                       date_bin(make_interval(secs => $5::double precision), ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
+                  FROM entity_values_ts
+                 WHERE tenant_id = $1 AND attribute_id = $2 AND ts >= $3::timestamptz AND ts < $4::timestamptz
+                   \(entityCondition)
+            ), grouped AS (
+                SELECT bucket\(groupEntity ? ", entity_id" : ""), \(selects.enumerated().map { "\($1) AS f\($0)" }.joined(separator: ", "))
+                  FROM points
+                 GROUP BY bucket\(groupEntity ? ", entity_id" : "")
+            )
+            SELECT (extract(epoch FROM g.bucket) * 1000000)::bigint, \(groupEntity ? "e.external_key" : "NULL::text"),
+                   jsonb_build_array(\(selects.indices.map { "g.f\($0)" }.joined(separator: ", ")))::text
+              FROM grouped AS g
+              \(groupEntity ? "JOIN entities AS e ON e.tenant_id = $1 AND e.entity_id = g.entity_id" : "")
+             ORDER BY 1\(groupEntity ? ", 2" : "")
+             LIMIT $6
+            """
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        var result = [Row]()
+        for try await (bucket, key, values) in rows.decode((Int64, String?, String).self) {
+            guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
+            result.append(Row(bucketMicros: bucket, entityKey: key, values: parsed))
+        }
+        return result
+    }
+}

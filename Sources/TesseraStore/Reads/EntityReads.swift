@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TesseraCore
+
+/// Reads of one entity's latest state: the hot projection (`entity_jsonb`) and,
+/// on request, the latest point of non-hot attributes from the time series.
+package enum EntityReads {
+    /// An entity with the latest values of its hot attributes.
+    package struct State: Sendable {
+        package var entity: Entity
+        /// `entity_jsonb.attrs`: {"name": value}; `{}` before any hot value arrived.
+        package var values: JSONValue
+        /// `entity_jsonb.attr_ts`: {"name": microseconds since 1970}.
+        package var times: JSONValue
+    }
+
+    /// The latest point of one attribute.
+    package struct LatestPoint: Sendable {
+        package var attribute: String
+        package var value: JSONValue
+        package var timeMicros: Int64
+    }
+
+    /// The live entity with this key, with its projection; nil if there is none.
+    package static func state(key: String, tenantID: Int64, on connection: PostgresConnection, logger: Logger) async throws -> State? {
+        let rows = try await connection.query(
+            """
+            SELECT e.entity_id, e.external_key, e.entity_type, e.version, e.created_at, e.updated_at,
+                   coalesce(j.attrs, '{}')::text, coalesce(j.attr_ts, '{}')::text
+              FROM entities AS e
+              LEFT JOIN entity_jsonb AS j ON j.tenant_id = e.tenant_id AND j.entity_id = e.entity_id
+             WHERE e.tenant_id = \(tenantID) AND e.external_key = \(key) AND NOT e.is_deleted
+            """,
+            logger: logger
+        )
+        for try await (id, externalKey, type, version, createdAt, updatedAt, values, times) in rows.decode(
+            (Int64, String, String?, Int64, Date, Date, String, String).self
+        ) {
+            let entity = Entity(id: id, tenantID: tenantID, key: externalKey, type: type, version: version, createdAt: createdAt, updatedAt: updatedAt)
+            return State(entity: entity, values: try JSONReader.parse(Array(values.utf8)), times: try JSONReader.parse(Array(times.utf8)))
+        }
+        return nil
+    }
+
+    /// The latest point of each given attribute of one entity (attributes without a point are left out).
+    package static func latestPoints(
+        entityID: Int64,
+        attributes: [Attribute],
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [LatestPoint] {
+        guard !attributes.isEmpty else { return [] }
+        let ids = attributes.map(\.id)
+        let rows = try await connection.query(
+            """
+            SELECT a.attribute_id, (\(unescaped: StoredValueSQL.json("v")))::text,
+                   (extract(epoch FROM v.ts) * 1000000)::bigint
+              FROM unnest(\(ids)::integer[]) AS a(attribute_id)
+              CROSS JOIN LATERAL (
+                  SELECT * FROM entity_values_ts AS t
+                   WHERE t.tenant_id = \(tenantID) AND t.entity_id = \(entityID) AND t.attribute_id = a.attribute_id
+                   ORDER BY t.ts DESC
+                   LIMIT 1
+              ) AS v
+            """,
+            logger: logger
+        )
+        var points = [LatestPoint]()
+        for try await (attributeID, value, time) in rows.decode((Int32, String, Int64).self) {
+            guard let attribute = attributes.first(where: { $0.id == attributeID }) else { continue }
+            points.append(LatestPoint(attribute: attribute.definition.name, value: try JSONReader.parse(Array(value.utf8)), timeMicros: time))
+        }
+        return points
+    }
+}

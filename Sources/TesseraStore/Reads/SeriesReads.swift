@@ -1,0 +1,66 @@
+import Logging
+import PostgresNIO
+import TesseraCore
+
+/// `GET /v1/entities/{key}/series/{attribute}`: one entity's raw points of one
+/// attribute in time order, a keyset page at a time (by the point's time).
+package enum SeriesReads {
+    package struct Point: Sendable {
+        package var timeMicros: Int64
+        package var value: JSONValue
+    }
+
+    package struct Page: Sendable {
+        package var points: [Point]
+        /// The time to continue after, when there may be more.
+        package var nextAfterMicros: Int64?
+    }
+
+    package static func points(
+        _ query: SeriesQuery,
+        entityID: Int64,
+        attributeID: Int32,
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Page {
+        let from = query.fromMicros.map(Self.timestamp)
+        let to = query.toMicros.map(Self.timestamp)
+        let after = query.afterMicros.map(Self.timestamp)
+        let order = query.descending ? "DESC" : "ASC"
+        let afterCondition = query.descending ? "ts < $6::timestamptz" : "ts > $6::timestamptz"
+        var bindings = PostgresBindings()
+        bindings.append(tenantID)
+        bindings.append(entityID)
+        bindings.append(attributeID)
+        bindings.append(from)
+        bindings.append(to)
+        bindings.append(after)
+        bindings.append(Int64(query.limit + 1))
+        let sql = """
+            SELECT (extract(epoch FROM ts) * 1000000)::bigint, (\(StoredValueSQL.json()))::text
+              FROM entity_values_ts
+             WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
+               AND ($4::timestamptz IS NULL OR ts >= $4::timestamptz) AND ($5::timestamptz IS NULL OR ts < $5::timestamptz)
+               AND ($6::timestamptz IS NULL OR \(afterCondition))
+             ORDER BY ts \(order)
+             LIMIT $7
+            """
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        var points = [Point]()
+        for try await (time, value) in rows.decode((Int64, String).self) {
+            points.append(Point(timeMicros: time, value: try JSONReader.parse(Array(value.utf8))))
+        }
+        var next: Int64?
+        if points.count > query.limit {
+            points.removeLast(points.count - query.limit)
+            next = points.last?.timeMicros
+        }
+        return Page(points: points, nextAfterMicros: next)
+    }
+
+    /// Microseconds since 1970 as the text PostgreSQL reads as a `timestamptz`.
+    static func timestamp(_ micros: Int64) -> String {
+        Timestamps.format(micros: micros)
+    }
+}
