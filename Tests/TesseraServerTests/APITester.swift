@@ -27,14 +27,18 @@ enum APITester {
     static func run(
         ingest: IngestPipeline.Configuration = .init(writers: 1),
         maxIngestBodyBytes: Int = 8 << 20,
+        primary: DatabaseURL? = nil,
+        readTopology: ServerDependencies.ReadTopology = .init(poolSize: 4),
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
     ) async throws {
-        let url = try await TestCluster.primaryURL()
+        let url: DatabaseURL
+        if let primary { url = primary } else { url = try await TestCluster.primaryURL() }
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: 4,
             ingest: ingest,
             maxIngestBodyBytes: maxIngestBodyBytes,
+            readTopology: readTopology,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )

@@ -65,7 +65,7 @@ package enum TestCluster {
         let temporary = NSTemporaryDirectory()
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
         for entry in entries where entry.hasPrefix("tessera-tests-") {
-            guard let pid = Int32(entry.dropFirst("tessera-tests-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard let pid = Int32(entry.dropFirst("tessera-tests-".count).prefix(while: \.isNumber)), kill(pid, 0) != 0, errno == ESRCH else { continue }
             LocalCluster.stopNow(directory: temporary + entry)
             try? FileManager.default.removeItem(atPath: temporary + entry)
         }
@@ -99,3 +99,53 @@ final class LockedValue<Value>: @unchecked Sendable {
         return body(&self.value)
     }
 }
+
+/// A second local cluster with a primary and two streaming replicas, for the
+/// routing tests: started once per test process on first use, migrated, and
+/// stopped by pid when the process exits. Tests that pause or stop its replicas
+/// must be serialised.
+package enum ReplicatedTestCluster {
+    package struct Topology: Sendable {
+        package var cluster: LocalCluster
+        package var primary: DatabaseURL
+        /// `replica-1`, `replica-2`, in order.
+        package var replicas: [DatabaseURL]
+    }
+
+    package static func topology() async throws -> Topology {
+        try await state.topology()
+    }
+
+    private static let state = State()
+
+    private actor State {
+        private var task: Task<Topology, any Error>?
+
+        func topology() async throws -> Topology {
+            if let task { return try await task.value }
+            let task = Task { try await ReplicatedTestCluster.start() }
+            self.task = task
+            return try await task.value
+        }
+    }
+
+    private static func start() async throws -> Topology {
+        let directory = NSTemporaryDirectory() + "tessera-tests-\(getpid())-replicated"
+        replicatedExitDirectory.withLock { $0 = directory }
+        atexit {
+            guard let directory = replicatedExitDirectory.withLock({ $0 }) else { return }
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test, replicas: 2), logger: quietLogger)
+        let status = try await cluster.up()
+        let primary = try DatabaseURL(parsing: status.primary!.url)
+        let replicas = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL(parsing: $0.url) }
+        try await withTestClient(url: primary) { client in
+            _ = try await Migrator(client: client, logger: quietLogger).migrate()
+        }
+        return Topology(cluster: cluster, primary: primary, replicas: replicas)
+    }
+}
+
+private let replicatedExitDirectory = LockedValue<String?>(nil)

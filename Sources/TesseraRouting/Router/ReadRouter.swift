@@ -180,11 +180,15 @@ package final class ReadRouter: Sendable {
         }
     }
 
-    /// `client.withConnection`, failing with `LeaseTimeout` if no connection comes in time.
+    /// `client.withConnection`, failing with `LeaseTimeout` if no connection comes in
+    /// time. The primary, the answer of last resort, gets its pool's own connect timeout.
     func withLease<Value: Sendable>(
         on node: ReadNode,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
+        guard node.role != .primary else {
+            return try await node.client.withConnection { try await body($0) }
+        }
         let leased = LeaseFlag()
         let leaseTimeout = self.configuration.leaseTimeout
         return try await withThrowingTaskGroup(of: Value?.self) { group in

@@ -44,7 +44,7 @@ struct EntityReadController {
             return (state, points)
         }
         guard let (state, points) = served.value else {
-            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+            throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
         var attributes = [(String, JSONValue)]()
         if case .object(let values) = state.values {
@@ -98,7 +98,7 @@ struct EntityReadController {
             return try await SeriesReads.points(query, entityID: state.entity.id, attributeID: attribute.id, tenantID: tenant.id, on: connection, logger: logger)
         }
         guard let page = served.value else {
-            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+            throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
         let points = page.points.map { JSONValue.object([("ts", .time($0.timeMicros)), ("value", $0.value)]) }
         return ReadResponse.make(

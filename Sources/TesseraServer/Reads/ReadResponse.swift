@@ -15,11 +15,22 @@ enum ReadResponse {
             ("consistency", .string(source.consistency.rawValue)),
         ])
         let body = JSONValue.object(members + [("meta", meta)]).jsonText
-        var headers = HTTPFields()
+        var headers = Self.sourceHeaders(source)
         headers[.contentType] = "application/json"
-        headers[ReadOptions.sourceHeader] = source.source
-        headers[ReadOptions.lagHeader] = String(lag)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// `X-Tessera-Source` and `X-Tessera-Lag-Ms`, also on a read's 404.
+    static func sourceHeaders(_ source: ReadSource) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[ReadOptions.sourceHeader] = source.source
+        headers[ReadOptions.lagHeader] = String(Int(source.lagMilliseconds.rounded()))
+        return headers
+    }
+
+    /// The 404 of a read that found nothing, saying where it looked.
+    static func notFound(_ detail: String, source: ReadSource) -> Problem {
+        Problem(TesseraError(.notFound, detail), headers: Self.sourceHeaders(source))
     }
 }
 

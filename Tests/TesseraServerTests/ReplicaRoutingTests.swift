@@ -1,0 +1,220 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+import TesseraCore
+import TesseraRouting
+import TesseraServer
+import TesseraStore
+import TesseraTestSupport
+
+/// Reads routed across a real primary and two real streaming replicas. The tests
+/// pause and stop replicas of their own cluster, so they run one at a time.
+@Suite(.serialized) struct ReplicaRoutingTests {
+    static let lagThresholdMilliseconds = 1_500.0
+
+    static func withReplicatedAPI(
+        _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies, ReplicatedTestCluster.Topology) async throws -> Void
+    ) async throws {
+        let topology = try await ReplicatedTestCluster.topology()
+        let reads = ServerDependencies.ReadTopology(
+            replicas: topology.replicas,
+            poolSize: 3,
+            router: .init(
+                policy: .init(maxReplicaLagMilliseconds: Self.lagThresholdMilliseconds),
+                breaker: .init(failureThreshold: 5, coolDown: .seconds(1)),
+                leaseTimeout: .milliseconds(500)
+            )
+        )
+        try await APITester.run(primary: topology.primary, readTopology: reads) { client, dependencies in
+            // The monitor runs as a service; wait until it has seen both replicas.
+            try await Self.until("both replicas measured") {
+                dependencies.reads.router.views().filter { $0.role == .replica && $0.lagMilliseconds != nil }.count == 2
+            }
+            try await body(client, dependencies, topology)
+        }
+    }
+
+    static func until(_ what: String, timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw CancellationError()
+    }
+
+    static func source(_ response: TestResponse) -> String? {
+        response.headers[HTTPField.Name("X-Tessera-Source")!]
+    }
+
+    static func setReplay(paused: Bool, on url: DatabaseURL) async throws {
+        try await withTestClient(url: url) { client in
+            try await client.query(paused ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()")
+        }
+    }
+
+    /// A tenant with one hot attribute and one entity written safely.
+    static func seed(_ client: any TestClientProtocol) async throws -> Tenant {
+        let tenant = try await client.createTenant("routing")
+        _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+        let response = try await client.send(
+            .post, "/v1/ingest?durability=safe", key: tenant.key,
+            json: #"{"points": [{"entity": "dev-1", "attribute": "temp", "value": 1}]}"#
+        )
+        #expect(response.status == .ok)
+        return tenant
+    }
+
+    @Test func eachConsistencyGoesWhereItShould() async throws {
+        try await Self.withReplicatedAPI { client, _, _ in
+            let tenant = try await Self.seed(client)
+            // Replicas catch up in milliseconds; the entity is there once replayed.
+            try await Self.until("the entity is on the replicas") {
+                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).status == .ok
+            }
+            var eventualSources = Set<String>()
+            for _ in 0..<20 {
+                let strong = try await client.send(.get, "/v1/entities/dev-1?consistency=strong", key: tenant.key)
+                #expect(Self.source(strong) == "primary")
+                let eventual = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+                #expect(eventual.status == .ok)
+                eventualSources.insert(Self.source(eventual) ?? "?")
+                let analytics = try await client.send(.get, "/v1/entities/dev-1?consistency=analytics", key: tenant.key)
+                // No analytics node configured: the least-lagged replica.
+                #expect(Self.source(analytics)?.hasPrefix("replica-") == true)
+            }
+            #expect(eventualSources.allSatisfy { $0.hasPrefix("replica-") }, "eventual reads went to \(eventualSources)")
+            let body = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).object()
+            let meta = try #require(body["meta"] as? [String: Any])
+            #expect((meta["lag_ms"] as? Int).map { $0 < Int(Self.lagThresholdMilliseconds) } == true)
+        }
+    }
+
+    @Test func aReplicaPausedPastTheLagThresholdGetsNoEventualReadsUntilItResumes() async throws {
+        try await Self.withReplicatedAPI { client, dependencies, topology in
+            let tenant = try await Self.seed(client)
+            try await Self.setReplay(paused: true, on: topology.replicas[0])
+            do {
+                try await Self.until("replica-1 lags past the threshold") {
+                    (dependencies.reads.router.views().first { $0.name == "replica-1" }?.lagMilliseconds ?? 0) >= Self.lagThresholdMilliseconds
+                }
+                for _ in 0..<20 {
+                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+                    #expect(response.status == .ok)
+                    #expect(Self.source(response) == "replica-2")
+                }
+                // Both paused: eventual reads fall back to the primary.
+                try await Self.setReplay(paused: true, on: topology.replicas[1])
+                try await Self.until("replica-2 lags past the threshold") {
+                    (dependencies.reads.router.views().first { $0.name == "replica-2" }?.lagMilliseconds ?? 0) >= Self.lagThresholdMilliseconds
+                }
+                let fallback = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+                #expect(fallback.status == .ok)
+                #expect(Self.source(fallback) == "primary")
+            } catch {
+                try? await Self.setReplay(paused: false, on: topology.replicas[0])
+                try? await Self.setReplay(paused: false, on: topology.replicas[1])
+                throw error
+            }
+            try await Self.setReplay(paused: false, on: topology.replicas[0])
+            try await Self.setReplay(paused: false, on: topology.replicas[1])
+            try await Self.until("reads go to replica-1 again") {
+                Self.source(try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "replica-1"
+            }
+        }
+    }
+
+    @Test func aWriterReadsItsOwnWriteByPassingTheCommitPosition() async throws {
+        try await Self.withReplicatedAPI { client, dependencies, topology in
+            let tenant = try await Self.seed(client)
+            try await Self.until("the seed is on both replicas") {
+                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).status == .ok
+            }
+            try await Self.setReplay(paused: true, on: topology.replicas[0])
+            try await Self.setReplay(paused: true, on: topology.replicas[1])
+            do {
+                let write = try await client.send(
+                    .post, "/v1/ingest?durability=safe", key: tenant.key,
+                    json: #"{"points": [{"entity": "dev-new", "attribute": "temp", "value": 7}]}"#
+                )
+                let position = try #require(write.headers[HTTPField.Name("X-Tessera-Commit-LSN")!])
+                #expect(LogSequenceNumber(position) != nil)
+                // The replicas are paused but not yet past the threshold: a plain
+                // eventual read goes to one and does not see the write...
+                let plain = try await client.send(.get, "/v1/entities/dev-new", key: tenant.key)
+                #expect(Self.source(plain)?.hasPrefix("replica-") == true)
+                #expect(plain.status == .notFound)
+                // ...while one that passes the position is served where the write is.
+                let own = try await client.send(.get, "/v1/entities/dev-new?min_lsn=\(position)", key: tenant.key)
+                #expect(own.status == .ok)
+                #expect(Self.source(own) == "primary")
+                let viaHeader = try await client.send(
+                    .get, "/v1/entities/dev-new", key: tenant.key, headers: [HTTPField.Name("X-Tessera-Commit-LSN")!: position]
+                )
+                #expect(viaHeader.status == .ok)
+                // Entity writes carry the position too.
+                let entity = try await client.send(.post, "/v1/entities", key: tenant.key, json: #"{"key": "dev-made"}"#)
+                #expect(entity.headers[HTTPField.Name("X-Tessera-Commit-LSN")!] != nil)
+            } catch {
+                try? await Self.setReplay(paused: false, on: topology.replicas[0])
+                try? await Self.setReplay(paused: false, on: topology.replicas[1])
+                throw error
+            }
+            try await Self.setReplay(paused: false, on: topology.replicas[0])
+            try await Self.setReplay(paused: false, on: topology.replicas[1])
+            // Once replayed, a replica serves it, position and all.
+            let write = try await client.send(
+                .post, "/v1/ingest?durability=safe", key: tenant.key,
+                json: #"{"points": [{"entity": "dev-new", "attribute": "temp", "value": 8}]}"#
+            )
+            let position = try #require(write.headers[HTTPField.Name("X-Tessera-Commit-LSN")!])
+            try await Self.until("a replica serves the position") {
+                let response = try await client.send(.get, "/v1/entities/dev-new?min_lsn=\(position)", key: tenant.key)
+                guard Self.source(response)?.hasPrefix("replica-") == true else { return false }
+                let value = ((try response.object()["attributes"] as? [String: Any])?["temp"] as? [String: Any])?["value"] as? Double
+                #expect(value == 8)
+                return true
+            }
+            _ = dependencies
+        }
+    }
+
+    @Test func aStoppedReplicaCostsNoClientErrorsAndItsBreakerOpensThenCloses() async throws {
+        try await Self.withReplicatedAPI { client, dependencies, topology in
+            let tenant = try await Self.seed(client)
+            try await Self.until("the seed is on the replicas") {
+                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).status == .ok
+            }
+            let router = dependencies.reads.router
+            try await topology.cluster.stop(component: "replica-1")
+            do {
+                var failures = 0
+                var reads = 0
+                let deadline = ContinuousClock.now + .seconds(15)
+                while !router.isBreakerOpen("replica-1") || reads < 30 {
+                    guard ContinuousClock.now < deadline else { break }
+                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+                    if response.status != .ok { failures += 1 }
+                    reads += 1
+                }
+                #expect(failures == 0, "\(failures) of \(reads) reads failed while replica-1 was down")
+                #expect(router.isBreakerOpen("replica-1"))
+                let afterOpen = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+                #expect(Self.source(afterOpen) != "replica-1")
+            } catch {
+                _ = try? await topology.cluster.up()
+                throw error
+            }
+            _ = try await topology.cluster.up()
+            try await Self.until("replica-1's breaker closes", timeout: .seconds(30)) {
+                !router.isBreakerOpen("replica-1")
+            }
+            try await Self.until("reads reach replica-1 again", timeout: .seconds(30)) {
+                Self.source(try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "replica-1"
+            }
+        }
+    }
+}
