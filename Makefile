@@ -10,6 +10,7 @@ PORT ?= 8080
 
 bench: build
 	.build/release/tessera bench ingest --dir .tessera-bench
+	.build/release/tessera bench read --dir .tessera-bench-read
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,5 +29,9 @@ test: deps
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera bench ingest --smoke --dir $$bench_dir --port 18199; status=$$?; \
+	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
+	@# The same for the read benchmark (primary, two replicas, routed reads, replica lag under ingest).
+	bench_dir=$$(mktemp -d /tmp/tessera-bench-read-smoke.XXXXXX) && chmod 755 $$bench_dir && \
+	  ( .build/debug/tessera bench read --smoke --dir $$bench_dir --port 18198; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test

@@ -39,6 +39,8 @@ package final class ReadRouter: Sendable {
     package struct Served<Value: Sendable>: Sendable {
         package var value: Value
         package var source: ReadSource
+        /// Time spent on the node that answered (lease and queries), for `Server-Timing`.
+        package var databaseTime: Duration
     }
 
     package let nodes: [ReadNode]
@@ -81,7 +83,9 @@ package final class ReadRouter: Sendable {
         for (attempt, node) in candidates.prefix(2).enumerated() {
             let lag = self.states.withLock { $0[node.name]?.lagMilliseconds } ?? 0
             do {
+                let started = ContinuousClock.now
                 let value = try await self.run(on: node, consistency: consistency, body)
+                let databaseTime = ContinuousClock.now - started
                 self.recordSuccess(node.name)
                 let source = ReadSource(
                     source: node.name,
@@ -89,7 +93,7 @@ package final class ReadRouter: Sendable {
                     lagMilliseconds: node.role == .primary ? 0 : lag,
                     consistency: consistency
                 )
-                return Served(value: value, source: source)
+                return Served(value: value, source: source, databaseTime: databaseTime)
             } catch {
                 switch NodeFailure.classify(error) {
                 case .query:

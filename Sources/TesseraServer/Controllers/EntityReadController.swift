@@ -70,7 +70,7 @@ struct EntityReadController {
                 ("updated_at", .time(Self.micros(entity.updatedAt))),
                 ("attributes", .object(attributes)),
             ],
-            source: served.source
+            served: served
         )
     }
 
@@ -109,7 +109,7 @@ struct EntityReadController {
                 ("points", .array(points)),
                 ("next_cursor", page.nextAfterMicros.map { .string(Cursor.encode(timeMicros: $0)) } ?? .null),
             ],
-            source: served.source
+            served: served
         )
     }
 

@@ -50,7 +50,7 @@ struct QueryController {
                 ("entities", .array(entities)),
                 ("next_cursor", served.value.nextAfter.map { .string(Cursor.encode(entityID: $0)) } ?? .null),
             ],
-            source: served.source
+            served: served
         )
     }
 
@@ -92,7 +92,7 @@ struct QueryController {
                 ("bucket", .string(query.bucket.text)),
                 ("buckets", .array(buckets)),
             ],
-            source: served.source
+            served: served
         )
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -7,6 +8,16 @@ import TesseraRouting
 /// A read's JSON answer: the document plus `meta: {source, lag_ms, consistency}`,
 /// and the same facts in `X-Tessera-Source` / `X-Tessera-Lag-Ms`.
 enum ReadResponse {
+    static func make<Value>(_ members: [(String, JSONValue)], served: ReadRouter.Served<Value>) -> Response {
+        var response = Self.make(members, source: served.source)
+        let time = served.databaseTime.components
+        let milliseconds = Double(time.seconds) * 1_000 + Double(time.attoseconds) / 1e15
+        response.headers[Self.serverTimingHeader] = "db;dur=" + String(format: "%.3f", milliseconds)
+        return response
+    }
+
+    static let serverTimingHeader = HTTPField.Name("Server-Timing")!
+
     static func make(_ members: [(String, JSONValue)], source: ReadSource) -> Response {
         let lag = Int(source.lagMilliseconds.rounded())
         let meta = JSONValue.object([

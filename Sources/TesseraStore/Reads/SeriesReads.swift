@@ -38,7 +38,8 @@ package enum SeriesReads {
         bindings.append(after)
         bindings.append(Int64(query.limit + 1))
         let sql = """
-            SELECT (extract(epoch FROM ts) * 1000000)::bigint, (\(StoredValueSQL.json()))::text
+            SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
+                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
               FROM entity_values_ts
              WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
                AND ($4::timestamptz IS NULL OR ts >= $4::timestamptz) AND ($5::timestamptz IS NULL OR ts < $5::timestamptz)
@@ -48,8 +49,10 @@ package enum SeriesReads {
             """
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         var points = [Point]()
-        for try await (time, value) in rows.decode((Int64, String).self) {
-            points.append(Point(timeMicros: time, value: try JSONReader.parse(Array(value.utf8))))
+        for try await (time, int, decimal, text, bool, timestamp, json) in rows.decode(
+            (Int64, Int64?, Double?, String?, Bool?, Int64?, String?).self
+        ) {
+            points.append(Point(timeMicros: time, value: try StoredValueSQL.value(int: int, decimal: decimal, text: text, bool: bool, timestamp: timestamp, json: json)))
         }
         var next: Int64?
         if points.count > query.limit {

@@ -1,3 +1,5 @@
+import TesseraCore
+
 /// SQL fragments that turn a time-series row's typed value columns into JSON.
 enum StoredValueSQL {
     /// The row's one value as `jsonb` (columns of `entity_values_ts`, optionally qualified).
@@ -11,5 +13,17 @@ enum StoredValueSQL {
                  WHEN \(p)value_ts IS NOT NULL THEN to_jsonb(\(p)value_ts)
                  ELSE \(p)value_json END
             """
+    }
+
+    /// The one typed value of a row, as JSON, without a round trip through JSON text
+    /// (series pages carry thousands of rows).
+    static func value(int: Int64?, decimal: Double?, text: String?, bool: Bool?, timestamp: Int64?, json: String?) throws -> JSONValue {
+        if let int { return .number(literal: String(int), isInteger: true) }
+        if let decimal { return .number(literal: decimal.description, isInteger: false) }
+        if let text { return .string(text) }
+        if let bool { return .bool(bool) }
+        if let timestamp { return .string(Timestamps.format(micros: timestamp)) }
+        if let json { return try JSONReader.parse(Array(json.utf8)) }
+        return .null
     }
 }

@@ -55,7 +55,8 @@ struct BenchDataset {
         return bodies
     }
 
-    private func pickTenant(_ random: inout SplitMix64) -> Int {
+    /// A tenant drawn by traffic share.
+    func pickTenant(_ random: inout SplitMix64) -> Int {
         let draw = Double(random.next() % 1_000_000) / 1_000_000
         var sum = 0.0
         for (index, share) in self.shares.enumerated() {

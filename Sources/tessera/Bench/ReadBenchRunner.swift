@@ -1,0 +1,103 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Drives one read operation from concurrent clients for a fixed time and keeps
+/// every latency: end to end over HTTP, and the database time the server reports
+/// in `Server-Timing`.
+struct ReadBenchRunner {
+    typealias Request = (method: HTTPMethod, path: String, body: String?, tenant: Int)
+
+    struct Result {
+        var name: String
+        var total: LatencySummary
+        var database: LatencySummary
+        var sources: [String: Int]
+        var failures: Int
+        var firstFailure: String?
+
+        var line: String {
+            let served = self.sources.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let failed = self.failures > 0 ? " — \(self.failures) FAILED (\(self.firstFailure ?? "?"))" : ""
+            return "\(self.name) | \(self.total.count) | \(IngestBenchCommand.ms(self.total.p50)) | \(IngestBenchCommand.ms(self.total.p95)) | "
+                + "\(IngestBenchCommand.ms(self.total.p99)) | \(String(format: "%.2f", self.database.p50)) | \(String(format: "%.2f", self.database.p95)) | \(served)\(failed)"
+        }
+    }
+
+    let http: HTTPClient
+    let base: String
+    let keys: [String]
+    let dataset: ReadBenchDataset
+    let clients: Int
+    let seconds: Int
+
+    func measure(_ name: String, _ next: @escaping @Sendable (inout SplitMix64) -> Request) async throws -> Result {
+        print("  \(name)...")
+        // One request each first, to warm connections and plans.
+        _ = try await self.drive(next, duration: .milliseconds(300), seed: 1)
+        var result = try await self.drive(next, duration: .seconds(self.seconds), seed: 2)
+        result.name = name
+        print("    p50 \(IngestBenchCommand.ms(result.total.p50)) ms, p95 \(IngestBenchCommand.ms(result.total.p95)) ms, p99 \(IngestBenchCommand.ms(result.total.p99)) ms, db p95 \(String(format: "%.2f", result.database.p95)) ms")
+        return result
+    }
+
+    private func drive(_ next: @escaping @Sendable (inout SplitMix64) -> Request, duration: Duration, seed: UInt64) async throws -> Result {
+        let end = ContinuousClock.now + duration
+        struct Partial {
+            var total = [Double]()
+            var database = [Double]()
+            var sources = [String: Int]()
+            var failures = 0
+            var firstFailure: String?
+        }
+        let merged = try await withThrowingTaskGroup(of: Partial.self) { group in
+            for client in 0..<self.clients {
+                group.addTask {
+                    var random = SplitMix64(seed: seed * 1_000 + UInt64(client))
+                    var partial = Partial()
+                    while ContinuousClock.now < end {
+                        let request = next(&random)
+                        var outgoing = HTTPClientRequest(url: self.base + request.path)
+                        outgoing.method = request.method
+                        outgoing.headers.add(name: "Authorization", value: "Bearer \(self.keys[request.tenant])")
+                        if let body = request.body {
+                            outgoing.headers.add(name: "Content-Type", value: "application/json")
+                            outgoing.body = .bytes(ByteBuffer(string: body))
+                        }
+                        let sent = ContinuousClock.now
+                        let response = try await self.http.execute(outgoing, timeout: .seconds(120))
+                        let body = try await response.body.collect(upTo: 64 << 20)
+                        let took = ContinuousClock.now - sent
+                        partial.total.append(Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15)
+                        if let timing = response.headers.first(name: "Server-Timing"), let value = timing.split(separator: "=").last.flatMap({ Double($0) }) {
+                            partial.database.append(value)
+                        }
+                        partial.sources[response.headers.first(name: "X-Tessera-Source") ?? "?", default: 0] += 1
+                        // A lookup of an entity the dataset lacks is a 404, an answer all the same.
+                        if response.status != .ok && response.status != .notFound {
+                            partial.failures += 1
+                            if partial.firstFailure == nil { partial.firstFailure = "\(response.status.code) \(String(buffer: body).prefix(200))" }
+                        }
+                    }
+                    return partial
+                }
+            }
+            return try await group.reduce(into: Partial()) { total, partial in
+                total.total += partial.total
+                total.database += partial.database
+                total.sources.merge(partial.sources, uniquingKeysWith: +)
+                total.failures += partial.failures
+                total.firstFailure = total.firstFailure ?? partial.firstFailure
+            }
+        }
+        return Result(
+            name: "",
+            total: LatencySummary(milliseconds: merged.total),
+            database: LatencySummary(milliseconds: merged.database),
+            sources: merged.sources,
+            failures: merged.failures,
+            firstFailure: merged.firstFailure
+        )
+    }
+}
