@@ -33,9 +33,12 @@ enum DemoTenant {
           export TESSERA_KEY=\(key)
           curl -s -X PUT \(baseURL)/v1/attributes/temperature -H "Authorization: Bearer $TESSERA_KEY" \\
                -H 'Content-Type: application/json' -d '{"type":"decimal","hot":true,"unit":"°C"}'
-          curl -s -X POST \(baseURL)/v1/entities -H "Authorization: Bearer $TESSERA_KEY" \\
-               -H 'Content-Type: application/json' -d '{"key":"sensor-1","type":"thermometer"}'
+          curl -s -X POST '\(baseURL)/v1/ingest?durability=safe' -H "Authorization: Bearer $TESSERA_KEY" \\
+               -H 'Content-Type: application/json' \\
+               -d '{"points":[{"entity":"sensor-1","attribute":"temperature","value":21.5},{"entity":"sensor-2","attribute":"temperature","value":25}]}'
           curl -s \(baseURL)/v1/entities/sensor-1 -H "Authorization: Bearer $TESSERA_KEY"
+          curl -s -X POST \(baseURL)/v1/query/entities -H "Authorization: Bearer $TESSERA_KEY" \\
+               -H 'Content-Type: application/json' -d '{"filter":{"attribute":"temperature","op":">","value":22}}'
           curl -s \(baseURL)/v1/attributes -H "Authorization: Bearer $TESSERA_KEY"
 
         Press Ctrl-C to stop.

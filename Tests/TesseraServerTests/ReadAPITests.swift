@@ -290,3 +290,37 @@ import TesseraStore
         }
     }
 }
+
+@Suite struct EntityDeleteTests {
+    @Test func aDeletedEntityIsNeverServedAgainUntilItIsWrittenAnew() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("gone", "temp", "50", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("kept", "temp", "50", "2026-11-20T10:00:00Z"),
+            ])
+            let deleted = try await client.send(.delete, "/v1/entities/gone", key: tenant.key)
+            #expect(deleted.status == .noContent)
+            #expect(deleted.headers[HTTPField.Name("X-Tessera-Commit-LSN")!] != nil)
+            try await client.send(.get, "/v1/entities/gone?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
+            try await client.send(.get, "/v1/entities/gone/series/temp?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
+            let filtered = try await client.send(
+                .post, "/v1/query/entities?consistency=strong", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": "=", "value": 50}}"#
+            ).object()
+            #expect((filtered["entities"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == ["kept"])
+            let aggregate = try await client.send(
+                .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                json: #"{"attribute": "temp", "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z", "bucket": "1d", "fn": ["count"]}"#
+            ).object()
+            #expect((aggregate["buckets"] as? [[String: Any]])?.first?["count"] as? Int == 1)
+            try await client.send(.delete, "/v1/entities/gone", key: tenant.key).expectProblem("not_found", .notFound)
+            // Written again, it comes back with only the new point.
+            try await ReadAPITests.write(client, tenant, [ReadAPITests.point("gone", "temp", "7", "2026-11-21T10:00:00Z")])
+            let back = try await client.send(.get, "/v1/entities/gone?consistency=strong", key: tenant.key).object()
+            #expect(((back["attributes"] as? [String: Any])?["temp"] as? [String: Any])?["value"] as? Double == 7)
+            let series = try await client.send(.get, "/v1/entities/gone/series/temp?consistency=strong", key: tenant.key).object()
+            #expect((series["points"] as? [Any])?.count == 1)
+        }
+    }
+}

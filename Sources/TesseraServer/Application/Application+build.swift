@@ -22,7 +22,12 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     AttributeController(catalog: dependencies.catalog, resolver: dependencies.ingest.resolver, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("attributes").add(middleware: CommitPositionMiddleware(primary: dependencies.primary)))
     let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
-    EntityController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+    EntityController(
+        catalog: dependencies.catalog,
+        resolver: dependencies.ingest.resolver,
+        feed: dependencies.ingest.pipeline.feed,
+        maxBodyBytes: configuration.maxBodyBytes
+    )
         .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
     QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: tenantScoped.group("query"))

@@ -61,6 +61,7 @@ package struct ServerDependencies: Sendable {
         stagingConfiguration.options.additionalStartupParameters = [("synchronous_commit", "off")]
         let staging = PostgresClient(configuration: stagingConfiguration, backgroundLogger: logger)
         let partitions = PartitionGuard(client: primary, logger: logger)
+        let feed = ProjectionFeed()
         self.primary = primary
         self.staging = staging
         self.catalog = Catalog(client: primary, logger: logger)
@@ -80,8 +81,8 @@ package struct ServerDependencies: Sendable {
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(
             resolver: resolver,
-            pipeline: IngestPipeline(configuration: configuration, staging: staging, primary: primary, partitions: partitions, logger: logger),
-            safeWriter: SafeWriter(primary: primary, partitions: partitions, logger: logger),
+            pipeline: IngestPipeline(configuration: configuration, staging: staging, primary: primary, partitions: partitions, feed: feed, logger: logger),
+            safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
             maxBodyBytes: maxIngestBodyBytes
         )
     }

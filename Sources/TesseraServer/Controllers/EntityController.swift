@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import TesseraCore
 import TesseraStore
@@ -5,6 +6,9 @@ import TesseraStore
 /// `POST /v1/entities`: creates a tenant's entity by external key (reads are in `EntityReadController`).
 struct EntityController {
     let catalog: Catalog
+    let resolver: IngestResolver
+    /// Told of deletions, so the cache forgets the entity.
+    let feed: ProjectionFeed
     let maxBodyBytes: Int
 
     struct UpsertBody: Decodable {
@@ -14,6 +18,7 @@ struct EntityController {
 
     func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
         group.post(use: self.upsert)
+        group.delete("{key}", use: self.delete)
     }
 
     @Sendable func upsert(_ request: Request, context: TesseraRequestContext) async throws -> EditedResponse<EntityResponse> {
@@ -21,5 +26,19 @@ struct EntityController {
         let body = try await JSONBody.decode(UpsertBody.self, from: request, limit: self.maxBodyBytes)
         let (entity, created) = try await self.catalog.upsertEntity(key: body.key, type: body.type, tenant: tenant)
         return EditedResponse(status: created ? .created : .ok, response: EntityResponse(entity))
+    }
+
+    /// `DELETE /v1/entities/{key}`: the entity, its latest values and its points; 204, or 404.
+    @Sendable func delete(_ request: Request, context: TesseraRequestContext) async throws -> HTTPResponse.Status {
+        let tenant = try context.requireTenant()
+        let key = try context.parameters.decoded("key", field: "entity key")
+        guard let deleted = try await self.catalog.deleteEntity(key: key, tenant: tenant) else {
+            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+        }
+        self.resolver.invalidateEntity(tenant: tenant.id, key: key)
+        await self.feed.publish(
+            ProjectionChange(tenants: [tenant.id], entities: [.init(tenantID: tenant.id, entityID: deleted.id)], atMicros: deleted.atMicros)
+        )
+        return .noContent
     }
 }

@@ -70,7 +70,18 @@ package final class IngestPipeline: Service, Sendable {
     private let state: Mutex<State>
     private let metrics = IngestMetrics()
 
-    package init(configuration: Configuration, staging: PostgresClient, primary: PostgresClient, partitions: PartitionGuard, logger: Logger) {
+    /// Told what each committed flush changed.
+    package let feed: ProjectionFeed
+
+    package init(
+        configuration: Configuration,
+        staging: PostgresClient,
+        primary: PostgresClient,
+        partitions: PartitionGuard,
+        feed: ProjectionFeed = ProjectionFeed(),
+        logger: Logger
+    ) {
+        self.feed = feed
         self.configuration = configuration
         self.staging = staging
         self.primary = primary
@@ -269,10 +280,18 @@ package final class IngestPipeline: Service, Sendable {
     /// One flush, then confirm and (if there is reason to) check for lost batches.
     package func flushOnce() async throws {
         let started = ContinuousClock.now
-        let rows = try await self.primary.query("SELECT moved_rows FROM stage_flush()", logger: self.logger)
+        let rows = try await self.primary.query(
+            "SELECT moved_rows, moved_tenants, projected_tenant_ids, projected_entity_ids, flushed_at_us FROM stage_flush()",
+            logger: self.logger
+        )
         var moved: Int64 = 0
-        for try await count in rows.decode(Int64.self) { moved = count }
+        var change: ProjectionChange?
+        for try await (count, tenants, entityTenants, entities, at) in rows.decode((Int64, [Int64], [Int64], [Int64], Int64).self) {
+            moved = count
+            change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, atMicros: at)
+        }
         if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: ContinuousClock.now - started) }
+        if moved > 0, let change { await self.feed.publish(change) }
         try await self.confirmFlushed()
         let (suspect, candidates) = self.state.withLock { state in
             (state.suspectLoss, state.suspectLoss ? state.log.pendingIDs : state.log.staged(before: .now - self.configuration.lossCheckAge))

@@ -8,11 +8,13 @@ import TesseraCore
 package struct SafeWriter: Sendable {
     let primary: PostgresClient
     let partitions: PartitionGuard
+    let feed: ProjectionFeed
     let logger: Logger
 
-    package init(primary: PostgresClient, partitions: PartitionGuard, logger: Logger) {
+    package init(primary: PostgresClient, partitions: PartitionGuard, feed: ProjectionFeed = ProjectionFeed(), logger: Logger) {
         self.primary = primary
         self.partitions = partitions
+        self.feed = feed
         self.logger = logger
     }
 
@@ -21,7 +23,7 @@ package struct SafeWriter: Sendable {
         let sorted = rows.sorted(by: IngestPipeline.keyOrder)
         do {
             try await self.partitions.ensure(for: sorted)
-            try await self.primary.withTransaction(logger: self.logger) { connection in
+            let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
                 try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
                 var batchID: Int64 = 0
                 for try await id in try await connection.query("SELECT nextval('ingest_batch_seq')", logger: self.logger).decode(Int64.self) {
@@ -31,8 +33,16 @@ package struct SafeWriter: Sendable {
                 try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
                     try await writer.write(data)
                 }
-                try await connection.query("SELECT * FROM move_staged(\(batchID))", logger: self.logger)
+                let rows = try await connection.query(
+                    "SELECT moved_tenants, projected_tenant_ids, projected_entity_ids, flushed_at_us FROM move_staged(\(batchID))",
+                    logger: self.logger
+                )
+                for try await (tenants, entityTenants, entities, at) in rows.decode(([Int64], [Int64], [Int64], Int64).self) {
+                    return ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, atMicros: at)
+                }
+                return nil
             }
+            if let change { await self.feed.publish(change) }
         } catch {
             self.logger.error("Safe write failed", metadata: ["points": "\(rows.count)", "error": "\(String(reflecting: error))"])
             throw TesseraError(.unavailable, "The database did not commit the points; they were not stored. Retry.")

@@ -1,0 +1,27 @@
+/// What one flush (or one `safe` write) changed: the tenants whose time series
+/// got rows, and the entities whose projection row was rewritten, with the
+/// projection's new `updated_at` — what the cache must forget.
+package struct ProjectionChange: Sendable, Equatable {
+    package struct EntityRef: Sendable, Hashable {
+        package var tenantID: Int64
+        package var entityID: Int64
+
+        package init(tenantID: Int64, entityID: Int64) {
+            self.tenantID = tenantID
+            self.entityID = entityID
+        }
+    }
+
+    package var tenants: [Int64]
+    package var entities: [EntityRef]
+    /// The commit's time in microseconds since 1970: the `updated_at` of every rewritten projection row.
+    package var atMicros: Int64
+
+    package init(tenants: [Int64], entities: [EntityRef], atMicros: Int64) {
+        self.tenants = tenants
+        self.entities = entities
+        self.atMicros = atMicros
+    }
+
+    package var isEmpty: Bool { self.tenants.isEmpty && self.entities.isEmpty }
+}
