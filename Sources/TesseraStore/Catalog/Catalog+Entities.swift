@@ -83,9 +83,23 @@ extension Catalog {
                 try await connection.query(
                     "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
                 )
-                try await connection.query(
-                    "DELETE FROM entity_values_ts WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
+                let gone = try await connection.query(
+                    """
+                    WITH gone AS (
+                        DELETE FROM entity_values_ts WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)
+                        RETURNING attribute_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour
+                    )
+                    SELECT coalesce(array_agg(attribute_id), '{}'), coalesce(array_agg(hour), '{}')
+                      FROM (SELECT DISTINCT attribute_id, hour FROM gone) AS touched
+                    """,
+                    logger: self.logger
                 )
+                for try await (attributes, hours) in gone.decode(([Int32], [Date]).self) where !attributes.isEmpty {
+                    // The hourly rollups those points were counted in.
+                    try await connection.query(
+                        "SELECT refresh_hourly(\(tenant.id), \(attributes)::integer[], \(hours)::timestamptz[])", logger: self.logger
+                    )
+                }
                 return deleted
             }
         }

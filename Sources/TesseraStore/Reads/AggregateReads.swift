@@ -31,6 +31,9 @@ package enum AggregateReads {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> [Row] {
+        if let hours = Self.wholeHours(of: query, type: attribute.definition.type) {
+            return try await Self.fromRollups(query, hours: hours, attribute: attribute, tenantID: tenantID, maxRows: maxRows, on: connection, logger: logger)
+        }
         let column = attribute.definition.type.column
         let selects = query.functions.map { function -> String in
             switch function {
@@ -80,6 +83,86 @@ package enum AggregateReads {
         for try await (bucket, key, values) in rows.decode((Int64, String?, String).self) {
             guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
             result.append(Row(bucketMicros: bucket, entityKey: key, values: parsed))
+        }
+        return result
+    }
+
+    static let hourMicros: Int64 = 3_600_000_000
+
+    /// The whole hours `[first, end)` inside the range when the hourly rollups can
+    /// answer: a numeric attribute, buckets of whole hours, no entity filter or
+    /// grouping, and at least one whole hour in the range.
+    static func wholeHours(of query: AggregateQuery, type: ValueType) -> (first: Int64, end: Int64)? {
+        guard type == .int || type == .decimal, query.entities == nil, !query.groupByEntity,
+              query.bucket.micros % Self.hourMicros == 0
+        else { return nil }
+        func floorHour(_ micros: Int64) -> Int64 {
+            micros >= 0 ? micros / Self.hourMicros * Self.hourMicros : (micros - Self.hourMicros + 1) / Self.hourMicros * Self.hourMicros
+        }
+        let first = floorHour(query.fromMicros) == query.fromMicros ? query.fromMicros : floorHour(query.fromMicros) + Self.hourMicros
+        let end = floorHour(query.toMicros)
+        return first < end ? (first, end) : nil
+    }
+
+    /// Whole hours from `entity_values_hourly`, the partial hours at the ends from
+    /// the points, folded into the requested buckets.
+    static func fromRollups(
+        _ query: AggregateQuery,
+        hours: (first: Int64, end: Int64),
+        attribute: Attribute,
+        tenantID: Int64,
+        maxRows: Int,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [Row] {
+        let isInt = attribute.definition.type == .int
+        let cast = isInt ? "bigint" : "double precision"
+        let selects = query.functions.map { function -> String in
+            switch function {
+            case .avg: "to_jsonb((sum(s) / sum(n))::double precision)"
+            case .min: "to_jsonb(min(mn)::\(cast))"
+            case .max: "to_jsonb(max(mx)::\(cast))"
+            case .sum: isInt ? "to_jsonb(sum(s))" : "to_jsonb(sum(s)::double precision)"
+            case .count: "to_jsonb(sum(n)::bigint)"
+            case .first: "to_jsonb(((array_agg(fv ORDER BY fts))[1])::\(cast))"
+            case .last: "to_jsonb(((array_agg(lv ORDER BY lts DESC))[1])::\(cast))"
+            }
+        }
+        var bindings = PostgresBindings()
+        bindings.append(tenantID)
+        bindings.append(attribute.id)
+        bindings.append(Timestamps.format(micros: hours.first))
+        bindings.append(Timestamps.format(micros: hours.end))
+        bindings.append(Timestamps.format(micros: query.fromMicros))
+        bindings.append(Timestamps.format(micros: query.toMicros))
+        bindings.append(Double(query.bucket.micros) / 1_000_000)
+        bindings.append(Int64(maxRows + 1))
+        let column = attribute.definition.type.column
+        let sql = """
+            WITH parts AS (
+                SELECT hour AS t, count AS n, sum AS s, min AS mn, max AS mx, first_ts AS fts, first_value AS fv, last_ts AS lts, last_value AS lv
+                  FROM entity_values_hourly
+                 WHERE tenant_id = $1 AND attribute_id = $2 AND hour >= $3::timestamptz AND hour < $4::timestamptz
+                UNION ALL
+                SELECT date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00'), count(*), sum(v), min(v), max(v),
+                       min(ts), (array_agg(v ORDER BY ts))[1], max(ts), (array_agg(v ORDER BY ts DESC))[1]
+                  FROM (SELECT ts, \(column)::numeric AS v FROM entity_values_ts
+                         WHERE tenant_id = $1 AND attribute_id = $2 AND \(column) IS NOT NULL
+                           AND ((ts >= $5::timestamptz AND ts < $3::timestamptz) OR (ts >= $4::timestamptz AND ts < $6::timestamptz))) AS edge
+                 GROUP BY 1
+            )
+            SELECT (extract(epoch FROM bucket) * 1000000)::bigint, jsonb_build_array(\(selects.joined(separator: ", ")))::text
+              FROM (SELECT date_bin(make_interval(secs => $7::double precision), t, timestamptz '1970-01-01 00:00:00+00') AS bucket, *
+                      FROM parts) AS p
+             GROUP BY bucket
+             ORDER BY bucket
+             LIMIT $8
+            """
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        var result = [Row]()
+        for try await (bucket, values) in rows.decode((Int64, String).self) {
+            guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
+            result.append(Row(bucketMicros: bucket, entityKey: nil, values: parsed))
         }
         return result
     }

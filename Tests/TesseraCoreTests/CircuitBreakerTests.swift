@@ -1,5 +1,5 @@
 import Testing
-@testable import TesseraRouting
+import TesseraCore
 
 /// The breaker driven by hand-made instants: no waiting, no server.
 @Suite struct CircuitBreakerTests {
