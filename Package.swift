@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Domain types, validation, parsing, errors. No I/O.
@@ -53,6 +55,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The RESP client of our own on SwiftNIO, the entity and query cache, its breaker.
+        .target(
+            name: "TesseraCache",
+            dependencies: [
+                "TesseraCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The embedded local cluster: PostgreSQL as child processes.
         .target(
             name: "TesseraLocal",
@@ -69,6 +86,7 @@ let package = Package(
                 "TesseraCore",
                 "TesseraStore",
                 "TesseraRouting",
+                "TesseraCache",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,6 +103,7 @@ let package = Package(
                 "TesseraStore",
                 "TesseraLocal",
                 "TesseraRouting",
+                "TesseraCache",
                 "TesseraServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -126,6 +145,16 @@ let package = Package(
             dependencies: [
                 "TesseraCore", "TesseraRouting", "TesseraLocal", "TesseraStore", "TesseraTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TesseraCacheTests",
+            dependencies: [
+                "TesseraCore", "TesseraCache", "TesseraLocal", "TesseraTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

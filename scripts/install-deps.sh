@@ -7,6 +7,9 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -x /usr/lib/postgresql/15/bin/psql ] || need+=(postgresql-client-15)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# Redis 7 for the cache (the local cluster starts it; the cache tests need it). The
+# package's own service is disabled below: `tessera cluster up` runs its own redis-server.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
@@ -22,3 +25,7 @@ echo "Installing system packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
+# Debian starts a system-wide redis on 6379 after installing it; Tessera does not use it.
+if [[ " ${need[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi

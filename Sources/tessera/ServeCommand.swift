@@ -6,6 +6,7 @@ import Metrics
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
+import TesseraCache
 import TesseraCore
 import TesseraLocal
 import TesseraRouting
@@ -34,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         var startedCluster: LocalCluster?
         let url: DatabaseURL
         var replicaURLs = [DatabaseURL]()
+        var redisURL = environment.redisURL
         if let configured = self.options.resolvedDatabaseURL {
             url = try DatabaseURL.parsed(configured)
             replicaURLs = try environment.replicaURLs.map(DatabaseURL.parsed)
@@ -53,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
             url = try DatabaseURL.parsed(status.primary!.url)
             replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
                 .map { try DatabaseURL.parsed($0.url) }
+            if redisURL == nil, let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
+                redisURL = redis.url
+            }
             logger.info(
                 "Embedded local cluster up",
                 metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)", "replicas": "\(replicaURLs.count)"]
@@ -71,8 +76,18 @@ struct ServeCommand: AsyncParsableCommand {
                 ]
             )
         )
+        var cache: ServerDependencies.CacheSettings?
+        if environment.cacheEnabled, let redisURL {
+            let parsed: RedisURL
+            do { parsed = try RedisURL(parsing: redisURL) } catch { throw ValidationError(error.description) }
+            cache = .init(
+                redis: .init(url: parsed),
+                cache: .init(entityTTL: .seconds(environment.cacheEntityTTLSeconds), queryTTL: .seconds(environment.cacheQueryTTLSeconds))
+            )
+            logger.info("Read cache on", metadata: ["redis": "\(parsed)"])
+        }
         do {
-            try await self.serve(url: url, topology: topology, environment: environment, registry: registry, logger: logger)
+            try await self.serve(url: url, topology: topology, cache: cache, environment: environment, registry: registry, logger: logger)
         } catch {
             if let startedCluster { _ = try? await startedCluster.down() }
             throw error
@@ -83,7 +98,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func serve(url: DatabaseURL, topology: ServerDependencies.ReadTopology, environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(
+        url: DatabaseURL,
+        topology: ServerDependencies.ReadTopology,
+        cache: ServerDependencies.CacheSettings?,
+        environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         let noMigrate = self.noMigrate
         try await withPostgresClient(url: url, logger: logger) { client in
             let migrator = try Migrator(client: client, logger: logger)
@@ -106,6 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
             poolSize: environment.poolSize,
             maxIngestBodyBytes: environment.maxIngestBodyBytes,
             readTopology: topology,
+            cache: cache,
             metrics: registry,
             logger: logger
         )

@@ -23,6 +23,11 @@ struct TesseraEnvironment {
     var strongTimeoutMilliseconds: Int
     var eventualTimeoutMilliseconds: Int
     var analyticsTimeoutMilliseconds: Int
+    /// Redis for the read cache (else the embedded cluster's, when it runs one).
+    var redisURL: String?
+    var cacheEnabled: Bool
+    var cacheEntityTTLSeconds: Int
+    var cacheQueryTTLSeconds: Int
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -48,5 +53,9 @@ struct TesseraEnvironment {
         self.strongTimeoutMilliseconds = value("TESSERA_STRONG_TIMEOUT_MS").flatMap(Int.init) ?? 5_000
         self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
         self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
+        self.redisURL = value("TESSERA_REDIS_URL")
+        self.cacheEnabled = (value("TESSERA_CACHE") ?? "on").lowercased() != "off"
+        self.cacheEntityTTLSeconds = value("TESSERA_CACHE_ENTITY_TTL_S").flatMap(Int.init) ?? 300
+        self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60
     }
 }

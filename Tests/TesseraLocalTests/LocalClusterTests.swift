@@ -20,7 +20,9 @@ import TesseraTestSupport
         #expect(primary.url.hasPrefix("postgres://tessera:"))
         #expect(primary.url.contains("@127.0.0.1:\(primary.port)/tessera"))
         let pid = try #require(primary.pid)
-        #expect(kill(pid, 0) == 0)
+        #expect(ProcessControl.isAlive(pid))
+        // Redis comes along when it is installed (`make test` installs it).
+        #expect(first.components.contains { $0.kind == "redis" && $0.running } == (RedisServer.locate() != nil))
         // Our marker survives a restart: the data is reused, not re-initialised.
         try self.psql(primary, "CREATE TABLE marker (x int); INSERT INTO marker VALUES (42);")
 
@@ -30,7 +32,7 @@ import TesseraTestSupport
 
         let stopped = try await cluster.down()
         #expect(stopped.primary?.running == false)
-        #expect(kill(pid, 0) != 0)
+        #expect(!ProcessControl.isAlive(pid))
         // `down` twice is harmless.
         #expect(try await cluster.down().primary?.running == false)
 
@@ -75,6 +77,52 @@ import TesseraTestSupport
         #expect(stopped.components.allSatisfy { !$0.running })
     }
 
+    @Test func redisComesUpWithAPasswordAndGoesDown() async throws {
+        let directory = NSTemporaryDirectory() + "tessera-redis-test-\(UUID().uuidString.prefix(8))"
+        defer {
+            LocalCluster.stopNow(directory: directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let cluster = LocalCluster(
+            configuration: .init(directory: directory, profile: .test, postgreSQL: false, redis: .required),
+            logger: quietLogger
+        )
+        let status = try await cluster.up()
+        #expect(status.primary == nil)
+        let redis = try #require(status.components.first { $0.name == "redis" })
+        #expect(redis.kind == "redis")
+        #expect(redis.role == "cache")
+        #expect(redis.running)
+        #expect(redis.url.hasPrefix("redis://:"))
+        #expect(redis.url.hasSuffix("@127.0.0.1:\(redis.port)/0"))
+        let pid = try #require(redis.pid)
+        #expect(try self.redisCLI(redis.url, "PING") == "PONG")
+        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory-policy").contains("allkeys-lru"))
+        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory").contains("\(64 * 1024 * 1024)"))
+        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "save").split(separator: "\n").count == 1)
+        // Without the password it refuses.
+        let anonymous = "redis://127.0.0.1:\(redis.port)/0"
+        #expect(try self.redisCLI(anonymous, "PING").contains("NOAUTH"))
+
+        // `up` on a running Redis changes nothing.
+        #expect(try await cluster.up().components.first { $0.name == "redis" }?.pid == pid)
+
+        // Stopped alone, it comes back on the same port with the same password.
+        try await cluster.stop(component: "redis")
+        #expect(!ProcessControl.isAlive(pid))
+        #expect(try cluster.status().components.first { $0.name == "redis" }?.running == false)
+        let restarted = try #require(try await cluster.up().components.first { $0.name == "redis" })
+        #expect(restarted.running)
+        #expect(restarted.pid != pid)
+        #expect(restarted.url == redis.url)
+        #expect(try self.redisCLI(restarted.url, "PING") == "PONG")
+
+        let stopped = try await cluster.down()
+        #expect(stopped.components.allSatisfy { !$0.running })
+        #expect(!ProcessControl.isAlive(try #require(restarted.pid)))
+        #expect(try await cluster.down().components.allSatisfy { !$0.running })
+    }
+
     @Test func statusEncodesAsJSONForScripts() throws {
         let status = ClusterStatus(directory: "/x", components: [
             .init(name: "primary", kind: "postgresql", role: "primary", host: "127.0.0.1", port: 5555,
@@ -89,6 +137,18 @@ import TesseraTestSupport
     @Test func anEmptyDirectoryHasNothingRunning() throws {
         let cluster = LocalCluster(configuration: .init(directory: NSTemporaryDirectory() + "tessera-none-\(UUID().uuidString)"), logger: quietLogger)
         #expect(try cluster.status().components.isEmpty)
+    }
+
+    /// `redis-cli` on a `redis://[:password@]127.0.0.1:port/0` URL (its own `-u` reads `:password` as an empty user).
+    private func redisCLI(_ url: String, _ arguments: String...) throws -> String {
+        let authority = url.dropFirst("redis://".count).prefix { $0 != "/" }
+        let password = authority.contains("@") ? authority.prefix { $0 != "@" }.dropFirst() : nil
+        let port = authority.split(separator: ":").last.map(String.init) ?? ""
+        return try Command(
+            executable: "/usr/bin/redis-cli",
+            arguments: ["-h", "127.0.0.1", "-p", port] + arguments,
+            environment: password.map { ["REDISCLI_AUTH": String($0)] } ?? [:]
+        ).check().trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @discardableResult

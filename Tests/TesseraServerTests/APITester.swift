@@ -29,6 +29,7 @@ enum APITester {
         maxIngestBodyBytes: Int = 8 << 20,
         primary: DatabaseURL? = nil,
         readTopology: ServerDependencies.ReadTopology = .init(poolSize: 4),
+        cache: ServerDependencies.CacheSettings? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -39,6 +40,7 @@ enum APITester {
             ingest: ingest,
             maxIngestBodyBytes: maxIngestBodyBytes,
             readTopology: readTopology,
+            cache: cache,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )

@@ -61,7 +61,7 @@ package enum TestCluster {
     }
 
     /// Clusters left by test processes that died without their exit handler.
-    private static func removeStaleClusters() {
+    static func removeStaleClusters() {
         let temporary = NSTemporaryDirectory()
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
         for entry in entries where entry.hasPrefix("tessera-tests-") {

@@ -5,16 +5,20 @@ package struct ProjectionChange: Sendable, Equatable {
     package struct EntityRef: Sendable, Hashable {
         package var tenantID: Int64
         package var entityID: Int64
+        /// The entity's state's new version: its projection row's `updated_at` (µs), or
+        /// the deletion's time.
+        package var version: Int64
 
-        package init(tenantID: Int64, entityID: Int64) {
+        package init(tenantID: Int64, entityID: Int64, version: Int64) {
             self.tenantID = tenantID
             self.entityID = entityID
+            self.version = version
         }
     }
 
     package var tenants: [Int64]
     package var entities: [EntityRef]
-    /// The commit's time in microseconds since 1970: the `updated_at` of every rewritten projection row.
+    /// The time (µs since 1970) the change was written, after every entity's version.
     package var atMicros: Int64
 
     package init(tenants: [Int64], entities: [EntityRef], atMicros: Int64) {

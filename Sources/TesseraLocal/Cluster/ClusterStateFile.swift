@@ -4,11 +4,14 @@ import Glibc
 import Foundation
 
 /// `<dir>/cluster.json`: what `up` set up, so `down`, `status` and the next `up` find it.
-/// Holds the local superuser's password, so it is written with mode 0600.
+/// Holds the local superuser's and Redis' passwords, so it is written with mode 0600.
 struct ClusterStateFile {
     struct State: Codable {
         var dataRoot: String?
+        /// The PostgreSQL superuser's.
         var password: String?
+        /// Redis' `requirepass`.
+        var redisPassword: String?
         var components: [String: Component] = [:]
     }
 

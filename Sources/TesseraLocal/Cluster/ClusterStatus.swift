@@ -4,7 +4,7 @@ package struct ClusterStatus: Codable, Sendable, Equatable {
     package var components: [Component]
 
     package struct Component: Codable, Sendable, Equatable {
-        /// `primary`, later `replica-1`, `redis`, ...
+        /// `primary`, `replica-1`, `redis`, ...
         package var name: String
         /// `postgresql`, `redis`, `pgbouncer`.
         package var kind: String

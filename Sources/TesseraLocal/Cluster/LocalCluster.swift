@@ -1,11 +1,15 @@
 import Foundation
 import Logging
+import TesseraCore
 
-/// The embedded local cluster: a PostgreSQL 15 primary started from the system's
-/// binaries on 127.0.0.1, its state kept in a directory (`.tessera` by default).
+/// The embedded local cluster: a PostgreSQL 15 primary (and optionally streaming
+/// replicas) started from the system's binaries on 127.0.0.1, and a Redis for the
+/// cache when `redis-server` is installed; its state kept in a directory (`.tessera`
+/// by default).
 ///
 /// `up` initialises on first use and reuses the data afterwards; `down` stops what
-/// `up` started, by pid. When run as root the servers run as the `postgres` user.
+/// `up` started, by pid. When run as root PostgreSQL runs as the `postgres` user
+/// (it refuses root); Redis runs as whoever runs `tessera`.
 package struct LocalCluster: Sendable {
     package struct Configuration: Sendable {
         package var directory: String
@@ -16,6 +20,20 @@ package struct LocalCluster: Sendable {
         package var superuser: String
         /// Overrides where the PostgreSQL binaries are (`TESSERA_PG_BINDIR`).
         package var binDirectory: String?
+        /// Whether to run PostgreSQL; off for a cache-only cluster (the cache tests').
+        package var postgreSQL: Bool
+        package var redis: RedisMode
+
+        /// Whether `up` runs Redis (component `redis`).
+        package enum RedisMode: Sendable {
+            /// Not at all.
+            case off
+            /// When `redis-server` is installed; otherwise `up` logs a notice and goes on
+            /// without it, so PostgreSQL-only machines still work.
+            case whenInstalled
+            /// Always: `up` fails when `redis-server` is missing.
+            case required
+        }
 
         package enum Profile: String, Sendable {
             /// Tuned for serving on this machine.
@@ -30,7 +48,9 @@ package struct LocalCluster: Sendable {
             replicas: Int = 0,
             databaseName: String = "tessera",
             superuser: String = "tessera",
-            binDirectory: String? = nil
+            binDirectory: String? = nil,
+            postgreSQL: Bool = true,
+            redis: RedisMode = .whenInstalled
         ) {
             self.directory = directory
             self.profile = profile
@@ -38,6 +58,8 @@ package struct LocalCluster: Sendable {
             self.databaseName = databaseName
             self.superuser = superuser
             self.binDirectory = binDirectory
+            self.postgreSQL = postgreSQL
+            self.redis = redis
         }
     }
 
@@ -61,13 +83,13 @@ package struct LocalCluster: Sendable {
         try await offloaded { try self.downBlocking() }
     }
 
-    /// Stops one component (`replica-1`, say) and leaves the rest running; `up`
-    /// starts it again. For failover drills and tests.
+    /// Stops one component (`replica-1` or `redis`, say) and leaves the rest running;
+    /// `up` starts it again. For failover drills and tests.
     package func stop(component name: String) async throws {
         try await offloaded {
             let state = try ClusterStateFile(directory: self.configuration.directory).load()
             guard let component = state.components[name] else { throw LocalClusterError.unknownComponent(name) }
-            try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: self.logger)
+            try Self.stop(name: name, component: component, logger: self.logger)
         }
     }
 
@@ -80,11 +102,21 @@ package struct LocalCluster: Sendable {
     // MARK: - Blocking work, off the concurrency pool
 
     func upBlocking() throws -> ClusterStatus {
-        let installation = try PostgresInstallation.locate(override: self.configuration.binDirectory)
-        let runAs = try OSUser.forPostgres()
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         try FileManager.default.createDirectory(atPath: self.configuration.directory, withIntermediateDirectories: true)
         var state = try stateFile.load()
+        if self.configuration.postgreSQL {
+            try self.upPostgreSQL(state: &state, stateFile: stateFile)
+        }
+        if self.configuration.redis != .off {
+            try self.upRedis(state: &state, stateFile: stateFile)
+        }
+        return self.status(from: state)
+    }
+
+    private func upPostgreSQL(state: inout ClusterStateFile.State, stateFile: ClusterStateFile) throws {
+        let installation = try PostgresInstallation.locate(override: self.configuration.binDirectory)
+        let runAs = try OSUser.forPostgres()
         if state.dataRoot == nil {
             state.dataRoot = self.chooseDataRoot(runAs: runAs)
         }
@@ -118,18 +150,47 @@ package struct LocalCluster: Sendable {
             )
             try stateFile.save(state)
         }
-        return self.status(from: state)
+    }
+
+    /// Redis in `<dir>/redis`, with a password of its own kept in the state file.
+    private func upRedis(state: inout ClusterStateFile.State, stateFile: ClusterStateFile) throws {
+        guard let executable = RedisServer.locate() else {
+            if self.configuration.redis == .required { throw LocalClusterError.redisNotInstalled }
+            self.logger.notice("redis-server is not installed; the local cluster runs without Redis (apt-get install redis-server)")
+            return
+        }
+        if state.redisPassword == nil {
+            state.redisPassword = RandomPassword.make()
+            try stateFile.save(state)
+        }
+        let server = RedisServer(
+            directory: self.configuration.directory + "/redis",
+            executable: executable,
+            password: state.redisPassword!,
+            settings: self.configuration.profile == .tuned ? RedisSettings.tuned : RedisSettings.test,
+            logger: self.logger
+        )
+        let port = try server.start(preferredPort: state.components[server.name]?.port)
+        state.components[server.name] = .init(kind: "redis", role: "cache", port: port, dataDirectory: server.directory, logFile: server.logFile)
+        try stateFile.save(state)
     }
 
     func downBlocking() throws -> ClusterStatus {
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         let state = try stateFile.load()
         // Replicas first, so the primary does not wait on their connections.
-        for (name, component) in state.components.sorted(by: { $0.value.role == "replica" && $1.value.role != "replica" })
-        where component.kind == "postgresql" {
-            try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: self.logger)
+        for (name, component) in state.components.sorted(by: { $0.value.role == "replica" && $1.value.role != "replica" }) {
+            try Self.stop(name: name, component: component, logger: self.logger)
         }
         return self.status(from: state)
+    }
+
+    private static func stop(name: String, component: ClusterStateFile.Component, logger: Logger) throws {
+        switch component.kind {
+        case "postgresql": try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: logger)
+        case "redis": try RedisServer.stop(directory: component.dataDirectory, name: name, logger: logger)
+        default: break
+        }
     }
 
     /// `<dir>/pg` when the PostgreSQL user can reach it, else a folder under /tmp.
@@ -148,8 +209,16 @@ package struct LocalCluster: Sendable {
 
     func status(from state: ClusterStateFile.State) -> ClusterStatus {
         let components = state.components.sorted { $0.key < $1.key }.map { name, component in
-            let pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
-            let url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+            let pid: Int32?
+            let url: String
+            switch component.kind {
+            case "redis":
+                pid = RedisServer.runningPID(directory: component.dataDirectory)
+                url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
+            default:
+                pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
+                url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+            }
             return ClusterStatus.Component(
                 name: name, kind: component.kind, role: component.role, host: "127.0.0.1", port: component.port,
                 url: url, pid: pid, running: pid != nil, dataDirectory: component.dataDirectory, logFile: component.logFile

@@ -7,9 +7,21 @@ import Foundation
 
 /// Signals and liveness of processes started by the cluster, by pid.
 enum ProcessControl {
+    /// Whether the process exists and has not exited. A zombie counts as gone: the
+    /// servers daemonise, so their parent is init, and an init that does not reap (a
+    /// container's or a microVM's) would otherwise keep them "alive" for a long time.
     static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        return !self.isZombie(pid)
+    }
+
+    /// Linux: the state letter in `/proc/<pid>/stat`, after the parenthesised name.
+    private static func isZombie(_ pid: Int32) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return false }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return false }
+        return text[text.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     static func signal(_ pid: Int32, _ signal: Int32) {

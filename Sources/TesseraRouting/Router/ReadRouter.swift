@@ -41,6 +41,12 @@ package final class ReadRouter: Sendable {
         package var source: ReadSource
         /// Time spent on the node that answered (lease and queries), for `Server-Timing`.
         package var databaseTime: Duration
+
+        package init(value: Value, source: ReadSource, databaseTime: Duration) {
+            self.value = value
+            self.source = source
+            self.databaseTime = databaseTime
+        }
     }
 
     package let nodes: [ReadNode]

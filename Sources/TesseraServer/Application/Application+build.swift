@@ -57,5 +57,6 @@ package func buildApplication(
     )
     app.addServices(dependencies.readPools)
     app.addServices(dependencies.lagMonitor)
+    if let redis = dependencies.redis { app.addServices(redis) }
     return app
 }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import Prometheus
+import TesseraCache
 import TesseraCore
 import TesseraRouting
 import TesseraStore
@@ -19,6 +20,19 @@ package struct ServerDependencies: Sendable {
     package var reads: ReadServices
     package var readPools: [PostgresClient]
     package var lagMonitor: LagMonitor
+    /// The Redis pool behind the read cache, when there is one (a service).
+    package var redis: RedisClient?
+
+    /// The read cache: where Redis is and how long entries live.
+    package struct CacheSettings: Sendable {
+        package var redis: RedisClient.Configuration
+        package var cache: ReadCache.Configuration
+
+        package init(redis: RedisClient.Configuration, cache: ReadCache.Configuration = .init()) {
+            self.redis = redis
+            self.cache = cache
+        }
+    }
 
     /// Where reads may go besides the primary.
     package struct ReadTopology: Sendable {
@@ -53,6 +67,7 @@ package struct ServerDependencies: Sendable {
         resolverRules: IngestResolver.Rules = .init(),
         maxIngestBodyBytes: Int = 256 << 20,
         readTopology: ReadTopology = .init(),
+        cache cacheSettings: CacheSettings? = nil,
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
@@ -76,7 +91,20 @@ package struct ServerDependencies: Sendable {
             nodes.append(ReadNode(name: "analytics", role: .analytics, client: Self.readPool(analytics, readTopology, logger)))
         }
         let router = ReadRouter(nodes: nodes, configuration: readTopology.router, logger: logger)
-        self.reads = ReadServices(router: router, resolver: resolver, limits: readTopology.limits, logger: logger)
+        var cache: ReadCache?
+        if let cacheSettings {
+            let redis = RedisClient(configuration: cacheSettings.redis, logger: logger)
+            var settings = cacheSettings.cache
+            // Tombstones must outlive the lag of any replica that still gets reads.
+            settings.tombstoneTTL = max(settings.tombstoneTTL, .milliseconds(Int64(readTopology.router.policy.maxReplicaLagMilliseconds) + 2_000))
+            let readCache = ReadCache(redis: redis, configuration: settings, logger: logger)
+            feed.subscribe { change in await readCache.forget(change) }
+            self.redis = redis
+            cache = readCache
+        } else {
+            self.redis = nil
+        }
+        self.reads = ReadServices(router: router, resolver: resolver, cache: cache, limits: readTopology.limits, logger: logger)
         self.readPools = nodes.map(\.client)
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(

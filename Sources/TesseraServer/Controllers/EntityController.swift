@@ -37,7 +37,11 @@ struct EntityController {
         }
         self.resolver.invalidateEntity(tenant: tenant.id, key: key)
         await self.feed.publish(
-            ProjectionChange(tenants: [tenant.id], entities: [.init(tenantID: tenant.id, entityID: deleted.id)], atMicros: deleted.atMicros)
+            ProjectionChange(
+                tenants: [tenant.id],
+                entities: [.init(tenantID: tenant.id, entityID: deleted.id, version: deleted.atMicros)],
+                atMicros: deleted.atMicros
+            )
         )
         return .noContent
     }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import NIOCore
+import TesseraCache
 import TesseraCore
 import TesseraRouting
 import TesseraStore
@@ -36,16 +38,48 @@ struct EntityReadController {
         }
         let logger = self.reads.logger
         let nonHot = extra
-        let served = try await self.reads.read(options) { connection in
-            guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
-                return nil as (EntityReads.State, [EntityReads.LatestPoint])?
-            }
-            let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
-            return (state, points)
+        // `eventual` and `analytics` lookups of the hot state may be answered by the cache.
+        let cache = options.consistency != .strong && options.minimum == nil && extra.isEmpty ? self.reads.cache : nil
+        if let cache, let id = cache.entityID(tenant: tenant.id, key: key), let hit = await cache.entity(tenant: tenant.id, entityID: id) {
+            return ReadResponse.cached(hit, consistency: options.consistency)
         }
-        guard let (state, points) = served.value else {
+        let read = { @Sendable () async throws -> ReadRouter.Served<EntityLookup?> in
+            try await self.reads.read(options) { connection in
+                guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
+                    return nil as EntityLookup?
+                }
+                let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
+                return EntityLookup(state: state, points: points)
+            }
+        }
+        // Concurrent misses on one entity make one database read.
+        let served = cache != nil ? try await self.reads.entityFlights.run("\(tenant.id):\(key)", read) : try await read()
+        guard let lookup = served.value else {
             throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
+        let members = Self.document(lookup)
+        if let cache {
+            cache.rememberEntityID(lookup.state.entity.id, tenant: tenant.id, key: key)
+            await cache.storeEntity(
+                tenant: tenant.id,
+                entityID: lookup.state.entity.id,
+                version: lookup.state.version,
+                lagMilliseconds: Int(served.source.lagMilliseconds.rounded(.up)),
+                document: ByteBuffer(string: JSONValue.object(members).jsonText)
+            )
+        }
+        return ReadResponse.make(members, served: served)
+    }
+
+    /// An entity's state and the latest points of the non-hot attributes asked for.
+    struct EntityLookup: Sendable {
+        var state: EntityReads.State
+        var points: [EntityReads.LatestPoint]
+    }
+
+    /// The lookup's answer, without `meta`.
+    static func document(_ lookup: EntityLookup) -> [(String, JSONValue)] {
+        let state = lookup.state
         var attributes = [(String, JSONValue)]()
         if case .object(let values) = state.values {
             for (name, value) in values.sorted(by: { $0.0 < $1.0 }) {
@@ -56,22 +90,19 @@ struct EntityReadController {
                 attributes.append((name, .object(member)))
             }
         }
-        for point in points.sorted(by: { $0.attribute < $1.attribute }) {
+        for point in lookup.points.sorted(by: { $0.attribute < $1.attribute }) {
             attributes.append((point.attribute, .object([("value", point.value), ("ts", .time(point.timeMicros))])))
         }
         let entity = state.entity
-        return ReadResponse.make(
-            [
-                ("id", .integer(entity.id)),
-                ("key", .string(entity.key)),
-                ("type", .optionalString(entity.type)),
-                ("version", .integer(entity.version)),
-                ("created_at", .time(Self.micros(entity.createdAt))),
-                ("updated_at", .time(Self.micros(entity.updatedAt))),
-                ("attributes", .object(attributes)),
-            ],
-            served: served
-        )
+        return [
+            ("id", .integer(entity.id)),
+            ("key", .string(entity.key)),
+            ("type", .optionalString(entity.type)),
+            ("version", .integer(entity.version)),
+            ("created_at", .time(Self.micros(entity.createdAt))),
+            ("updated_at", .time(Self.micros(entity.updatedAt))),
+            ("attributes", .object(attributes)),
+        ]
     }
 
     @Sendable func series(_ request: Request, context: TesseraRequestContext) async throws -> Response {

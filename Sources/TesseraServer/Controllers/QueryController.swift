@@ -1,5 +1,7 @@
+import Foundation
 import Hummingbird
 import NIOCore
+import TesseraCache
 import TesseraCore
 import TesseraRouting
 import TesseraStore
@@ -34,24 +36,63 @@ struct QueryController {
             }
         }
         let logger = self.reads.logger
-        let served = try await self.reads.read(options) { connection in
-            try await EntitySearch.search(query, tenantID: tenant.id, on: connection, logger: logger)
-        }
-        let entities = served.value.matches.map { match in
-            JSONValue.object([
-                ("id", .integer(match.entityID)),
-                ("key", .string(match.key)),
-                ("type", .optionalString(match.type)),
-                ("attributes", match.values),
-            ])
-        }
-        return ReadResponse.make(
-            [
+        return try await self.cached(tenant: tenant.id, kind: "filter", normalized: "\(query)", options: options) {
+            let served = try await self.reads.read(options) { connection in
+                try await EntitySearch.search(query, tenantID: tenant.id, on: connection, logger: logger)
+            }
+            let entities = served.value.matches.map { match in
+                JSONValue.object([
+                    ("id", .integer(match.entityID)),
+                    ("key", .string(match.key)),
+                    ("type", .optionalString(match.type)),
+                    ("attributes", match.values),
+                ])
+            }
+            let members: [(String, JSONValue)] = [
                 ("entities", .array(entities)),
                 ("next_cursor", served.value.nextAfter.map { .string(Cursor.encode(entityID: $0)) } ?? .null),
-            ],
-            served: served
-        )
+            ]
+            return Computed(members: members, served: served)
+        }
+    }
+
+    /// A query's answer without `meta`, and where it was read.
+    struct Computed: Sendable {
+        var members: [(String, JSONValue)]
+        var served: ReadRouter.Served<Void>
+
+        init<Value>(members: [(String, JSONValue)], served: ReadRouter.Served<Value>) {
+            self.members = members
+            self.served = .init(value: (), source: served.source, databaseTime: served.databaseTime)
+        }
+    }
+
+    /// Answers from the cache when the consistency allows it; else computes (one
+    /// computation for concurrent misses), stores and answers.
+    func cached(
+        tenant: Int64,
+        kind: String,
+        normalized: String,
+        options: ReadOptions,
+        _ compute: @escaping @Sendable () async throws -> Computed
+    ) async throws -> Response {
+        guard let cache = self.reads.cache, options.consistency != .strong, options.minimum == nil else {
+            let computed = try await compute()
+            return ReadResponse.make(computed.members, served: computed.served)
+        }
+        let (hit, slot) = await cache.query(tenant: tenant, kind: kind, normalized: normalized)
+        if let hit { return ReadResponse.cached(hit, consistency: options.consistency) }
+        let computed = try await self.reads.queryFlights.run(slot?.key ?? "\(tenant):\(kind):\(normalized)", compute)
+        if let slot {
+            let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            await cache.storeQuery(
+                slot,
+                document: ByteBuffer(string: JSONValue.object(computed.members).jsonText),
+                lagMilliseconds: Int(computed.served.source.lagMilliseconds.rounded(.up)),
+                nowMicros: nowMicros
+            )
+        }
+        return ReadResponse.make(computed.members, served: computed.served)
     }
 
     @Sendable func aggregate(_ request: Request, context: TesseraRequestContext) async throws -> Response {
@@ -70,30 +111,30 @@ struct QueryController {
         }
         let maxRows = self.reads.limits.maxAggregateRows
         let logger = self.reads.logger
-        let served = try await self.reads.read(options) { connection in
-            try await AggregateReads.aggregate(query, attribute: attribute, tenantID: tenant.id, maxRows: maxRows, on: connection, logger: logger)
-        }
-        guard served.value.count <= maxRows else {
-            throw TesseraError(.invalidBody, "The aggregate has more than \(maxRows) rows; use a bigger bucket, a shorter range or fewer entities.")
-        }
-        let buckets = served.value.map { row -> JSONValue in
-            var members: [(String, JSONValue)] = [("start", .time(row.bucketMicros))]
-            if let key = row.entityKey { members.append(("entity", .string(key))) }
-            for (function, value) in zip(query.functions, row.values) {
-                members.append((function.rawValue, value))
+        return try await self.cached(tenant: tenant.id, kind: "aggregate", normalized: "\(query)", options: options) {
+            let served = try await self.reads.read(options) { connection in
+                try await AggregateReads.aggregate(query, attribute: attribute, tenantID: tenant.id, maxRows: maxRows, on: connection, logger: logger)
             }
-            return .object(members)
-        }
-        return ReadResponse.make(
-            [
+            guard served.value.count <= maxRows else {
+                throw TesseraError(.invalidBody, "The aggregate has more than \(maxRows) rows; use a bigger bucket, a shorter range or fewer entities.")
+            }
+            let buckets = served.value.map { row -> JSONValue in
+                var members: [(String, JSONValue)] = [("start", .time(row.bucketMicros))]
+                if let key = row.entityKey { members.append(("entity", .string(key))) }
+                for (function, value) in zip(query.functions, row.values) {
+                    members.append((function.rawValue, value))
+                }
+                return .object(members)
+            }
+            let members: [(String, JSONValue)] = [
                 ("attribute", .string(query.attribute)),
                 ("from", .time(query.fromMicros)),
                 ("to", .time(query.toMicros)),
                 ("bucket", .string(query.bucket.text)),
                 ("buckets", .array(buckets)),
-            ],
-            served: served
-        )
+            ]
+            return Computed(members: members, served: served)
+        }
     }
 
     /// The request body as a JSON value, bounded.

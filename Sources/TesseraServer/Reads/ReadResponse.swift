@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TesseraCache
 import TesseraCore
 import TesseraRouting
 
@@ -29,6 +30,20 @@ enum ReadResponse {
         var headers = Self.sourceHeaders(source)
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// An answer from the cache: the stored document with `meta` added.
+    static func cached(_ hit: ReadCache.Hit, consistency: Consistency) -> Response {
+        let source = ReadSource(source: "cache", role: nil, lagMilliseconds: Double(hit.lagMilliseconds), consistency: consistency)
+        var body = hit.document
+        // The document is a JSON object: its closing brace makes way for `meta`.
+        if body.readableBytes > 2, body.getInteger(at: body.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "}") {
+            body.moveWriterIndex(to: body.writerIndex - 1)
+            body.writeString(#","meta":{"source":"cache","lag_ms":\#(hit.lagMilliseconds),"consistency":"\#(consistency.rawValue)"}}"#)
+        }
+        var headers = Self.sourceHeaders(source)
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// `X-Tessera-Source` and `X-Tessera-Lag-Ms`, also on a read's 404.

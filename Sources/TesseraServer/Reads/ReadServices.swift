@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import TesseraCache
 import TesseraCore
 import TesseraRouting
 import TesseraStore
@@ -20,12 +21,19 @@ package struct ReadServices: Sendable {
 
     package var router: ReadRouter
     package var resolver: IngestResolver
+    /// The Redis read cache, when one is configured.
+    package var cache: ReadCache?
     package var limits: Limits
     package var logger: Logger
+    /// One database read per entity for concurrent cache misses.
+    let entityFlights = SingleFlight<ReadRouter.Served<EntityReadController.EntityLookup?>>()
+    /// One database read per query for concurrent cache misses.
+    let queryFlights = SingleFlight<QueryController.Computed>()
 
-    package init(router: ReadRouter, resolver: IngestResolver, limits: Limits = .init(), logger: Logger) {
+    package init(router: ReadRouter, resolver: IngestResolver, cache: ReadCache? = nil, limits: Limits = .init(), logger: Logger) {
         self.router = router
         self.resolver = resolver
+        self.cache = cache
         self.limits = limits
         self.logger = logger
     }

@@ -71,9 +71,9 @@ extension Catalog {
             try await self.client.withTransaction(logger: self.logger) { connection -> (id: Int64, atMicros: Int64)? in
                 let rows = try await connection.query(
                     """
-                    UPDATE entities SET is_deleted = true, version = version + 1, updated_at = now()
+                    UPDATE entities SET is_deleted = true, version = version + 1, updated_at = clock_timestamp()
                      WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
-                    RETURNING entity_id, (extract(epoch FROM now()) * 1000000)::bigint
+                    RETURNING entity_id, (extract(epoch FROM updated_at) * 1000000)::bigint
                     """,
                     logger: self.logger
                 )

@@ -281,14 +281,14 @@ package final class IngestPipeline: Service, Sendable {
     package func flushOnce() async throws {
         let started = ContinuousClock.now
         let rows = try await self.primary.query(
-            "SELECT moved_rows, moved_tenants, projected_tenant_ids, projected_entity_ids, flushed_at_us FROM stage_flush()",
+            "SELECT moved_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()",
             logger: self.logger
         )
         var moved: Int64 = 0
         var change: ProjectionChange?
-        for try await (count, tenants, entityTenants, entities, at) in rows.decode((Int64, [Int64], [Int64], [Int64], Int64).self) {
+        for try await (count, tenants, entityTenants, entities, versions, at) in rows.decode((Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
             moved = count
-            change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, atMicros: at)
+            change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
         }
         if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: ContinuousClock.now - started) }
         if moved > 0, let change { await self.feed.publish(change) }

@@ -23,11 +23,15 @@ package final class ProjectionFeed: Sendable {
     }
 
     /// Reads the change columns of `move_staged()` / `stage_flush()`.
-    static func change(tenants: [Int64], entityTenants: [Int64], entities: [Int64], atMicros: Int64) -> ProjectionChange {
-        ProjectionChange(
-            tenants: tenants,
-            entities: zip(entityTenants, entities).map { ProjectionChange.EntityRef(tenantID: $0, entityID: $1) },
-            atMicros: atMicros
-        )
+    static func change(tenants: [Int64], entityTenants: [Int64], entities: [Int64], versions: [Int64], atMicros: Int64) -> ProjectionChange {
+        var refs = [ProjectionChange.EntityRef]()
+        refs.reserveCapacity(entities.count)
+        for index in entities.indices {
+            refs.append(.init(tenantID: entityTenants[index], entityID: entities[index], version: versions[index]))
+        }
+        return ProjectionChange(tenants: tenants, entities: refs, atMicros: atMicros)
     }
+
+    /// The columns of `stage_flush()` and `move_staged()` that describe the change.
+    static let changeColumns = "moved_tenants, projected_tenant_ids, projected_entity_ids, projected_versions, flushed_at_us"
 }

@@ -34,11 +34,11 @@ package struct SafeWriter: Sendable {
                     try await writer.write(data)
                 }
                 let rows = try await connection.query(
-                    "SELECT moved_tenants, projected_tenant_ids, projected_entity_ids, flushed_at_us FROM move_staged(\(batchID))",
+                    "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM move_staged(\(batchID))",
                     logger: self.logger
                 )
-                for try await (tenants, entityTenants, entities, at) in rows.decode(([Int64], [Int64], [Int64], Int64).self) {
-                    return ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, atMicros: at)
+                for try await (tenants, entityTenants, entities, versions, at) in rows.decode(([Int64], [Int64], [Int64], [Int64], Int64).self) {
+                    return ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
                 }
                 return nil
             }

@@ -13,6 +13,9 @@ package enum EntityReads {
         package var values: JSONValue
         /// `entity_jsonb.attr_ts`: {"name": microseconds since 1970}.
         package var times: JSONValue
+        /// When this state was last changed (µs): the later of the entity's and its
+        /// projection row's `updated_at`. Cache entries are versioned by it.
+        package var version: Int64
     }
 
     /// The latest point of one attribute.
@@ -27,18 +30,24 @@ package enum EntityReads {
         let rows = try await connection.query(
             """
             SELECT e.entity_id, e.external_key, e.entity_type, e.version, e.created_at, e.updated_at,
-                   coalesce(j.attrs, '{}')::text, coalesce(j.attr_ts, '{}')::text
+                   coalesce(j.attrs, '{}')::text, coalesce(j.attr_ts, '{}')::text,
+                   (extract(epoch FROM greatest(e.updated_at, j.updated_at)) * 1000000)::bigint
               FROM entities AS e
               LEFT JOIN entity_jsonb AS j ON j.tenant_id = e.tenant_id AND j.entity_id = e.entity_id
              WHERE e.tenant_id = \(tenantID) AND e.external_key = \(key) AND NOT e.is_deleted
             """,
             logger: logger
         )
-        for try await (id, externalKey, type, version, createdAt, updatedAt, values, times) in rows.decode(
-            (Int64, String, String?, Int64, Date, Date, String, String).self
+        for try await (id, externalKey, type, version, createdAt, updatedAt, values, times, changed) in rows.decode(
+            (Int64, String, String?, Int64, Date, Date, String, String, Int64).self
         ) {
             let entity = Entity(id: id, tenantID: tenantID, key: externalKey, type: type, version: version, createdAt: createdAt, updatedAt: updatedAt)
-            return State(entity: entity, values: try JSONReader.parse(Array(values.utf8)), times: try JSONReader.parse(Array(times.utf8)))
+            return State(
+                entity: entity,
+                values: try JSONReader.parse(Array(values.utf8)),
+                times: try JSONReader.parse(Array(times.utf8)),
+                version: changed
+            )
         }
         return nil
     }
