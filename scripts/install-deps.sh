@@ -25,7 +25,12 @@ echo "Installing system packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
-# Debian starts a system-wide redis on 6379 after installing it; Tessera does not use it.
-if [[ " ${need[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+# Debian starts a system-wide redis on 6379 after installing it; Tessera does not use it
+# (`tessera cluster up` runs its own), so stop the one we just installed.
+if [[ " ${need[*]} " == *" redis-server "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/redis-server ]; then
+        $sudo /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+    fi
 fi

@@ -7,7 +7,7 @@ import TesseraStore
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "The embedded local cluster: PostgreSQL on 127.0.0.1, kept in --dir.",
+        abstract: "The embedded local cluster: PostgreSQL (primary and streaming replicas) and Redis on 127.0.0.1, kept in --dir.",
         subcommands: [Up.self, Down.self, Status.self]
     )
 

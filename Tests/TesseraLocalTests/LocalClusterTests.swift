@@ -96,13 +96,13 @@ import TesseraTestSupport
         #expect(redis.url.hasPrefix("redis://:"))
         #expect(redis.url.hasSuffix("@127.0.0.1:\(redis.port)/0"))
         let pid = try #require(redis.pid)
-        #expect(try self.redisCLI(redis.url, "PING") == "PONG")
-        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory-policy").contains("allkeys-lru"))
-        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory").contains("\(64 * 1024 * 1024)"))
-        #expect(try self.redisCLI(redis.url, "CONFIG", "GET", "save").split(separator: "\n").count == 1)
+        #expect(try await self.redisCLI(redis.url, "PING") == "PONG")
+        #expect(try await self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory-policy").contains("allkeys-lru"))
+        #expect(try await self.redisCLI(redis.url, "CONFIG", "GET", "maxmemory").contains("\(64 * 1024 * 1024)"))
+        #expect(try await self.redisCLI(redis.url, "CONFIG", "GET", "save").split(separator: "\n").count == 1)
         // Without the password it refuses.
         let anonymous = "redis://127.0.0.1:\(redis.port)/0"
-        #expect(try self.redisCLI(anonymous, "PING").contains("NOAUTH"))
+        #expect(try await self.redisCLI(anonymous, "PING").contains("NOAUTH"))
 
         // `up` on a running Redis changes nothing.
         #expect(try await cluster.up().components.first { $0.name == "redis" }?.pid == pid)
@@ -115,7 +115,7 @@ import TesseraTestSupport
         #expect(restarted.running)
         #expect(restarted.pid != pid)
         #expect(restarted.url == redis.url)
-        #expect(try self.redisCLI(restarted.url, "PING") == "PONG")
+        #expect(try await self.redisCLI(restarted.url, "PING") == "PONG")
 
         let stopped = try await cluster.down()
         #expect(stopped.components.allSatisfy { !$0.running })
@@ -140,15 +140,16 @@ import TesseraTestSupport
     }
 
     /// `redis-cli` on a `redis://[:password@]127.0.0.1:port/0` URL (its own `-u` reads `:password` as an empty user).
-    private func redisCLI(_ url: String, _ arguments: String...) throws -> String {
+    private func redisCLI(_ url: String, _ arguments: String...) async throws -> String {
         let authority = url.dropFirst("redis://".count).prefix { $0 != "/" }
         let password = authority.contains("@") ? authority.prefix { $0 != "@" }.dropFirst() : nil
         let port = authority.split(separator: ":").last.map(String.init) ?? ""
-        return try Command(
+        let command = Command(
             executable: "/usr/bin/redis-cli",
             arguments: ["-h", "127.0.0.1", "-p", port] + arguments,
             environment: password.map { ["REDISCLI_AUTH": String($0)] } ?? [:]
-        ).check().trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        return try await offloaded { try command.check() }.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @discardableResult

@@ -67,30 +67,41 @@ package final class RedisClient: RedisCommandRunner, Service, Sendable {
         self.logger.debug("Redis client shut down")
     }
 
-    /// Sends a command on one of the pool's connections.
+    /// Sends a command on one of the pool's connections, within the command timeout.
     package func send(_ command: RedisCommand) async throws(RedisError) -> RESPValue {
-        try await self.connection().send(command)
+        try await self.send(command, timeout: self.configuration.commandTimeout)
+    }
+
+    /// Sends a command within `timeout` instead of the configured command timeout
+    /// (waiting for a connection included).
+    package func send(_ command: RedisCommand, timeout: Duration) async throws(RedisError) -> RESPValue {
+        let start = ContinuousClock.now
+        let connection = try await self.connection(timeout: timeout)
+        let remaining = timeout - (ContinuousClock.now - start)
+        guard remaining > .zero else {
+            throw RedisError(.timeout, "No connection to Redis within \(timeout.milliseconds) ms.")
+        }
+        return try await connection.send(command, timeout: remaining)
     }
 
     // MARK: - Leasing
 
-    private func connection() async throws(RedisError) -> RedisConnection {
+    private func connection(timeout: Duration) async throws(RedisError) -> RedisConnection {
         let (action, start) = self.state.withLock { $0.machine.lease(usable: \.isActive) }
         for slot in start { self.slotsToStartContinuation.yield(slot) }
         switch action {
         case .use(let connection): return connection
         case .fail(let error): throw error
-        case .wait: return try await self.waitForConnection()
+        case .wait: return try await self.waitForConnection(timeout: timeout)
         }
     }
 
-    /// Waits for a connecting slot, at most the command timeout.
-    private func waitForConnection() async throws(RedisError) -> RedisConnection {
+    /// Waits for a connecting slot, at most `timeout`.
+    private func waitForConnection(timeout: Duration) async throws(RedisError) -> RedisConnection {
         let id = self.state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let timeout = self.configuration.commandTimeout
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<RedisConnection, RedisError>, Never>) in
                 let now: Result<RedisConnection, RedisError>? = self.state.withLock { state in

@@ -75,12 +75,13 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     private func timedOut(id: UInt64, after timeout: TimeAmount, context: ChannelHandlerContext) {
         guard let index = self.pending.firstIndex(where: { $0.id == id }) else { return }
         let expired = self.pending.remove(at: index)
-        let milliseconds = timeout.nanoseconds / 1_000_000
-        expired.promise.fail(RedisError(.timeout, "No reply to \(expired.name) within \(milliseconds) ms."))
+        // Closed before the caller hears of the timeout, so its next command does not pick this connection.
         self.fail(
             RedisError(.connection, "The connection was closed after a command timed out (replies could no longer be matched)."),
             context: context
         )
+        let milliseconds = timeout.nanoseconds / 1_000_000
+        expired.promise.fail(RedisError(.timeout, "No reply to \(expired.name) within \(milliseconds) ms."))
     }
 
     /// Fails everything in flight and from now on, and closes the connection.

@@ -7,6 +7,7 @@ import NIOCore
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
+import TesseraCache
 import TesseraCore
 import TesseraLocal
 import TesseraRouting
@@ -27,6 +28,8 @@ struct ReadBenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent HTTP clients per operation.") var clients = 4
     @Option(help: "Port of the benchmark's server on 127.0.0.1.") var port = 18182
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
+    @Flag(help: "Only entity lookups with Zipf(1.1) key popularity, through a server with the Redis cache and one without.") var zipf = false
+    @Option(help: "With --zipf: seconds of unmeasured lookups first, so the cache reaches its steady state.") var warmup = 60
 
     func run() async throws {
         let logger = {
@@ -61,7 +64,26 @@ struct ReadBenchCommand: AsyncParsableCommand {
             dependencies: dependencies,
             logger: logger
         )
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        // A second server on the next port, the same but with the Redis read cache.
+        var services: [any Service] = [app]
+        var cachedDependencies: ServerDependencies?
+        if let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
+            let cached = try ServerDependencies(
+                primaryURL: url,
+                poolSize: 8,
+                readTopology: .init(replicas: replicaURLs, poolSize: 8),
+                cache: .init(redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200))),
+                metrics: PrometheusCollectorRegistry(),
+                logger: logger
+            )
+            services.append(buildApplication(
+                configuration: .init(host: "127.0.0.1", port: self.port + 1, adminToken: RandomToken.base62(length: 32)),
+                dependencies: cached,
+                logger: logger
+            ))
+            cachedDependencies = cached
+        }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let server = Task { try await group.run() }
         defer { server.cancel() }
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
@@ -74,6 +96,36 @@ struct ReadBenchCommand: AsyncParsableCommand {
 
             let runner = ReadBenchRunner(http: http, base: base, keys: keys, dataset: dataset, clients: clients, seconds: seconds)
             var results = [ReadBenchRunner.Result]()
+            if self.zipf || self.smoke {
+                print("Zipf(1.1) lookups over \(shape.entities) entities, without and with the cache...")
+                let sampler = ZipfSampler(n: dataset.layout.entityCounts.reduce(0, +), s: 1.1)
+                let lookup: @Sendable (inout SplitMix64) -> ReadBenchRunner.Request = { random in
+                    let (tenant, entity) = dataset.layout.entity(atRank: sampler.next(&random))
+                    return (.GET, "/v1/entities/dev-\(entity)", nil, tenant)
+                }
+                let warmup: Duration = self.smoke ? .milliseconds(300) : .seconds(self.warmup)
+                results.append(try await runner.measure("zipf lookup, cache off", warmup: warmup, lookup))
+                if cachedDependencies != nil {
+                    let cachedBase = "http://127.0.0.1:\(self.port + 1)"
+                    try await IngestBenchCommand.waitUntilServing(http, cachedBase)
+                    let cachedRunner = ReadBenchRunner(http: http, base: cachedBase, keys: keys, dataset: dataset, clients: clients, seconds: seconds)
+                    let cached = try await cachedRunner.measure("zipf lookup, cache on", warmup: warmup, lookup)
+                    results.append(cached)
+                    let hits = cached.sources["cache", default: 0]
+                    print("    cache hit rate: \(String(format: "%.1f", 100 * Double(hits) / Double(max(1, cached.total.count))))% of \(cached.total.count) lookups")
+                } else {
+                    print("    (no Redis in the cluster: install redis-server for the cached run)")
+                }
+            }
+            if self.zipf {
+                print("")
+                print("operation | requests | p50 ms | p95 ms | p99 ms | db p50 ms | db p95 ms | served by")
+                for result in results { print(result.line) }
+                try await http.shutdown()
+                await group.triggerGracefulShutdown()
+                try await server.value
+                return
+            }
             results.append(try await runner.measure("entity lookup (eventual)") { random in
                 let tenant = dataset.layout.pickTenant(&random)
                 let entity = random.next() % UInt64(dataset.layout.entityCounts[tenant])

@@ -32,10 +32,10 @@ struct ReadBenchRunner {
     let clients: Int
     let seconds: Int
 
-    func measure(_ name: String, _ next: @escaping @Sendable (inout SplitMix64) -> Request) async throws -> Result {
+    func measure(_ name: String, warmup: Duration = .milliseconds(300), _ next: @escaping @Sendable (inout SplitMix64) -> Request) async throws -> Result {
         print("  \(name)...")
-        // One request each first, to warm connections and plans.
-        _ = try await self.drive(next, duration: .milliseconds(300), seed: 1)
+        // Unmeasured requests first, to warm connections, plans (and caches).
+        _ = try await self.drive(next, duration: warmup, seed: 1)
         var result = try await self.drive(next, duration: .seconds(self.seconds), seed: 2)
         result.name = name
         print("    p50 \(IngestBenchCommand.ms(result.total.p50)) ms, p95 \(IngestBenchCommand.ms(result.total.p95)) ms, p99 \(IngestBenchCommand.ms(result.total.p99)) ms, db p95 \(String(format: "%.2f", result.database.p95)) ms")

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Draws ranks 0..<n with Zipf(s) popularity (rank k has weight 1/(k+1)^s), by
+/// binary search over the cumulative weights.
+struct ZipfSampler: Sendable {
+    private let cumulative: [Double]
+
+    init(n: Int, s: Double) {
+        var cumulative = [Double]()
+        cumulative.reserveCapacity(n)
+        var sum = 0.0
+        for rank in 0..<n {
+            sum += 1 / pow(Double(rank + 1), s)
+            cumulative.append(sum)
+        }
+        self.cumulative = cumulative.map { $0 / sum }
+    }
+
+    func next(_ random: inout SplitMix64) -> Int {
+        let draw = Double(random.next() >> 11) / Double(1 << 53)
+        var low = 0
+        var high = self.cumulative.count - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if self.cumulative[middle] < draw { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}
+
+extension BenchDataset {
+    /// The tenant and entity of a global entity index (tenants' entities laid end to end),
+    /// after a fixed shuffle so popular ranks spread over tenants.
+    func entity(atRank rank: Int) -> (tenant: Int, entity: Int) {
+        let total = self.entityCounts.reduce(0, +)
+        var index = Int((UInt64(rank) &* 2_654_435_761) % UInt64(total))
+        for (tenant, count) in self.entityCounts.enumerated() {
+            if index < count { return (tenant, index) }
+            index -= count
+        }
+        return (0, 0)
+    }
+}
