@@ -43,7 +43,7 @@ enum PostgresSettings {
         # Written by tessera cluster up (test profile).
         listen_addresses = '127.0.0.1'
         unix_socket_directories = ''
-        max_connections = 200
+        max_connections = 800                 # dozens of test servers run at once, each with write, read and staging pools
         shared_buffers = 128MB
         work_mem = 16MB
         wal_level = replica

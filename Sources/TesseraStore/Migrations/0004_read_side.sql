@@ -1,11 +1,24 @@
--- Tessera schema, version 5: hourly rollups of numeric attributes, for aggregates.
--- An hourly aggregate over 1M points of one tenant's attribute read 1M rows
--- scattered over the partitions' heap (they arrive interleaved with every other
--- tenant's): ~9 s cold on the benchmark machine. The flush keeps, in the same
--- transaction that moves the points, one row per (tenant, attribute, hour) with
--- count, sum, min, max and the first and last value; aggregates whose buckets
--- are whole hours read these rows for the whole hours of their range and the
--- raw points only for the partial hours at its ends.
+-- Tessera schema, version 4: what the read side needs from the write path.
+--
+-- 1. The flush says what it changed, for the cache: move_staged() and stage_flush()
+--    also return the tenants whose rows moved (their cached query results are out
+--    of date) and the (tenant, entity) pairs whose projection row was rewritten,
+--    with each row's new updated_at (their cached lookups are out of date; entries
+--    are versioned by it). updated_at is the time the row was written
+--    (clock_timestamp(), after the row lock), not the transaction's start: two
+--    overlapping writes of one entity (a flush and a safe write) would otherwise
+--    leave the later commit with the earlier time.
+-- 2. Hourly rollups of numeric attributes, for aggregates. An hourly aggregate over
+--    1M points of one tenant's attribute read 1M rows scattered over the
+--    partitions' heap (they arrive interleaved with every other tenant's): ~9 s on
+--    the benchmark machine. The flush keeps, in the same transaction that moves the
+--    points, one row per (tenant, attribute, hour) with count, sum, min, max and
+--    the first and last value; aggregates whose buckets are whole hours read these
+--    rows for the whole hours of their range and the points only for the partial
+--    hours at its ends.
+DROP FUNCTION stage_flush();
+DROP FUNCTION move_staged(bigint);
+
 CREATE TABLE entity_values_hourly (
     tenant_id    bigint      NOT NULL,
     attribute_id integer     NOT NULL,
@@ -51,10 +64,10 @@ SELECT tenant_id, attribute_id, date_bin('1 hour', ts, timestamptz '1970-01-01 0
           FROM entity_values_ts WHERE value_int IS NOT NULL OR value_decimal IS NOT NULL) AS numeric_points
  GROUP BY 1, 2, 3;
 
--- The flush, as in version 4, also folding the moved numeric points into the rollups.
-CREATE OR REPLACE FUNCTION move_staged(only_batch bigint)
+CREATE FUNCTION move_staged(only_batch bigint)
 RETURNS TABLE (moved_rows bigint, moved_batches bigint, projected_entities bigint,
-               moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], flushed_at_us bigint)
+               moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[],
+               projected_versions bigint[], flushed_at_us bigint)
 LANGUAGE sql AS $$
     WITH moved AS (
         DELETE FROM entity_values_ingest
@@ -91,7 +104,7 @@ LANGUAGE sql AS $$
          GROUP BY tenant_id, entity_id
     ), projected AS (
         INSERT INTO entity_jsonb AS p (tenant_id, entity_id, attrs, attr_ts, updated_at)
-        SELECT tenant_id, entity_id, attrs, attr_ts, now() FROM per_entity ORDER BY tenant_id, entity_id
+        SELECT tenant_id, entity_id, attrs, attr_ts, clock_timestamp() FROM per_entity ORDER BY tenant_id, entity_id
         ON CONFLICT (tenant_id, entity_id) DO UPDATE
            SET attrs = p.attrs || coalesce((
                    SELECT jsonb_object_agg(n.key, EXCLUDED.attrs -> n.key)
@@ -101,11 +114,11 @@ LANGUAGE sql AS $$
                    SELECT jsonb_object_agg(n.key, n.value::bigint)
                      FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
                     WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint), '{}'),
-               updated_at = now()
+               updated_at = clock_timestamp()
          WHERE EXISTS (
                    SELECT 1 FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
                     WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint)
-        RETURNING p.tenant_id, p.entity_id
+        RETURNING p.tenant_id, p.entity_id, (extract(epoch FROM p.updated_at) * 1000000)::bigint AS version
     ), hourly AS (
         SELECT tenant_id, attribute_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour,
                count(*) AS n, sum(v) AS s, min(v) AS mn, max(v) AS mx,
@@ -132,6 +145,23 @@ LANGUAGE sql AS $$
            coalesce((SELECT array_agg(DISTINCT tenant_id) FROM moved), '{}'),
            coalesce((SELECT array_agg(tenant_id ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            coalesce((SELECT array_agg(entity_id ORDER BY tenant_id, entity_id) FROM projected), '{}'),
-           (extract(epoch FROM now()) * 1000000)::bigint
+           coalesce((SELECT array_agg(version ORDER BY tenant_id, entity_id) FROM projected), '{}'),
+           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
 $$;
 
+-- The 100 ms flush: everything staged, at most one at a time across all servers
+-- (a second caller gets moved_rows = -1 at once instead of waiting).
+CREATE FUNCTION stage_flush()
+RETURNS TABLE (moved_rows bigint, moved_batches bigint, projected_entities bigint,
+               moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[],
+               projected_versions bigint[], flushed_at_us bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7346812002) THEN
+        RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
+                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM move_staged(NULL);
+END
+$$;
