@@ -94,9 +94,9 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
 
     /// The URL as text, with the password included (for configuration files and status output).
     package var urlString: String {
-        var text = "postgres://" + Self.percentEncoded(self.username)
-        if let password { text += ":" + Self.percentEncoded(password) }
-        text += "@\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(self.port)/" + Self.percentEncoded(self.database)
+        var text = "postgres://" + URLPercentEncoding.encode(self.username)
+        if let password { text += ":" + URLPercentEncoding.encode(password) }
+        text += "@\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(self.port)/" + URLPercentEncoding.encode(self.database)
         if self.tls != .prefer { text += "?sslmode=\(self.tls.rawValue)" }
         return text
     }
@@ -120,19 +120,5 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            let isUnreserved = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
-            if isUnreserved {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
     }
 }

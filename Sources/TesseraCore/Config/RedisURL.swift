@@ -112,7 +112,7 @@ package struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     package var urlString: String {
         var text = self.tls ? "rediss://" : "redis://"
         if let password {
-            text += (self.username.map(Self.percentEncoded) ?? "") + ":" + Self.percentEncoded(password) + "@"
+            text += (self.username.map(URLPercentEncoding.encode) ?? "") + ":" + URLPercentEncoding.encode(password) + "@"
         }
         text += self.host.contains(":") ? "[\(self.host)]" : self.host
         text += ":\(self.port)/\(self.database)"
@@ -152,19 +152,5 @@ package struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             throw TesseraError(.invalidParameter, "The Redis URL's \(what) is not UTF-8 once percent-decoded.")
         }
         return decoded
-    }
-
-    private static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            let isUnreserved = (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
-            if isUnreserved {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
     }
 }

@@ -7,6 +7,28 @@ import TesseraCore
 /// Reads a bounded JSON request body and decodes it, with errors a client can act on.
 enum JSONBody {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        let buffer = try await Self.bytes(from: request, limit: limit)
+        do {
+            return try JSONCoding.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw Self.clientError(for: error)
+        } catch let error as TesseraError {
+            throw error
+        }
+    }
+
+    /// The body as a `JSONValue` (for bodies with a free shape, such as filters).
+    static func value(from request: Request, limit: Int) async throws -> JSONValue {
+        let buffer = try await Self.bytes(from: request, limit: limit)
+        do {
+            return try JSONReader.parse(buffer.readableBytesView)
+        } catch {
+            throw TesseraError(.invalidJSON, "The body is not valid JSON: \(error.message) at byte \(error.offset).")
+        }
+    }
+
+    /// The body's bytes: a JSON media type, at most `limit` bytes, not empty.
+    static func bytes(from request: Request, limit: Int) async throws -> ByteBuffer {
         if let contentType = request.headers[.contentType] {
             let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
             guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
@@ -29,13 +51,7 @@ enum JSONBody {
         if buffer.readableBytes == 0 {
             throw TesseraError(.invalidJSON, "The body is empty; send a JSON object.")
         }
-        do {
-            return try JSONCoding.decoder.decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw Self.clientError(for: error)
-        } catch let error as TesseraError {
-            throw error
-        }
+        return buffer
     }
 
     static func clientError(for error: DecodingError) -> TesseraError {

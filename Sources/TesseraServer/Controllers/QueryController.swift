@@ -21,7 +21,7 @@ struct QueryController {
     @Sendable func entities(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let options = try ReadOptions.parse(request, default: .eventual)
-        let query = try EntityQuery.parse(try await Self.body(request, limit: self.maxBodyBytes))
+        let query = try EntityQuery.parse(try await JSONBody.value(from: request, limit: self.maxBodyBytes))
         let names = query.filter.attributeNames
         let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: names)
         for name in names.sorted() {
@@ -98,7 +98,7 @@ struct QueryController {
     @Sendable func aggregate(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let options = try ReadOptions.parse(request, default: .analytics)
-        let query = try AggregateQuery.parse(try await Self.body(request, limit: self.maxBodyBytes), limits: self.reads.limits.aggregate)
+        let query = try AggregateQuery.parse(try await JSONBody.value(from: request, limit: self.maxBodyBytes), limits: self.reads.limits.aggregate)
         let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: [query.attribute])
         guard let attribute = known[query.attribute] else {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(query.attribute))'.")
@@ -134,29 +134,6 @@ struct QueryController {
                 ("buckets", .array(buckets)),
             ]
             return Computed(members: members, served: served)
-        }
-    }
-
-    /// The request body as a JSON value, bounded.
-    static func body(_ request: Request, limit: Int) async throws -> JSONValue {
-        if let contentType = request.headers[.contentType] {
-            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
-                throw TesseraError(.unsupportedMediaType, "This endpoint takes application/json, not \(NameRules.printable(mediaType)).")
-            }
-        }
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw TesseraError(.bodyTooLarge, "The body is larger than the \(limit) bytes this endpoint accepts.")
-        }
-        guard buffer.readableBytes > 0 else { throw TesseraError(.invalidJSON, "The body is empty; send a JSON object.") }
-        do {
-            return try JSONReader.parse(buffer.readableBytesView)
-        } catch {
-            throw TesseraError(.invalidJSON, "The body is not valid JSON: \(error.message) at byte \(error.offset).")
         }
     }
 }
