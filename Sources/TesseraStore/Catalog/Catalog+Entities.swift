@@ -83,6 +83,9 @@ extension Catalog {
                 try await connection.query(
                     "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
                 )
+                try await connection.query(
+                    "DELETE FROM entity_latest_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
+                )
                 let gone = try await connection.query(
                     """
                     WITH gone AS (

@@ -1,0 +1,101 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+import TesseraServer
+
+/// Filters that compare hot int and decimal attributes with numbers, which read
+/// `entity_latest_numbers` (an index kept by the flush) instead of every
+/// projection row: they must answer exactly what the projection says.
+@Suite struct NumberFilterTests {
+    static func keys(
+        _ client: any TestClientProtocol, _ tenant: Tenant, _ filter: String, limit: Int = 100, cursor: String? = nil
+    ) async throws -> (keys: [String], next: String?) {
+        let cursorText = cursor.map { #", "cursor": "\#($0)""# } ?? ""
+        let response = try await client.send(
+            .post, "/v1/query/entities?consistency=strong", key: tenant.key, json: #"{"filter": \#(filter), "limit": \#(limit)\#(cursorText)}"#
+        )
+        #expect(response.status == .ok, "\(filter): \(response.text)")
+        let body = try response.object()
+        let entities = try #require(body["entities"] as? [[String: Any]])
+        return (entities.compactMap { $0["key"] as? String }, body["next_cursor"] as? String)
+    }
+
+    @Test func rangesOnSeveralAttributesMatchAndPageLikeTheProjection() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            _ = try await client.send(.put, "/v1/attributes/load", key: tenant.key, json: #"{"type":"int","hot":true}"#)
+            _ = try await client.send(.put, "/v1/attributes/site", key: tenant.key, json: #"{"type":"text","hot":true}"#)
+            var points = [String]()
+            for index in 1...20 {
+                let ts = "2026-11-20T10:00:00Z"
+                points.append(ReadAPITests.point("dev-\(index)", "temp", "\(index).5", ts))
+                points.append(ReadAPITests.point("dev-\(index)", "load", "\(100 - index)", ts))
+                points.append(ReadAPITests.point("dev-\(index)", "site", index % 2 == 0 ? #""north""# : #""south""#, ts))
+            }
+            try await ReadAPITests.write(client, tenant, points)
+
+            // temp = index + 0.5, load = 100 - index: 5 < index ≤ 15 and index ≥ 8 → 8...15.
+            let both = #"{"and": [{"attribute": "temp", "op": ">", "value": 5.5}, {"attribute": "load", "op": ">=", "value": 85}, {"attribute": "temp", "op": "<", "value": 16}]}"#
+            let expected = (6...15).map { "dev-\($0)" }
+            #expect(try await Self.keys(client, tenant, both).keys.sorted() == expected.sorted())
+            // Pages of three through the same filter, by cursor: every match once.
+            // (Pages follow entity ids; a batch creates its new entities in key order.)
+            var seen = [String]()
+            var cursor: String?
+            repeat {
+                let page = try await Self.keys(client, tenant, both, limit: 3, cursor: cursor)
+                #expect(page.keys.count <= 3)
+                seen += page.keys
+                cursor = page.next
+            } while cursor != nil
+            #expect(seen == expected.sorted())
+            // A number index condition beside a text one: the text one still decides.
+            let mixed = #"{"and": [{"attribute": "load", "op": "<", "value": 90}, {"attribute": "site", "op": "=", "value": "north"}]}"#
+            #expect(try await Self.keys(client, tenant, mixed).keys == [12, 14, 16, 18, 20].map { "dev-\($0)" })
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "load", "op": "=", "value": 81.0}"#).keys == ["dev-19"])
+        }
+    }
+
+    @Test func theIndexFollowsNewerValuesIgnoresOlderOnesAndForgetsDeletedEntities() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("a", "temp", "10", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("b", "temp", "20", "2026-11-20T10:00:00Z"),
+            ])
+            let hot = #"{"attribute": "temp", "op": ">", "value": 15}"#
+            #expect(try await Self.keys(client, tenant, hot).keys == ["b"])
+            // A newer point moves `a` into the range, an older one for `b` does not move it out.
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("a", "temp", "30", "2026-11-20T11:00:00Z"),
+                ReadAPITests.point("b", "temp", "1", "2026-11-20T09:00:00Z"),
+            ])
+            #expect(try await Self.keys(client, tenant, hot).keys == ["a", "b"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "temp", "op": "<", "value": 5}"#).keys.isEmpty)
+
+            let deleted = try await client.send(.delete, "/v1/entities/a", key: tenant.key)
+            #expect(deleted.status == .noContent, "\(deleted.text)")
+            #expect(try await Self.keys(client, tenant, hot).keys == ["b"])
+        }
+    }
+
+    @Test func comparisonsAreExactForDoublesAndLargeIntegers() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/ratio", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            _ = try await client.send(.put, "/v1/attributes/counter", key: tenant.key, json: #"{"type":"int","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("x", "ratio", "0.30000000000000004", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("x", "counter", "9007199254740993", "2026-11-20T10:00:00Z"),
+            ])
+            // 0.1 + 0.2 is above 0.3, and 2^53 + 1 above 2^53, as the stored values say.
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "ratio", "op": ">", "value": 0.3}"#).keys == ["x"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "ratio", "op": "=", "value": 0.30000000000000004}"#).keys == ["x"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": ">", "value": 9007199254740992}"#).keys == ["x"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": "=", "value": 9007199254740993}"#).keys == ["x"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": "<", "value": 9007199254740993}"#).keys.isEmpty)
+        }
+    }
+}
