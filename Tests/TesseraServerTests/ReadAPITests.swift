@@ -166,6 +166,48 @@ import TesseraStore
         }
     }
 
+    @Test func hourlyRollupsKeepDoublesAndLargeIntegersExact() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/ratio", key: tenant.key, json: #"{"type":"decimal"}"#)
+            _ = try await client.send(.put, "/v1/attributes/total", key: tenant.key, json: #"{"type":"int"}"#)
+            try await Self.write(client, tenant, [
+                Self.point("a", "ratio", "0.30000000000000004", "2026-09-01T00:10:00Z"),
+                Self.point("a", "ratio", "0.1", "2026-09-01T00:20:00Z"),
+                Self.point("a", "ratio", "1.0000000000000002", "2026-09-01T00:30:00Z"),
+                Self.point("a", "total", "9007199254740993", "2026-09-01T00:10:00Z"),
+                Self.point("a", "total", "9007199254740993", "2026-09-01T00:20:00Z"),
+            ])
+            // The hour comes from the rollup; naming the entity forces the points.
+            func bucket(_ attribute: String, entities: Bool) async throws -> String {
+                let only = entities ? #", "entities": ["a"]"# : ""
+                let response = try await client.send(
+                    .post, "/v1/query/aggregate", key: tenant.key,
+                    json: #"{"attribute": "\#(attribute)", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": ["min","max","first","last","sum","count"]\#(only)}"#
+                )
+                #expect(response.status == .ok, "\(response.text)")
+                let text = response.text
+                return String(text[try #require(text.range(of: #""buckets""#)).lowerBound...])
+            }
+            // Compared as the JSON text says them (a JSON parser may round the last digit).
+            let rolled = try await bucket("ratio", entities: false)
+            let raw = try await bucket("ratio", entities: true)
+            #expect(rolled.contains(#""first":0.30000000000000004"#), "\(rolled)")
+            #expect(rolled.contains(#""last":1.0000000000000002"#), "\(rolled)")
+            #expect(rolled.contains(#""max":1.0000000000000002"#), "\(rolled)")
+            #expect(rolled.contains(#""min":0.1"#), "\(rolled)")
+            #expect(rolled.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression)
+                == raw.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression))
+            // 2 × (2^53 + 1) as an exact integer, not a double's neighbour of it.
+            let ints = try await client.send(
+                .post, "/v1/query/aggregate", key: tenant.key,
+                json: #"{"attribute": "total", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": ["sum", "max"]}"#
+            )
+            #expect(ints.text.contains("18014398509481986"), "\(ints.text)")
+            #expect(ints.text.contains("9007199254740993"), "\(ints.text)")
+        }
+    }
+
     @Test func anAggregateBucketsOneAttributeWithEachFunction() async throws {
         try await APITester.run { client in
             let tenant = try await client.createTenant()

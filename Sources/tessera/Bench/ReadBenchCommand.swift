@@ -30,6 +30,7 @@ struct ReadBenchCommand: AsyncParsableCommand {
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
     @Flag(help: "Only entity lookups with Zipf(1.1) key popularity, through a server with the Redis cache and one without.") var zipf = false
     @Option(help: "With --zipf: seconds of unmeasured lookups first, so the cache reaches its steady state.") var warmup = 60
+    @Option(help: "With --zipf: seconds a cached entity lookup lives (the server's TESSERA_CACHE_ENTITY_TTL_S).") var entityTTL = 300
 
     func run() async throws {
         let logger = {
@@ -72,7 +73,10 @@ struct ReadBenchCommand: AsyncParsableCommand {
                 primaryURL: url,
                 poolSize: 8,
                 readTopology: .init(replicas: replicaURLs, poolSize: 8),
-                cache: .init(redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200))),
+                cache: .init(
+                    redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),
+                    cache: .init(entityTTL: .seconds(self.entityTTL))
+                ),
                 metrics: PrometheusCollectorRegistry(),
                 logger: logger
             )
@@ -113,6 +117,12 @@ struct ReadBenchCommand: AsyncParsableCommand {
                     results.append(cached)
                     let hits = cached.sources["cache", default: 0]
                     print("    cache hit rate: \(String(format: "%.1f", 100 * Double(hits) / Double(max(1, cached.total.count))))% of \(cached.total.count) lookups")
+                    let rate = Double(cached.total.count) / Double(seconds)
+                    let ideal = sampler.idealHitRate(lookupsPerSecond: rate, ttlSeconds: Double(self.entityTTL))
+                    print("    a perfect cache with the same \(self.entityTTL) s entity TTL at \(Int(rate)) lookups/s would hit \(String(format: "%.1f", 100 * ideal))%")
+                    if let served = cached.bySource["cache"] {
+                        print("    answered from the cache: p50 \(IngestBenchCommand.ms(served.p50)) ms, p95 \(IngestBenchCommand.ms(served.p95)) ms, p99 \(IngestBenchCommand.ms(served.p99)) ms")
+                    }
                 } else {
                     print("    (no Redis in the cluster: install redis-server for the cached run)")
                 }

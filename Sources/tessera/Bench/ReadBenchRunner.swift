@@ -14,6 +14,8 @@ struct ReadBenchRunner {
         var total: LatencySummary
         var database: LatencySummary
         var sources: [String: Int]
+        /// End-to-end latencies by where the answer came from (`X-Tessera-Source`).
+        var bySource: [String: LatencySummary]
         var failures: Int
         var firstFailure: String?
 
@@ -48,6 +50,7 @@ struct ReadBenchRunner {
             var total = [Double]()
             var database = [Double]()
             var sources = [String: Int]()
+            var bySource = [String: [Double]]()
             var failures = 0
             var firstFailure: String?
         }
@@ -69,11 +72,14 @@ struct ReadBenchRunner {
                         let response = try await self.http.execute(outgoing, timeout: .seconds(120))
                         let body = try await response.body.collect(upTo: 64 << 20)
                         let took = ContinuousClock.now - sent
-                        partial.total.append(Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15)
+                        let milliseconds = Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15
+                        partial.total.append(milliseconds)
                         if let timing = response.headers.first(name: "Server-Timing"), let value = timing.split(separator: "=").last.flatMap({ Double($0) }) {
                             partial.database.append(value)
                         }
-                        partial.sources[response.headers.first(name: "X-Tessera-Source") ?? "?", default: 0] += 1
+                        let source = response.headers.first(name: "X-Tessera-Source") ?? "?"
+                        partial.sources[source, default: 0] += 1
+                        partial.bySource[source, default: []].append(milliseconds)
                         // A lookup of an entity the dataset lacks is a 404, an answer all the same.
                         if response.status != .ok && response.status != .notFound {
                             partial.failures += 1
@@ -87,6 +93,7 @@ struct ReadBenchRunner {
                 total.total += partial.total
                 total.database += partial.database
                 total.sources.merge(partial.sources, uniquingKeysWith: +)
+                total.bySource.merge(partial.bySource, uniquingKeysWith: +)
                 total.failures += partial.failures
                 total.firstFailure = total.firstFailure ?? partial.firstFailure
             }
@@ -96,6 +103,7 @@ struct ReadBenchRunner {
             total: LatencySummary(milliseconds: merged.total),
             database: LatencySummary(milliseconds: merged.database),
             sources: merged.sources,
+            bySource: merged.bySource.mapValues { LatencySummary(milliseconds: $0) },
             failures: merged.failures,
             firstFailure: merged.firstFailure
         )

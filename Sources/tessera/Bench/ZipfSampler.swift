@@ -16,6 +16,22 @@ struct ZipfSampler: Sendable {
         self.cumulative = cumulative.map { $0 / sum }
     }
 
+    /// The hit rate of a perfect cache at this popularity, whose entries live `ttl`
+    /// seconds from the miss that filled them, under `rate` lookups a second: a rank
+    /// looked up λ times a second is one miss and then λ·ttl hits, over and over
+    /// (renewal), so it hits λ·ttl / (1 + λ·ttl) of its lookups.
+    func idealHitRate(lookupsPerSecond rate: Double, ttlSeconds ttl: Double) -> Double {
+        var previous = 0.0
+        var hits = 0.0
+        for cumulative in self.cumulative {
+            let share = cumulative - previous
+            previous = cumulative
+            let perTTL = share * rate * ttl
+            hits += share * perTTL / (1 + perTTL)
+        }
+        return hits
+    }
+
     func next(_ random: inout SplitMix64) -> Int {
         let draw = Double(random.next() >> 11) / Double(1 << 53)
         var low = 0
