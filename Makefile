@@ -11,6 +11,7 @@ PORT ?= 8080
 bench: build
 	.build/release/tessera bench ingest --dir .tessera-bench
 	.build/release/tessera bench read --dir .tessera-bench-read
+	.build/release/tessera bench all --dir .tessera-bench-all
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,5 +34,13 @@ test: deps
 	@# The same for the read benchmark (primary, two replicas, routed reads, replica lag under ingest).
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-read-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera bench read --smoke --dir $$bench_dir --port 18198; status=$$?; \
+	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
+	@# The side-by-side benchmark: Tessera, COPY, naive EAV, pure JSONB and InfluxDB on the same rows,
+	@# then the real air-quality readings through line protocol when ../shared/data has them.
+	bench_dir=$$(mktemp -d /tmp/tessera-bench-all-smoke.XXXXXX) && chmod 755 $$bench_dir && \
+	  ( .build/debug/tessera bench all --smoke --dir $$bench_dir --port 18196 --results $$bench_dir/results && \
+	    if [ -d ../shared/data/beijing-air-quality ]; then \
+	      .build/debug/tessera bench all --smoke --dataset air-quality --data-dir ../shared/data/beijing-air-quality \
+	        --dir $$bench_dir --port 18196 --results $$bench_dir/results; fi; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test

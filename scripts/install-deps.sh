@@ -10,6 +10,9 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 # Redis 7 for the cache (the local cluster starts it; the cache tests need it). The
 # package's own service is disabled below: `tessera cluster up` runs its own redis-server.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# InfluxDB 1.x (Debian 12: 1.6.7), the peer `tessera bench all` compares against; the
+# benchmark starts its own influxd, so the package's service is disabled below too.
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
@@ -25,12 +28,14 @@ echo "Installing system packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
-# Debian starts a system-wide redis on 6379 after installing it; Tessera does not use it
-# (`tessera cluster up` runs its own), so stop the one we just installed.
-if [[ " ${need[*]} " == *" redis-server "* ]]; then
-    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-        $sudo systemctl disable --now redis-server >/dev/null 2>&1 || true
-    elif [ -x /etc/init.d/redis-server ]; then
-        $sudo /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+# Debian starts a system-wide redis (6379) and influxdb (8086) after installing them;
+# Tessera does not use them (it runs its own), so stop and disable the ones we installed.
+for service in redis-server influxdb; do
+    if [[ " ${need[*]} " == *" $service "* ]]; then
+        if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+            $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
+        elif [ -x "/etc/init.d/$service" ]; then
+            $sudo "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+        fi
     fi
-fi
+done

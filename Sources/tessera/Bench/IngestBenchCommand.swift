@@ -179,16 +179,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
     static func copyCeiling(url: DatabaseURL, rows: Int, tenants: [Int64], dataset: BenchDataset, logger: Logger) async throws -> Ceiling {
         let connections = 2
         let chunks: [ByteBuffer] = (0..<connections).map { part in
-            var random = SplitMix64(seed: 7 + UInt64(part))
-            var buffer = ByteBufferAllocator().buffer(capacity: rows / connections * 100)
-            let now = Timestamps.format(micros: Int64(Date().timeIntervalSince1970 * 1_000_000))
-            for _ in 0..<(rows / connections) {
-                let tenant = tenants[Int(random.next() % UInt64(tenants.count))]
-                let attribute = Int(random.next() % UInt64(dataset.shape.attributes))
-                let value = dataset.isText(attribute) ? "\\N\tstate-\(random.next() % 16)" : "\(Double(random.next() % 100_000) / 100)\t\\N"
-                buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(now)\n")
-            }
-            return buffer
+            Self.copyRows(rows / connections, tenants: tenants, dataset: dataset, seed: 7 + UInt64(part))
         }
         let start = ContinuousClock.now
         try await withPostgresClient(url: url, logger: logger) { client in
@@ -199,7 +190,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
                             try await connection.query("SET synchronous_commit = off", logger: logger)
                             try await connection.copyFrom(
                                 table: "entity_values_ts",
-                                columns: ["tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text", "value_bool", "value_ts", "value_json", "ts"],
+                                columns: Self.copyColumns,
                                 logger: logger
                             ) { writer in
                                 var rest = chunk
@@ -216,6 +207,22 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Ceiling(rows: rows / connections * connections, seconds: seconds)
+    }
+
+    static let copyColumns = ["tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text", "value_bool", "value_ts", "value_json", "ts"]
+
+    /// Rows of the load's shape in COPY text format, for `copyColumns`.
+    static func copyRows(_ count: Int, tenants: [Int64], dataset: BenchDataset, seed: UInt64) -> ByteBuffer {
+        var random = SplitMix64(seed: seed)
+        var buffer = ByteBufferAllocator().buffer(capacity: count * 100)
+        let now = Timestamps.format(micros: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        for _ in 0..<count {
+            let tenant = tenants[Int(random.next() % UInt64(tenants.count))]
+            let attribute = Int(random.next() % UInt64(dataset.shape.attributes))
+            let value = dataset.isText(attribute) ? "\\N\tstate-\(random.next() % 16)" : "\(Double(random.next() % 100_000) / 100)\t\\N"
+            buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(now)\n")
+        }
+        return buffer
     }
 
     static func waitUntilServing(_ http: HTTPClient, _ base: String) async throws {

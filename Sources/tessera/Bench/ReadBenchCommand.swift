@@ -44,59 +44,17 @@ struct ReadBenchCommand: AsyncParsableCommand {
         if self.smoke { shape = .init(entities: 10_000, values: 200_000, aggregateRows: 20_000) }
         let dataset = ReadBenchDataset(shape: shape)
 
-        let cluster = LocalCluster(
-            configuration: .init(directory: self.dir, profile: self.smoke ? .test : .tuned, replicas: self.replicas),
-            logger: logger
+        let environment = try await BenchEnvironment.start(
+            directory: self.dir, replicas: self.replicas, port: self.port, smoke: self.smoke, entityTTL: self.entityTTL, logger: logger
         )
-        let status = try await cluster.up()
-        let url = try DatabaseURL.parsed(status.primary!.url)
-        let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
-        _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
-
-        let dependencies = try ServerDependencies(
-            primaryURL: url,
-            poolSize: 8,
-            readTopology: .init(replicas: replicaURLs, poolSize: 8),
-            metrics: PrometheusCollectorRegistry(),
-            logger: logger
-        )
-        let app = buildApplication(
-            configuration: .init(host: "127.0.0.1", port: self.port, adminToken: RandomToken.base62(length: 32)),
-            dependencies: dependencies,
-            logger: logger
-        )
-        // A second server on the next port, the same but with the Redis read cache.
-        var services: [any Service] = [app]
-        var cachedDependencies: ServerDependencies?
-        if let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
-            let cached = try ServerDependencies(
-                primaryURL: url,
-                poolSize: 8,
-                readTopology: .init(replicas: replicaURLs, poolSize: 8),
-                cache: .init(
-                    redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),
-                    cache: .init(entityTTL: .seconds(self.entityTTL))
-                ),
-                metrics: PrometheusCollectorRegistry(),
-                logger: logger
-            )
-            services.append(buildApplication(
-                configuration: .init(host: "127.0.0.1", port: self.port + 1, adminToken: RandomToken.base62(length: 32)),
-                dependencies: cached,
-                logger: logger
-            ))
-            cachedDependencies = cached
-        }
-        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let server = Task { try await group.run() }
-        defer { server.cancel() }
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
+        let http = environment.http
+        let base = environment.base
+        let url = environment.primary
+        let replicaURLs = environment.replicas
         do {
-            let base = "http://127.0.0.1:\(self.port)"
-            try await IngestBenchCommand.waitUntilServing(http, base)
-            let keys = try await self.dataset(dataset, dependencies: dependencies, url: url, logger: logger)
+            let keys = try await environment.dataset(dataset, logger: logger)
             print("Waiting for the replicas to replay the dataset...")
-            try await Self.waitForReplicas(dependencies.reads.router, primary: url, logger: logger)
+            try await environment.waitForReplicas()
 
             let runner = ReadBenchRunner(http: http, base: base, keys: keys, dataset: dataset, clients: clients, seconds: seconds)
             var results = [ReadBenchRunner.Result]()
@@ -109,9 +67,7 @@ struct ReadBenchCommand: AsyncParsableCommand {
                 }
                 let warmup: Duration = self.smoke ? .milliseconds(300) : .seconds(self.warmup)
                 results.append(try await runner.measure("zipf lookup, cache off", warmup: warmup, lookup))
-                if cachedDependencies != nil {
-                    let cachedBase = "http://127.0.0.1:\(self.port + 1)"
-                    try await IngestBenchCommand.waitUntilServing(http, cachedBase)
+                if let cachedBase = environment.cachedBase {
                     let cachedRunner = ReadBenchRunner(http: http, base: cachedBase, keys: keys, dataset: dataset, clients: clients, seconds: seconds)
                     let cached = try await cachedRunner.measure("zipf lookup, cache on", warmup: warmup, lookup)
                     results.append(cached)
@@ -131,34 +87,21 @@ struct ReadBenchCommand: AsyncParsableCommand {
                 print("")
                 print("operation | requests | p50 ms | p95 ms | p99 ms | db p50 ms | db p95 ms | served by")
                 for result in results { print(result.line) }
-                try await http.shutdown()
-                await group.triggerGracefulShutdown()
-                try await server.value
+                await environment.stop()
                 return
             }
             results.append(try await runner.measure("entity lookup (eventual)") { random in
-                let tenant = dataset.layout.pickTenant(&random)
-                let entity = random.next() % UInt64(dataset.layout.entityCounts[tenant])
-                return (.GET, "/v1/entities/dev-\(entity)", nil, tenant)
+                ReadOperations.http(ReadOperations.lookup(dataset.layout, &random))
             })
             results.append(try await runner.measure("entity lookup (strong)") { random in
-                let tenant = dataset.layout.pickTenant(&random)
-                let entity = random.next() % UInt64(dataset.layout.entityCounts[tenant])
-                return (.GET, "/v1/entities/dev-\(entity)?consistency=strong", nil, tenant)
+                ReadOperations.http(ReadOperations.lookup(dataset.layout, &random), consistency: "strong")
             })
             results.append(try await runner.measure("filter a0 > x AND a1 < y, limit 100") { random in
-                let tenant = dataset.layout.pickTenant(&random)
-                let low = 900 + Double(random.next() % 90)
-                let high = 10 + Double(random.next() % 90)
-                let body = #"{"filter": {"and": [{"attribute": "a0", "op": ">", "value": \#(low)}, {"attribute": "a1", "op": "<", "value": \#(high)}]}, "limit": 100}"#
-                return (.POST, "/v1/query/entities", body, tenant)
+                ReadOperations.http(ReadOperations.filter(dataset.layout, &random))
             })
-            results.append(try await runner.measure("7-day series of one entity (10,080 points)") { _ in
-                (.GET, "/v1/entities/dev-0/series/a0?from=\(Self.daysAgo(7))&limit=10000", nil, 0)
-            })
+            results.append(try await runner.measure("7-day series of one entity (10,080 points)") { _ in ReadOperations.seriesHTTP() })
             results.append(try await runner.measure("hourly aggregate over \(shape.aggregateRows) rows (analytics)") { _ in
-                let body = #"{"attribute": "a0", "from": "\#(Self.daysAgo(30))", "to": "\#(Self.daysAgo(-1))", "bucket": "1h", "fn": ["avg", "min", "max", "count"]}"#
-                return (.POST, "/v1/query/aggregate", body, 0)
+                ReadOperations.aggregateHTTP()
             })
             print("")
             print("Replica lag while ingest runs (\(seconds) s of 1,000-point batches from \(clients) clients)...")
@@ -173,46 +116,14 @@ struct ReadBenchCommand: AsyncParsableCommand {
             for result in results { print(result.line) }
             print("replica lag under ingest (\(lag.ingestedPoints) points acknowledged, \(lag.samples.count) samples): p50 \(IngestBenchCommand.ms(lag.summary.p50)) ms, p95 \(IngestBenchCommand.ms(lag.summary.p95)) ms, p99 \(IngestBenchCommand.ms(lag.summary.p99)) ms, max \(IngestBenchCommand.ms(lag.summary.max)) ms")
             let failed = results.filter { $0.failures > 0 }
-            try await http.shutdown()
-            await group.triggerGracefulShutdown()
-            try await server.value
+            await environment.stop()
             if !failed.isEmpty {
                 print("FAILED: \(failed.map(\.name).joined(separator: ", ")) answered errors")
                 throw ExitCode(1)
             }
         } catch {
-            try? await http.shutdown()
+            await environment.stop()
             throw error
         }
-    }
-
-    /// The dataset's tenant keys: generated once and kept in the bench folder.
-    func dataset(_ dataset: ReadBenchDataset, dependencies: ServerDependencies, url: DatabaseURL, logger: Logger) async throws -> [String] {
-        let keysFile = URL(fileURLWithPath: self.dir).appendingPathComponent("\(dataset.name)-keys.json")
-        if let data = try? Data(contentsOf: keysFile), let keys = try? JSONDecoder().decode([String].self, from: data),
-           try await dependencies.catalog.tenant(forKey: APIKey(value: keys[0])) != nil {
-            print("Reusing the dataset \(dataset.name) in \(self.dir).")
-            return keys
-        }
-        print("Generating \(dataset.shape.entities) entities and \(dataset.shape.values) values...")
-        let keys = try await withPostgresClient(url: url, logger: logger) { client in
-            try await dataset.generate(catalog: dependencies.catalog, client: client, logger: logger)
-        }
-        try JSONEncoder().encode(keys).write(to: keysFile)
-        return keys
-    }
-
-    static func waitForReplicas(_ router: ReadRouter, primary: DatabaseURL, logger: Logger) async throws {
-        let deadline = ContinuousClock.now + .seconds(1800)
-        while ContinuousClock.now < deadline {
-            let views = router.views().filter { $0.role == .replica }
-            if views.allSatisfy({ ($0.lagMilliseconds ?? .infinity) < 100 }) { return }
-            try await Task.sleep(for: .seconds(1))
-        }
-        throw ValidationErrorText("the replicas did not catch up within 30 minutes")
-    }
-
-    static func daysAgo(_ days: Int) -> String {
-        Timestamps.format(micros: Int64((Date().timeIntervalSince1970 - Double(days) * 86_400) * 1_000_000))
     }
 }

@@ -1,0 +1,127 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import TesseraCache
+import TesseraCore
+import TesseraLocal
+import TesseraRouting
+import TesseraServer
+import TesseraStore
+
+/// What the read benchmarks run against, started by them: their own local cluster
+/// (a primary, streaming replicas, Redis), migrated, and two Tessera servers in this
+/// process on 127.0.0.1 — `base` without a cache and `cachedBase` (the next port)
+/// with the Redis read cache — plus an HTTP client to drive them.
+struct BenchEnvironment {
+    var directory: String
+    var primary: DatabaseURL
+    var replicas: [DatabaseURL]
+    var redisURL: String?
+    var dependencies: ServerDependencies
+    var http: HTTPClient
+    var base: String
+    /// nil when the cluster has no Redis (redis-server not installed).
+    var cachedBase: String?
+    private var group: ServiceGroup
+    private var server: Task<Void, any Error>
+
+    static func start(
+        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, logger: Logger
+    ) async throws -> BenchEnvironment {
+        let cluster = LocalCluster(
+            configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas),
+            logger: logger
+        )
+        let status = try await cluster.up()
+        let url = try DatabaseURL.parsed(status.primary!.url)
+        let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
+        _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
+
+        let dependencies = try ServerDependencies(
+            primaryURL: url,
+            poolSize: 8,
+            readTopology: .init(replicas: replicaURLs, poolSize: 8),
+            metrics: PrometheusCollectorRegistry(),
+            logger: logger
+        )
+        var services: [any Service] = [buildApplication(
+            configuration: .init(host: "127.0.0.1", port: port, adminToken: RandomToken.base62(length: 32)),
+            dependencies: dependencies,
+            logger: logger
+        )]
+        // A second server on the next port, the same but with the Redis read cache.
+        let redis = status.components.first { $0.kind == "redis" && $0.running }
+        if let redis {
+            let cached = try ServerDependencies(
+                primaryURL: url,
+                poolSize: 8,
+                readTopology: .init(replicas: replicaURLs, poolSize: 8),
+                cache: .init(
+                    redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),
+                    cache: .init(entityTTL: .seconds(entityTTL))
+                ),
+                metrics: PrometheusCollectorRegistry(),
+                logger: logger
+            )
+            services.append(buildApplication(
+                configuration: .init(host: "127.0.0.1", port: port + 1, adminToken: RandomToken.base62(length: 32)),
+                dependencies: cached,
+                logger: logger
+            ))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let server = Task { try await group.run() }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
+        let environment = BenchEnvironment(
+            directory: directory, primary: url, replicas: replicaURLs, redisURL: redis?.url, dependencies: dependencies, http: http,
+            base: "http://127.0.0.1:\(port)", cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)", group: group, server: server
+        )
+        do {
+            try await IngestBenchCommand.waitUntilServing(http, environment.base)
+            if let cachedBase = environment.cachedBase { try await IngestBenchCommand.waitUntilServing(http, cachedBase) }
+        } catch {
+            await environment.stop()
+            throw error
+        }
+        return environment
+    }
+
+    /// Stops the servers and the HTTP client (the cluster keeps running, with its data, for the next run).
+    func stop() async {
+        try? await self.http.shutdown()
+        await self.group.triggerGracefulShutdown()
+        _ = try? await self.server.value
+    }
+
+    /// The dataset's tenant keys: generated once and kept in the bench folder.
+    func dataset(_ dataset: ReadBenchDataset, logger: Logger) async throws -> [String] {
+        let keysFile = URL(fileURLWithPath: self.directory).appendingPathComponent("\(dataset.name)-keys.json")
+        if let data = try? Data(contentsOf: keysFile), let keys = try? JSONDecoder().decode([String].self, from: data),
+           try await self.dependencies.catalog.tenant(forKey: APIKey(value: keys[0])) != nil {
+            print("Reusing the dataset \(dataset.name) in \(self.directory).")
+            return keys
+        }
+        print("Generating \(dataset.shape.entities) entities and \(dataset.shape.values) values...")
+        let keys = try await withPostgresClient(url: self.primary, logger: logger) { client in
+            try await dataset.generate(catalog: self.dependencies.catalog, client: client, logger: logger)
+        }
+        try JSONEncoder().encode(keys).write(to: keysFile)
+        return keys
+    }
+
+    /// Waits until every replica has replayed the dataset (lag under 100 ms).
+    func waitForReplicas() async throws {
+        let deadline = ContinuousClock.now + .seconds(1800)
+        while ContinuousClock.now < deadline {
+            let views = self.dependencies.reads.router.views().filter { $0.role == .replica }
+            if views.allSatisfy({ ($0.lagMilliseconds ?? .infinity) < 100 }) { return }
+            try await Task.sleep(for: .seconds(1))
+        }
+        throw ValidationErrorText("the replicas did not catch up within 30 minutes")
+    }
+}
