@@ -122,7 +122,9 @@ package struct InfluxServer: Sendable {
         let start = Date()
         while Date().timeIntervalSince(start) < 30 {
             if Self.ping(port: port) { return .ready }
-            if Self.runningPID(directory: self.directory) == nil { return .exited }
+            // A moment after launch the pidfile may not name a live influxd yet (seen under
+            // load): only a missing process after 2 s means it exited.
+            if Date().timeIntervalSince(start) > 2, Self.runningPID(directory: self.directory) == nil { return .exited }
             usleep(20_000)
         }
         return .timedOut
