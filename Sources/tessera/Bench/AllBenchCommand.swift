@@ -77,6 +77,7 @@ struct AllBenchCommand: AsyncParsableCommand {
             print("Checks of stored data: all passed.")
         } catch {
             await environment.stop()
+            print("bench all failed: \(String(reflecting: error))")
             throw error
         }
     }

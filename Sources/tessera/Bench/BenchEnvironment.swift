@@ -27,6 +27,7 @@ struct BenchEnvironment {
     var base: String
     /// nil when the cluster has no Redis (redis-server not installed).
     var cachedBase: String?
+    private var cluster: LocalCluster
     private var group: ServiceGroup
     private var server: Task<Void, any Error>
 
@@ -79,7 +80,8 @@ struct BenchEnvironment {
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
         let environment = BenchEnvironment(
             directory: directory, primary: url, replicas: replicaURLs, redisURL: redis?.url, dependencies: dependencies, http: http,
-            base: "http://127.0.0.1:\(port)", cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)", group: group, server: server
+            base: "http://127.0.0.1:\(port)", cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)", cluster: cluster, group: group,
+            server: server
         )
         do {
             try await IngestBenchCommand.waitUntilServing(http, environment.base)
@@ -96,6 +98,11 @@ struct BenchEnvironment {
         try? await self.http.shutdown()
         await self.group.triggerGracefulShutdown()
         _ = try? await self.server.value
+    }
+
+    /// Stops the cluster's processes too (its data stays in the folder for the next run).
+    func stopCluster() async throws {
+        _ = try await self.cluster.down()
     }
 
     /// The dataset's tenant keys: generated once and kept in the bench folder.

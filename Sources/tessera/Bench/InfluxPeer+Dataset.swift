@@ -14,9 +14,19 @@ extension InfluxPeer {
     /// batches; returns how many values it wrote.
     func load(from client: PostgresClient, tenants: [PeerDatabase.Tenant], logger: Logger) async throws -> Int {
         try await self.createDatabase(Self.database)
+        // The rows stream for minutes: no statement timeout on this connection.
+        return try await client.withConnection { connection in
+            try await connection.query("SET statement_timeout = 0", logger: logger)
+            let written = try await self.load(on: connection, tenants: tenants, logger: logger)
+            try await connection.query("RESET statement_timeout", logger: logger)
+            return written
+        }
+    }
+
+    private func load(on connection: PostgresConnection, tenants: [PeerDatabase.Tenant], logger: Logger) async throws -> Int {
         var written = 0
         for (index, tenant) in tenants.enumerated() {
-            let rows = try await client.query(
+            let rows = try await connection.query(
                 """
                 SELECT e.external_key, a.name, v.value_decimal, v.value_text, (extract(epoch FROM v.ts) * 1000000)::bigint
                   FROM entity_values_ts AS v

@@ -17,52 +17,57 @@ struct NaiveEAVPeer {
     func load() async throws -> Int {
         let ids = self.tenants.map(\.id)
         if let rows = try await self.loadedRows() { return rows }
-        try await self.client.query("DROP SCHEMA IF EXISTS naive_eav CASCADE", logger: self.logger)
-        try await self.client.query("CREATE SCHEMA naive_eav", logger: self.logger)
-        try await self.client.query(
-            """
-            CREATE TABLE naive_eav.entity_values (
-                entity_id bigint NOT NULL, attribute_id integer NOT NULL, tenant_id bigint NOT NULL,
-                value_int bigint, value_decimal double precision, value_text text, value_bool boolean,
-                value_ts timestamptz, value_json jsonb, ingested_at timestamptz NOT NULL DEFAULT now()
-            ) PARTITION BY RANGE (entity_id)
-            """,
-            logger: self.logger
-        )
-        var top: Int64 = 0
-        for try await value in try await self.client.query("SELECT coalesce(max(entity_id), 0) FROM entities", logger: self.logger).decode(Int64.self) {
-            top = value
-        }
-        // Room for the entities ingest may create while the benchmark runs.
-        for part in 0...(Int(top) / 1_000_000 + 1) {
-            try await self.client.query(
-                PostgresQuery(unsafeSQL: """
-                    CREATE TABLE naive_eav.entity_values_p\(part) PARTITION OF naive_eav.entity_values
-                    FOR VALUES FROM (\(part * 1_000_000)) TO (\((part + 1) * 1_000_000))
-                    """),
+        // Loads run for minutes: no statement timeout on this connection while they do.
+        try await self.client.withConnection { connection in
+            try await connection.query("SET statement_timeout = 0", logger: self.logger)
+            try await connection.query("DROP SCHEMA IF EXISTS naive_eav CASCADE", logger: self.logger)
+            try await connection.query("CREATE SCHEMA naive_eav", logger: self.logger)
+            try await connection.query(
+                """
+                CREATE TABLE naive_eav.entity_values (
+                    entity_id bigint NOT NULL, attribute_id integer NOT NULL, tenant_id bigint NOT NULL,
+                    value_int bigint, value_decimal double precision, value_text text, value_bool boolean,
+                    value_ts timestamptz, value_json jsonb, ingested_at timestamptz NOT NULL DEFAULT now()
+                ) PARTITION BY RANGE (entity_id)
+                """,
                 logger: self.logger
             )
-        }
-        try await self.client.query(
-            """
-            INSERT INTO naive_eav.entity_values (entity_id, attribute_id, tenant_id, value_int, value_decimal, value_text,
-                                                 value_bool, value_ts, value_json, ingested_at)
-            SELECT entity_id, attribute_id, tenant_id, value_int, value_decimal, value_text, value_bool, value_ts, value_json, ts
-              FROM entity_values_ts WHERE tenant_id = ANY(\(ids))
-            """,
-            logger: self.logger
-        )
-        // Indexes after the load (faster than keeping them during it); the ingest run keeps them.
-        for statement in [
-            "CREATE INDEX idx_entity_values_entity ON naive_eav.entity_values (entity_id, attribute_id, ingested_at)",
-            "CREATE INDEX idx_entity_values_attr ON naive_eav.entity_values (attribute_id, tenant_id, value_decimal)",
-            "CREATE INDEX idx_entity_values_int ON naive_eav.entity_values (attribute_id, value_int) WHERE value_int IS NOT NULL",
-            "CREATE INDEX idx_entity_values_date ON naive_eav.entity_values (attribute_id, value_ts) WHERE value_ts IS NOT NULL",
-            "CREATE INDEX idx_entity_values_text ON naive_eav.entity_values (attribute_id, value_text) WHERE value_text IS NOT NULL",
-            "VACUUM ANALYZE naive_eav.entity_values",
-            "CREATE TABLE naive_eav.loaded AS SELECT count(*)::bigint AS rows FROM naive_eav.entity_values",
-        ] {
-            try await self.client.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            var top: Int64 = 0
+            for try await value in try await connection.query("SELECT coalesce(max(entity_id), 0) FROM entities", logger: self.logger).decode(Int64.self) {
+                top = value
+            }
+            // Room for the entities ingest may create while the benchmark runs.
+            for part in 0...(Int(top) / 1_000_000 + 1) {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: """
+                        CREATE TABLE naive_eav.entity_values_p\(part) PARTITION OF naive_eav.entity_values
+                        FOR VALUES FROM (\(part * 1_000_000)) TO (\((part + 1) * 1_000_000))
+                        """),
+                    logger: self.logger
+                )
+            }
+            try await connection.query(
+                """
+                INSERT INTO naive_eav.entity_values (entity_id, attribute_id, tenant_id, value_int, value_decimal, value_text,
+                                                     value_bool, value_ts, value_json, ingested_at)
+                SELECT entity_id, attribute_id, tenant_id, value_int, value_decimal, value_text, value_bool, value_ts, value_json, ts
+                  FROM entity_values_ts WHERE tenant_id = ANY(\(ids))
+                """,
+                logger: self.logger
+            )
+            // Indexes after the load (faster than keeping them during it); the ingest run keeps them.
+            for statement in [
+                "CREATE INDEX idx_entity_values_entity ON naive_eav.entity_values (entity_id, attribute_id, ingested_at)",
+                "CREATE INDEX idx_entity_values_attr ON naive_eav.entity_values (attribute_id, tenant_id, value_decimal)",
+                "CREATE INDEX idx_entity_values_int ON naive_eav.entity_values (attribute_id, value_int) WHERE value_int IS NOT NULL",
+                "CREATE INDEX idx_entity_values_date ON naive_eav.entity_values (attribute_id, value_ts) WHERE value_ts IS NOT NULL",
+                "CREATE INDEX idx_entity_values_text ON naive_eav.entity_values (attribute_id, value_text) WHERE value_text IS NOT NULL",
+                "VACUUM ANALYZE naive_eav.entity_values",
+                "CREATE TABLE naive_eav.loaded AS SELECT count(*)::bigint AS rows FROM naive_eav.entity_values",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+            try await connection.query("RESET statement_timeout", logger: self.logger)
         }
         return try await self.loadedRows() ?? 0
     }

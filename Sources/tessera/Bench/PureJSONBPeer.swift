@@ -16,37 +16,42 @@ struct PureJSONBPeer {
     func load() async throws -> Int {
         let ids = self.tenants.map(\.id)
         if let documents = try await self.loadedDocuments() { return documents }
-        try await self.client.query("DROP SCHEMA IF EXISTS pure_jsonb CASCADE", logger: self.logger)
-        try await self.client.query("CREATE SCHEMA pure_jsonb", logger: self.logger)
-        try await self.client.query(
-            """
-            CREATE TABLE pure_jsonb.entities (
-                tenant_id bigint NOT NULL, entity_id bigint NOT NULL, doc jsonb NOT NULL DEFAULT '{}',
-                PRIMARY KEY (tenant_id, entity_id)
+        // Loads run for minutes: no statement timeout on this connection while they do.
+        try await self.client.withConnection { connection in
+            try await connection.query("SET statement_timeout = 0", logger: self.logger)
+            try await connection.query("DROP SCHEMA IF EXISTS pure_jsonb CASCADE", logger: self.logger)
+            try await connection.query("CREATE SCHEMA pure_jsonb", logger: self.logger)
+            try await connection.query(
+                """
+                CREATE TABLE pure_jsonb.entities (
+                    tenant_id bigint NOT NULL, entity_id bigint NOT NULL, doc jsonb NOT NULL DEFAULT '{}',
+                    PRIMARY KEY (tenant_id, entity_id)
+                )
+                """,
+                logger: self.logger
             )
-            """,
-            logger: self.logger
-        )
-        try await self.client.query(
-            """
-            INSERT INTO pure_jsonb.entities (tenant_id, entity_id, doc)
-            SELECT tenant_id, entity_id, jsonb_object_agg(name, value)
-              FROM (SELECT DISTINCT ON (v.tenant_id, v.entity_id, v.attribute_id) v.tenant_id, v.entity_id, a.name,
-                           coalesce(to_jsonb(v.value_decimal), to_jsonb(v.value_text), to_jsonb(v.value_int)) AS value
-                      FROM entity_values_ts AS v
-                      JOIN attributes AS a ON a.tenant_id = v.tenant_id AND a.attribute_id = v.attribute_id
-                     WHERE v.tenant_id = ANY(\(ids))
-                     ORDER BY v.tenant_id, v.entity_id, v.attribute_id, v.ts DESC) AS latest
-             GROUP BY tenant_id, entity_id
-            """,
-            logger: self.logger
-        )
-        for statement in [
-            "CREATE INDEX pure_jsonb_doc ON pure_jsonb.entities USING gin (doc jsonb_path_ops)",
-            "VACUUM ANALYZE pure_jsonb.entities",
-            "CREATE TABLE pure_jsonb.loaded AS SELECT count(*)::bigint AS documents FROM pure_jsonb.entities",
-        ] {
-            try await self.client.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            try await connection.query(
+                """
+                INSERT INTO pure_jsonb.entities (tenant_id, entity_id, doc)
+                SELECT tenant_id, entity_id, jsonb_object_agg(name, value)
+                  FROM (SELECT DISTINCT ON (v.tenant_id, v.entity_id, v.attribute_id) v.tenant_id, v.entity_id, a.name,
+                               coalesce(to_jsonb(v.value_decimal), to_jsonb(v.value_text), to_jsonb(v.value_int)) AS value
+                          FROM entity_values_ts AS v
+                          JOIN attributes AS a ON a.tenant_id = v.tenant_id AND a.attribute_id = v.attribute_id
+                         WHERE v.tenant_id = ANY(\(ids))
+                         ORDER BY v.tenant_id, v.entity_id, v.attribute_id, v.ts DESC) AS latest
+                 GROUP BY tenant_id, entity_id
+                """,
+                logger: self.logger
+            )
+            for statement in [
+                "CREATE INDEX pure_jsonb_doc ON pure_jsonb.entities USING gin (doc jsonb_path_ops)",
+                "VACUUM ANALYZE pure_jsonb.entities",
+                "CREATE TABLE pure_jsonb.loaded AS SELECT count(*)::bigint AS documents FROM pure_jsonb.entities",
+            ] {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+            }
+            try await connection.query("RESET statement_timeout", logger: self.logger)
         }
         return try await self.loadedDocuments() ?? 0
     }
