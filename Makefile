@@ -43,4 +43,8 @@ test: deps
 	      .build/debug/tessera bench all --smoke --dataset air-quality --data-dir ../shared/data/beijing-air-quality \
 	        --dir $$bench_dir --port 18196 --results $$bench_dir/results; fi; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
+	@# The scaling run at two small sizes (each size its own cluster, stopped as it ends).
+	bench_dir=$$(mktemp -d /tmp/tessera-bench-scale-smoke.XXXXXX) && chmod 755 $$bench_dir && \
+	  ( .build/debug/tessera bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
+	    for size in $$bench_dir/*/; do .build/debug/tessera cluster down --dir $$size >/dev/null 2>&1; done; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test
