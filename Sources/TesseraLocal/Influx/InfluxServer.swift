@@ -41,11 +41,15 @@ package struct InfluxServer: Sendable {
 
     /// Writes the configuration and starts the server unless it runs already. Returns
     /// the HTTP port once `GET /ping` answers 204 (it takes well under a second).
-    /// Blocks while it waits, up to 30 s.
+    /// Blocks while it waits, up to `startTimeout`.
     package func start(preferredPort: Int? = nil) throws -> Int {
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         if Self.runningPID(directory: self.directory) != nil, let port = self.configuredPort() {
             self.logger.info("InfluxDB already running", metadata: ["component": "influxdb", "port": "\(port)"])
+            // It may still be opening its shards.
+            guard self.waitUntilReady(port: port) == .ready else {
+                throw LocalClusterError.commandFailed("InfluxDB runs but did not answer GET /ping within \(Int(Self.startTimeout)) s.")
+            }
             return port
         }
         let runAs = self.unprivilegedUser()
@@ -80,7 +84,7 @@ package struct InfluxServer: Sendable {
                 )
             case .timedOut:
                 throw LocalClusterError.commandFailed(
-                    "InfluxDB did not answer GET /ping within 30 s; the end of \(self.logFile):\n\(self.logTail(from: logOffset))"
+                    "InfluxDB did not answer GET /ping within \(Int(Self.startTimeout)) s; the end of \(self.logFile):\n\(self.logTail(from: logOffset))"
                 )
             }
         }
@@ -118,9 +122,13 @@ package struct InfluxServer: Sendable {
 
     private enum Readiness { case ready, exited, timedOut }
 
+    /// Empty, it answers in well under a second; with millions of points it replays its
+    /// WAL and loads every series' index before it listens (minutes for 20M points).
+    static let startTimeout: TimeInterval = 600
+
     private func waitUntilReady(port: Int) -> Readiness {
         let start = Date()
-        while Date().timeIntervalSince(start) < 30 {
+        while Date().timeIntervalSince(start) < Self.startTimeout {
             if Self.ping(port: port) { return .ready }
             // A moment after launch the pidfile may not name a live influxd yet (seen under
             // load): only a missing process after 2 s means it exited.
