@@ -238,6 +238,13 @@ package final class IngestPipeline: Service, Sendable {
         while true {
             let (draining, empty) = self.state.withLock { ($0.draining, $0.log.count == 0 && $0.queue.isEmpty && $0.inFlight == 0) }
             if draining && empty { return }
+            // Cancelled (not a graceful shutdown: the service group is tearing down after a
+            // failure): no query can run any more and every sleep returns at once, so stop
+            // instead of spinning. What is staged stays in the table for the next flush.
+            if Task.isCancelled {
+                self.logger.error("Flusher cancelled", metadata: ["unflushed.points": "\(self.unflushedPoints)"])
+                return
+            }
             if !draining {
                 let interval = self.configuration.flushInterval
                 _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
