@@ -102,7 +102,14 @@ struct BenchReport: Encodable {
     /// Writes `<date>-<host>.json` and `.md` into `folder`; returns the JSON's path.
     func write(to folder: String) throws -> String {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let stem = "\(folder)/\(self.machine.date.prefix(10))-\(self.machine.host)"
+        // A second run the same day on the same host gets -2, -3, …: results are kept.
+        let base = "\(folder)/\(self.machine.date.prefix(10))-\(self.machine.host)"
+        var stem = base
+        var run = 1
+        while FileManager.default.fileExists(atPath: stem + ".json") {
+            run += 1
+            stem = "\(base)-\(run)"
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: URL(fileURLWithPath: stem + ".json"))
