@@ -107,7 +107,7 @@ struct Command {
 }
 
 /// Runs blocking work (child processes, waits) on its own thread, off the concurrency pool.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+package func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             continuation.resume(with: Result { try work() })

@@ -8,10 +8,13 @@ extension PostgresClient {
     package static func withRunning<T: Sendable>(
         url: DatabaseURL,
         maximumConnections: Int = 4,
+        startupParameters: [(String, String)] = [],
         logger: Logger,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: .init(url: url, maximumConnections: maximumConnections), backgroundLogger: logger)
+        var configuration = PostgresClient.Configuration(url: url, maximumConnections: maximumConnections)
+        configuration.options.additionalStartupParameters = startupParameters
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await client.run()

@@ -87,10 +87,7 @@ struct AirQualityBench {
         ])
 
         // Checks: every value stored, in both.
-        let deadline = ContinuousClock.now + .seconds(300)
-        while self.environment.dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await self.environment.waitUntilFlushed()
         let stored = try await withPostgresClient(url: self.environment.primary, logger: self.logger) { client in
             for try await count in try await client.query("SELECT count(*)::bigint FROM entity_values_ts WHERE tenant_id = \(tenant.id)").decode(Int.self) {
                 return count

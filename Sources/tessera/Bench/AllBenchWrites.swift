@@ -129,11 +129,7 @@ struct AllBenchWrites {
 
         outcome.tesseraAcknowledged += batches.withLock { $0 }
         outcome.copiedRows += copied.withLock { $0 }
-        // Every acknowledged point flushed before anyone counts.
-        let deadline = ContinuousClock.now + .seconds(300)
-        while environment.dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await environment.waitUntilFlushed()
         return outcome
     }
 

@@ -121,6 +121,18 @@ struct BenchEnvironment {
         return keys
     }
 
+    /// Waits until every acknowledged point is flushed (at most 5 minutes), before anyone counts.
+    func waitUntilFlushed() async throws {
+        try await Self.waitUntilFlushed(self.dependencies)
+    }
+
+    static func waitUntilFlushed(_ dependencies: ServerDependencies) async throws {
+        let deadline = ContinuousClock.now + .seconds(300)
+        while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// Waits until every replica has replayed the dataset (lag under 100 ms).
     func waitForReplicas() async throws {
         let deadline = ContinuousClock.now + .seconds(1800)

@@ -20,9 +20,7 @@ struct InfluxSession {
         }
         let server = InfluxServer(directory: directory, executable: executable, logger: logger)
         // start() blocks (minutes when it reopens a big dataset): off the concurrency pool.
-        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            DispatchQueue.global().async { continuation.resume(with: Result { try server.start() }) }
-        }
+        let port = try await offloaded { try server.start() }
         guard let pid = InfluxServer.runningPID(directory: directory) else { throw ValidationErrorText("influxd started but left no pid") }
         var version = "1.x"
         if let ping = try? await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/ping"), timeout: .seconds(5)),

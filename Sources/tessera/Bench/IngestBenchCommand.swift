@@ -77,10 +77,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
             let acknowledged = load.acknowledgedPoints
 
             // Every acknowledged point, flushed, exactly: the count per tenant must match.
-            let drainStart = ContinuousClock.now
-            while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now - drainStart < .seconds(300) {
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            try await BenchEnvironment.waitUntilFlushed(dependencies)
             let tenantIDs = tenants.map(\.id)
             let stored = try await withPostgresClient(url: url, logger: logger) { client in
                 let rows = try await client.query("SELECT count(*)::bigint FROM entity_values_ts WHERE tenant_id = ANY(\(tenantIDs))")

@@ -73,12 +73,7 @@ struct NaiveEAVPeer {
     }
 
     private func loadedRows() async throws -> Int? {
-        let exists = try await self.client.query("SELECT to_regclass('naive_eav.loaded') IS NOT NULL", logger: self.logger)
-        for try await present in exists.decode(Bool.self) where !present { return nil }
-        for try await rows in try await self.client.query("SELECT rows FROM naive_eav.loaded", logger: self.logger).decode(Int.self) {
-            return rows
-        }
-        return nil
+        try await PeerDatabase.loadedCount(self.client, table: "naive_eav.loaded", logger: self.logger)
     }
 
     /// The latest value of each attribute of one entity.

@@ -11,17 +11,20 @@ enum PeerDatabase {
         url: DatabaseURL, connections: Int, statementTimeout: Duration, logger: Logger,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
-        var configuration = PostgresClient.Configuration(url: url, maximumConnections: connections)
-        configuration.options.additionalStartupParameters = [("statement_timeout", "\(statementTimeout.components.seconds * 1_000)")]
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                await client.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await body(client)
+        try await PostgresClient.withRunning(
+            url: url, maximumConnections: connections,
+            startupParameters: [("statement_timeout", "\(statementTimeout.components.seconds * 1_000)")], logger: logger, body
+        )
+    }
+
+    /// The count a peer recorded in `table` (one row, one column) once its load finished; nil before.
+    static func loadedCount(_ client: PostgresClient, table: String, logger: Logger) async throws -> Int? {
+        let exists = try await client.query("SELECT to_regclass(\(table)) IS NOT NULL", logger: logger)
+        for try await present in exists.decode(Bool.self) where !present { return nil }
+        for try await count in try await client.query(PostgresQuery(unsafeSQL: "SELECT * FROM \(table)"), logger: logger).decode(Int.self) {
+            return count
         }
+        return nil
     }
 
     /// The dataset's tenants in order, each with its attribute ids by name.

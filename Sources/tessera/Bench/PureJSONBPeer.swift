@@ -57,12 +57,7 @@ struct PureJSONBPeer {
     }
 
     private func loadedDocuments() async throws -> Int? {
-        let exists = try await self.client.query("SELECT to_regclass('pure_jsonb.loaded') IS NOT NULL", logger: self.logger)
-        for try await present in exists.decode(Bool.self) where !present { return nil }
-        for try await count in try await self.client.query("SELECT documents FROM pure_jsonb.loaded", logger: self.logger).decode(Int.self) {
-            return count
-        }
-        return nil
+        try await PeerDatabase.loadedCount(self.client, table: "pure_jsonb.loaded", logger: self.logger)
     }
 
     func lookup(_ lookup: ReadOperations.Lookup) async throws {
