@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -27,8 +27,24 @@ package struct ReplayLog: Sendable {
     package var count: Int { self.batches.count }
     package var pendingPoints: Int { self.batches.values.reduce(0) { $0 + $1.holds.reduce(0) { $0 + $1.points } } }
 
+    package func contains(_ id: Int64) -> Bool {
+        self.batches[id] != nil
+    }
+
+    /// Holds a staged batch until its flush is seen. The writer takes new ids; should
+    /// one come twice all the same, the two are held as one (their rows carry the same
+    /// id, so they are flushed, confirmed and replayed together) rather than the first
+    /// being forgotten.
     package mutating func staged(_ batch: Batch) {
-        self.batches[batch.id] = batch
+        guard var held = self.batches[batch.id] else {
+            self.batches[batch.id] = batch
+            return
+        }
+        var data = batch.data
+        held.data.writeBuffer(&data)
+        held.holds.append(contentsOf: batch.holds)
+        held.stagedAt = min(held.stagedAt, batch.stagedAt)
+        self.batches[batch.id] = held
     }
 
     /// The flush of these batches committed: forget them; returns what to release.
