@@ -58,17 +58,42 @@ package enum Timestamps {
 
     /// Microseconds to RFC 3339 UTC text with microseconds.
     package static func format(micros: Int64) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(27)
+        self.write(micros: micros, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `format(micros:)`'s text to `out` as UTF-8, without building a string
+    /// (series responses write thousands of them).
+    package static func write(micros: Int64, to out: inout [UInt8]) {
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = Int(micros - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = self.civilFromDays(Int(days))
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):"
-            + "\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        if (0...9999).contains(year) { digits(year, 4) } else { out.append(contentsOf: String(year).utf8) }
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        digits(fraction, 6)
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -65,7 +65,7 @@ struct EntityReadController {
                 entityID: lookup.state.entity.id,
                 version: lookup.state.version,
                 lagMilliseconds: Int(served.source.lagMilliseconds.rounded(.up)),
-                document: ByteBuffer(string: JSONValue.object(members).jsonText)
+                document: ByteBuffer(bytes: JSONValue.object(members).jsonBytes)
             )
         }
         return ReadResponse.make(members, served: served)

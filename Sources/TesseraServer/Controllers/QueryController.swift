@@ -88,7 +88,7 @@ struct QueryController {
             let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
             await cache.storeQuery(
                 slot,
-                document: ByteBuffer(string: JSONValue.object(computed.members).jsonText),
+                document: ByteBuffer(bytes: JSONValue.object(computed.members).jsonBytes),
                 lagMilliseconds: Int(computed.served.source.lagMilliseconds.rounded(.up)),
                 nowMicros: nowMicros
             )

@@ -26,10 +26,10 @@ enum ReadResponse {
             ("lag_ms", .number(literal: String(lag), isInteger: true)),
             ("consistency", .string(source.consistency.rawValue)),
         ])
-        let body = JSONValue.object(members + [("meta", meta)]).jsonText
+        let body = JSONValue.object(members + [("meta", meta)]).jsonBytes
         var headers = Self.sourceHeaders(source)
         headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// An answer from the cache: the stored document with `meta` added.

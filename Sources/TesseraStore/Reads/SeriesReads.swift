@@ -49,10 +49,15 @@ package enum SeriesReads {
             """
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         var points = [Point]()
-        for try await (time, int, decimal, text, bool, timestamp, json) in rows.decode(
-            (Int64, Int64?, Double?, String?, Bool?, Int64?, String?).self
-        ) {
-            points.append(Point(timeMicros: time, value: try StoredValueSQL.value(int: int, decimal: decimal, text: text, bool: bool, timestamp: timestamp, json: json)))
+        points.reserveCapacity(min(query.limit + 1, 10_001))
+        for try await row in rows {
+            var cells = RowCells(row)
+            let time = try cells.next(Int64.self)
+            let value = try StoredValueSQL.value(
+                int: try cells.next(Int64?.self), decimal: try cells.next(Double?.self), text: try cells.next(String?.self),
+                bool: try cells.next(Bool?.self), timestamp: try cells.next(Int64?.self), json: try cells.next(String?.self)
+            )
+            points.append(Point(timeMicros: time, value: value))
         }
         var next: Int64?
         if points.count > query.limit {
