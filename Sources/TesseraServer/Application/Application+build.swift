@@ -50,7 +50,6 @@ package func buildApplication(
     )
     app.addServices(
         dependencies.primary,
-        dependencies.staging,
         PartitionMaintainer(client: dependencies.primary, logger: logger),
         HeartbeatWriter(primary: dependencies.primary, logger: logger),
         dependencies.ingest.pipeline

@@ -13,8 +13,6 @@ package struct ServerDependencies: Sendable {
     package var catalog: Catalog
     package var migrator: Migrator
     package var metrics: PrometheusCollectorRegistry
-    /// The pool the write path stages through (sessions at `synchronous_commit=off`).
-    package var staging: PostgresClient
     package var ingest: IngestServices
     /// The read side: a pool per node (its own for the primary), the router and its lag monitor.
     package var reads: ReadServices
@@ -58,8 +56,8 @@ package struct ServerDependencies: Sendable {
         }
     }
 
-    /// Builds every component on the primary's URL: two pools (the primary's, and the
-    /// staging pool for COPY) that must run as services (see `services`).
+    /// Builds every component on the primary's URL: the primary's pool, which must run
+    /// as a service (see `services`), and the write path's own COPY connections.
     package init(
         primaryURL: DatabaseURL,
         poolSize: Int = 20,
@@ -72,13 +70,9 @@ package struct ServerDependencies: Sendable {
         logger: Logger
     ) throws {
         let primary = PostgresClient(configuration: .init(url: primaryURL, maximumConnections: poolSize), backgroundLogger: logger)
-        var stagingConfiguration = PostgresClient.Configuration(url: primaryURL, maximumConnections: max(2, configuration.writers + 1))
-        stagingConfiguration.options.additionalStartupParameters = [("synchronous_commit", "off")]
-        let staging = PostgresClient(configuration: stagingConfiguration, backgroundLogger: logger)
         let partitions = PartitionGuard(client: primary, logger: logger)
         let feed = ProjectionFeed()
         self.primary = primary
-        self.staging = staging
         self.catalog = Catalog(client: primary, logger: logger)
         self.migrator = try Migrator(client: primary, logger: logger)
         self.metrics = metrics
@@ -109,7 +103,7 @@ package struct ServerDependencies: Sendable {
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(
             resolver: resolver,
-            pipeline: IngestPipeline(configuration: configuration, staging: staging, primary: primary, partitions: partitions, feed: feed, logger: logger),
+            pipeline: try IngestPipeline(configuration: configuration, stagingURL: primaryURL, primary: primary, partitions: partitions, feed: feed, logger: logger),
             safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
             maxBodyBytes: maxIngestBodyBytes
         )

@@ -61,8 +61,10 @@ package final class IngestPipeline: Service, Sendable {
     }
 
     let configuration: Configuration
-    /// Pool for COPY, its sessions at `synchronous_commit=off`.
-    let staging: PostgresClient
+    /// One COPY connection per writer, at `synchronous_commit=off`.
+    let writerLinks: [StagingLink]
+    /// The COPY connection of the replay (run by the flusher).
+    let replayLink: StagingLink
     /// Pool on the primary with synchronous commit, for flushes and checks.
     let primary: PostgresClient
     let partitions: PartitionGuard
@@ -75,15 +77,16 @@ package final class IngestPipeline: Service, Sendable {
 
     package init(
         configuration: Configuration,
-        staging: PostgresClient,
+        stagingURL: DatabaseURL,
         primary: PostgresClient,
         partitions: PartitionGuard,
         feed: ProjectionFeed = ProjectionFeed(),
         logger: Logger
-    ) {
+    ) throws {
         self.feed = feed
         self.configuration = configuration
-        self.staging = staging
+        self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in try StagingLink(url: stagingURL, logger: logger) }
+        self.replayLink = try StagingLink(url: stagingURL, logger: logger)
         self.primary = primary
         self.partitions = partitions
         self.logger = logger
@@ -133,8 +136,8 @@ package final class IngestPipeline: Service, Sendable {
 
     package func run() async throws {
         await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<self.configuration.writers {
-                group.addTask { await self.writeLoop() }
+            for link in self.writerLinks {
+                group.addTask { await self.writeLoop(link) }
             }
             group.addTask { await self.flushLoop() }
             await withGracefulShutdownHandler {
@@ -143,6 +146,7 @@ package final class IngestPipeline: Service, Sendable {
                 self.beginDrain()
             }
         }
+        for link in self.writerLinks + [self.replayLink] { await link.close() }
     }
 
     /// Stops accepting, lets writers empty the queue and the flusher confirm what was staged.
@@ -176,7 +180,7 @@ package final class IngestPipeline: Service, Sendable {
         }
     }
 
-    private func writeLoop() async {
+    private func writeLoop(_ link: StagingLink) async {
         while let group = await self.nextGroup() {
             var rows = [IngestRow]()
             rows.reserveCapacity(group.reduce(0) { $0 + $1.points })
@@ -187,7 +191,7 @@ package final class IngestPipeline: Service, Sendable {
                 try await self.partitions.ensure(for: rows)
                 let batchID = try await self.nextBatchID()
                 let data = StagingEncoder.encode(rows, batchID: batchID)
-                try await self.copy(data)
+                try await link.copy(data)
                 let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
                 let pending = self.state.withLock { state in
                     state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
@@ -233,14 +237,6 @@ package final class IngestPipeline: Service, Sendable {
             self.logger.error("The batch id sequence went back to an id still held; skipping it", metadata: ["batch.id": "\(id)"])
         }
         throw TesseraError(.unavailable, "No batch id.")
-    }
-
-    private func copy(_ data: ByteBuffer) async throws {
-        try await self.staging.withConnection { connection in
-            try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
-                try await writer.write(data)
-            }
-        }
     }
 
     // MARK: - Flushing and recovery
@@ -358,7 +354,7 @@ package final class IngestPipeline: Service, Sendable {
         let batches = self.state.withLock { $0.log.batches(lost) }
         for batch in batches {
             self.partitions.reset()
-            try await self.copy(batch.data)
+            try await self.replayLink.copy(batch.data)
             self.metrics.replayed()
             self.state.withLock { $0.replayedBatches += 1 }
             self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
