@@ -35,6 +35,23 @@ import TesseraTestSupport
         }
     }
 
+    @Test func aKeyRotatedByAnotherServerStopsWorkingHereWithinTheKeyCacheTTL() async throws {
+        let url = try await TestCluster.primaryURL()
+        try await withTestClient(url: url) { client in
+            let here = Catalog(client: client, keys: TenantKeyCache(ttl: .seconds(5)), logger: quietLogger)
+            let elsewhere = Catalog(client: client, logger: quietLogger)
+            let (tenant, key) = try await here.createTenant(name: "rotated-\(UUID().uuidString.prefix(8))")
+            #expect(try await here.tenant(forKey: key)?.id == tenant.id)
+            let (_, newKey) = try #require(try await elsewhere.rotateKey(tenantName: tenant.name))
+            // Until its entry expires, this server still knows the old key; the new one works at once.
+            #expect(try await here.tenant(forKey: key)?.id == tenant.id)
+            #expect(try await here.tenant(forKey: newKey)?.id == tenant.id)
+            try await Task.sleep(for: .milliseconds(5_500))
+            #expect(try await here.tenant(forKey: key) == nil)
+            #expect(try await elsewhere.tenant(forKey: key) == nil)
+        }
+    }
+
     @Test func duplicateTenantNamesAreRefused() async throws {
         try await self.withCatalog { catalog, tenant in
             do {

@@ -29,16 +29,22 @@ extension Catalog {
         }
     }
 
-    /// The tenant a key belongs to, or nil for an unknown key.
+    /// The tenant a key belongs to, or nil for an unknown key. Known keys are answered
+    /// from memory for a few seconds (see `TenantKeyCache`).
     package func tenant(forKey key: APIKey) async throws(TesseraError) -> Tenant? {
         guard APIKey.looksValid(key.value) else { return nil }
-        return try await self.run {
+        let hash = key.storedHash
+        let cached = self.keys.tenant(hash: hash)
+        if let tenant = cached.tenant { return tenant }
+        let tenant = try await self.run {
             let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE api_key_hash = \(key.storedHash)",
+                "SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE api_key_hash = \(hash)",
                 logger: self.logger
             )
             return try await Self.firstTenant(rows)
         }
+        if let tenant { self.keys.remember(tenant, hash: hash, generation: cached.generation) }
+        return tenant
     }
 
     package func tenant(named name: String) async throws(TesseraError) -> Tenant? {
@@ -54,6 +60,8 @@ extension Catalog {
     /// Replaces a tenant's API key: the old key stops working at once.
     package func rotateKey(tenantName name: String) async throws(TesseraError) -> (Tenant, APIKey)? {
         let key = APIKey.generate()
+        self.keys.removeAll()
+        defer { self.keys.removeAll() }
         let tenant = try await self.run {
             let rows = try await self.client.query(
                 """

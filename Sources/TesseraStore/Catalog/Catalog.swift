@@ -7,9 +7,12 @@ import TesseraCore
 package struct Catalog: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// Known API keys for a few seconds (shared by every copy of this catalog).
+    let keys: TenantKeyCache
 
-    package init(client: PostgresClient, logger: Logger) {
+    package init(client: PostgresClient, keys: TenantKeyCache = TenantKeyCache(), logger: Logger) {
         self.client = client
+        self.keys = keys
         self.logger = logger
     }
 
