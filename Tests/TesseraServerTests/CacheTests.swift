@@ -13,8 +13,10 @@ import TesseraTestSupport
 @Suite struct CacheTests {
     static func settings(_ url: RedisURL, entityTTL: Duration = .seconds(300)) -> ServerDependencies.CacheSettings {
         // Each test's database numbers tenants and entities from 1: a namespace keeps their keys apart.
+        // A generous command timeout: on a loaded CI machine a 200 ms one let a GET time out,
+        // and the read that should have been a hit went to the database.
         .init(
-            redis: .init(url: url, commandTimeout: .milliseconds(200)),
+            redis: .init(url: url, commandTimeout: .seconds(1)),
             cache: .init(
                 entityTTL: entityTTL,
                 breaker: .init(failureThreshold: 3, coolDown: .seconds(1)),

@@ -75,7 +75,17 @@ package enum TestCluster {
 private let exitDirectory = LockedValue<String?>(nil)
 
 /// A logger that stays silent: tests assert on values, not log lines.
-package let quietLogger = Logger(label: "tessera.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+/// Silent, unless `TESSERA_TEST_LOG` names a level (`trace` … `critical`): then the
+/// servers and clusters the tests start log to stderr from that level, to see what a
+/// failing test's server did.
+package let quietLogger: Logger = {
+    guard let name = ProcessInfo.processInfo.environment["TESSERA_TEST_LOG"], let level = Logger.Level(rawValue: name) else {
+        return Logger(label: "tessera.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+    var logger = Logger(label: "tessera.tests", factory: { label in StreamLogHandler.standardError(label: label) })
+    logger.logLevel = level
+    return logger
+}()
 
 /// Runs `body` with a running pool on `url`.
 package func withTestClient<T: Sendable>(
