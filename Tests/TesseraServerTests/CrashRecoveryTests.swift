@@ -22,7 +22,10 @@ import TesseraTestSupport
         let directory = NSTemporaryDirectory() + "tessera-crash-\(UUID().uuidString.prefix(8))"
         defer {
             LocalCluster.stopNow(directory: directory)
-            try? FileManager.default.removeItem(atPath: directory)
+            // With TESSERA_TEST_LOG set, the cluster's folder (its PostgreSQL log) is kept.
+            if ProcessInfo.processInfo.environment["TESSERA_TEST_LOG"] == nil {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
         let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
         let status = try await cluster.up()
@@ -32,8 +35,8 @@ import TesseraTestSupport
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: 4,
-            // A long flush interval keeps many acknowledged batches staged when the crash comes.
-            ingest: .init(writers: 1, flushInterval: .milliseconds(400), lossCheckAge: .milliseconds(500)),
+            // A long flush interval keeps acknowledged batches staged when the crash comes.
+            ingest: .init(writers: 1, flushInterval: .seconds(5), lossCheckAge: .milliseconds(500)),
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )
@@ -62,8 +65,13 @@ import TesseraTestSupport
                 // Kill once acknowledged batches wait in staging (a flush may just have taken
                 // them all: then at the next request).
                 if request >= 40, !killed, try await Self.stagedRows(url) > 0 {
+                    // The whole instance at once, as a machine or OOM crash takes it: the
+                    // postmaster and its backends, so no orphaned backend finishes a flush
+                    // after the "crash".
                     let pid = try #require(try cluster.status().primary?.pid)
+                    let backends = Self.children(of: pid)
                     #expect(kill(pid, SIGKILL) == 0)
+                    for backend in backends { _ = kill(backend, SIGKILL) }
                     killed = true
                     restart = Task {
                         // Until the killed postmaster's backends are gone, a start fails:
@@ -142,6 +150,18 @@ import TesseraTestSupport
             let rows = try await client.query("SELECT count(*)::bigint FROM entity_values_ingest")
             for try await count in rows.decode(Int.self) { return count }
             return 0
+        }
+    }
+
+    /// The processes whose parent is `pid` (from /proc).
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { return nil }
+            // "pid (comm) state ppid …": comm may hold spaces, so read after its closing parenthesis.
+            guard let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid ? child : nil
         }
     }
 }
