@@ -86,7 +86,9 @@ package final class IngestPipeline: Service, Sendable {
         self.feed = feed
         self.configuration = configuration
         self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in try StagingLink(url: stagingURL, logger: logger) }
-        self.replayLink = try StagingLink(url: stagingURL, logger: logger)
+        // A replay abandoned at its deadline could still commit, and the next replay of the
+        // same batch would store it twice: its deadline is far past any real COPY.
+        self.replayLink = try StagingLink(url: stagingURL, deadline: .seconds(300), logger: logger)
         self.primary = primary
         self.partitions = partitions
         self.logger = logger
