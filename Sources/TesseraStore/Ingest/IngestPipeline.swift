@@ -70,6 +70,8 @@ package final class IngestPipeline: Service, Sendable {
     let partitions: PartitionGuard
     let logger: Logger
     private let state: Mutex<State>
+    /// Batch ids taken from the sequence and not used yet.
+    private let batchIDs = Mutex<[Int64]>([])
     private let metrics = IngestMetrics()
 
     /// Told what each committed flush changed.
@@ -223,20 +225,27 @@ package final class IngestPipeline: Service, Sendable {
         return a.timestamp < b.timestamp
     }
 
-    /// A batch id no batch ever had. Taken on the synchronous-commit pool: PostgreSQL
-    /// WAL-logs a sequence 32 values ahead, and with `synchronous_commit=off` that record
-    /// can be lost in a crash, so the sequence would hand out again ids of acknowledged
-    /// batches waiting for replay (and the replay would take the new batch for the old
-    /// one). With synchronous commit, the call that logs waits for the record to be on
-    /// disk. Ids this server still holds are skipped all the same.
+    /// A batch id no batch ever had, from a block of 64 taken at once. Blocks are taken on
+    /// the synchronous-commit pool: PostgreSQL WAL-logs a sequence 32 values ahead, and
+    /// with `synchronous_commit=off` that record can be lost in a crash, so the sequence
+    /// would hand out again ids of acknowledged batches waiting for replay (and the
+    /// replay would take the new batch for the old one). With synchronous commit, the
+    /// statement that logs waits for the record to be on disk. Ids this server still
+    /// holds are skipped all the same.
     private func nextBatchID() async throws -> Int64 {
-        for _ in 0..<64 {
-            let rows = try await self.primary.query("SELECT nextval('ingest_batch_seq')", logger: self.logger)
-            var next: Int64?
-            for try await id in rows.decode(Int64.self) { next = id }
-            guard let id = next else { break }
-            if !self.state.withLock({ $0.log.contains(id) }) { return id }
-            self.logger.error("The batch id sequence went back to an id still held; skipping it", metadata: ["batch.id": "\(id)"])
+        for _ in 0..<4 {
+            while let id = self.batchIDs.withLock({ $0.popLast() }) {
+                if !self.state.withLock({ $0.log.contains(id) }) { return id }
+                self.logger.error("The batch id sequence went back to an id still held; skipping it", metadata: ["batch.id": "\(id)"])
+            }
+            let rows = try await self.primary.query(
+                "SELECT nextval('ingest_batch_seq') FROM generate_series(1, 64)",
+                logger: self.logger
+            )
+            var block = [Int64]()
+            for try await id in rows.decode(Int64.self) { block.append(id) }
+            // Handed out smallest first.
+            self.batchIDs.withLock { $0.append(contentsOf: block.sorted(by: >)) }
         }
         throw TesseraError(.unavailable, "No batch id.")
     }
