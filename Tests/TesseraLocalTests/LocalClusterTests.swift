@@ -73,6 +73,26 @@ import TesseraTestSupport
         // A replica refuses writes.
         #expect(throws: (any Error).self) { try self.psql(replica, "INSERT INTO streamed VALUES (8)") }
 
+        // It streams through a slot, so the primary keeps the WAL it misses while down:
+        // after the primary switched segments and checkpointed (recycling old segments),
+        // the restarted replica still catches up.
+        #expect(try self.psql(primary, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tessera_replica_1'")
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        try await cluster.stop(component: "replica-1")
+        for value in 9...12 {
+            try self.psql(primary, "INSERT INTO streamed VALUES (\(value)); SELECT pg_switch_wal();")
+        }
+        try self.psql(primary, "CHECKPOINT")
+        try self.psql(primary, "CHECKPOINT")
+        let restarted = try #require(try await cluster.up().components.first { $0.name == "replica-1" })
+        seen = ""
+        for _ in 0..<200 {
+            seen = (try? self.psql(restarted, "SELECT max(x) FROM streamed"))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            if seen == "12" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(seen == "12")
+
         let stopped = try await cluster.down()
         #expect(stopped.components.allSatisfy { !$0.running })
     }

@@ -29,6 +29,9 @@ struct PostgresServer {
     /// Initialises the data directory if needed, writes the settings and starts the
     /// server unless it runs already. Returns the port it listens on.
     func start(preferredPort: Int?) throws -> Int {
+        if case .replica(let primaryPort) = self.role {
+            try self.ensureReplicationSlot(primaryPort: primaryPort)
+        }
         if !FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION") {
             switch self.role {
             case .primary: try self.initialise()
@@ -83,7 +86,26 @@ struct PostgresServer {
         try handle.close()
     }
 
-    /// A new replica's data: a base backup of the primary, streaming the WAL it needs.
+    /// The physical replication slot this replica streams through: the primary keeps
+    /// the WAL the replica has not received, so a replica that was down or behind
+    /// when the cluster stopped catches up at the next start instead of finding its
+    /// next segment removed (up to `max_slot_wal_keep_size`).
+    var slotName: String {
+        "tessera_" + String(self.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    /// Creates the slot on the primary unless it exists, reserving WAL from now.
+    private func ensureReplicationSlot(primaryPort: Int) throws {
+        try Command(
+            executable: self.installation.tool("psql"),
+            arguments: ["-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", self.superuser, "-d", "postgres", "-tAc",
+                        "SELECT pg_create_physical_replication_slot('\(self.slotName)', true) WHERE NOT EXISTS "
+                            + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(self.slotName)')"],
+            environment: ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
+        ).check()
+    }
+
+    /// A new replica's data: a base backup of the primary, streaming the WAL it needs through its slot.
     private func cloneFromPrimary(port: Int) throws {
         let parent = (self.dataDirectory as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -91,7 +113,7 @@ struct PostgresServer {
         self.logger.info("Cloning a replica from the primary", metadata: ["component": "\(self.name)", "data.dir": "\(self.dataDirectory)"])
         try Command(
             executable: self.installation.tool("pg_basebackup"),
-            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-D", self.dataDirectory, "-X", "stream", "--checkpoint=fast"],
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-D", self.dataDirectory, "-X", "stream", "-S", self.slotName, "--checkpoint=fast"],
             environment: ["PGPASSWORD": self.password],
             user: self.runAs?.name
         ).check()
@@ -111,7 +133,7 @@ struct PostgresServer {
         let conninfo = "host=127.0.0.1 port=\(primaryPort) user=\(self.superuser) password=\(self.password) application_name=\(self.name)"
         try self.writeOwned(
             self.dataDirectory + "/tessera-replica.conf",
-            "primary_conninfo = '\(conninfo)'\nhot_standby_feedback = on\n"
+            "primary_conninfo = '\(conninfo)'\nprimary_slot_name = '\(self.slotName)'\nhot_standby_feedback = on\n"
         )
     }
 

@@ -15,6 +15,7 @@ enum PostgresSettings {
         wal_level = replica                   # streaming replicas
         max_wal_senders = 10
         max_replication_slots = 10
+        max_slot_wal_keep_size = 32GB         # WAL kept for a replica that is down or behind, at most (then it must be cloned again)
         hot_standby = on
         wal_compression = on                  # EAV rows compress well; 2 cores can afford it
         wal_buffers = 64MB                    # absorbs COPY bursts between WAL writes
@@ -49,6 +50,7 @@ enum PostgresSettings {
         wal_level = replica
         max_wal_senders = 10
         max_replication_slots = 10
+        max_slot_wal_keep_size = 4GB
         hot_standby = on
         fsync = off                           # tests do not survive OS crashes; process crashes are still safe
         jit = off
