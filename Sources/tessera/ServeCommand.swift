@@ -74,7 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
                     .eventual: environment.eventualTimeoutMilliseconds,
                     .analytics: environment.analyticsTimeoutMilliseconds,
                 ]
-            )
+            ),
+            preparedStatements: environment.preparedStatements
         )
         var cache: ServerDependencies.CacheSettings?
         if environment.cacheEnabled, let redisURL {
@@ -82,7 +83,11 @@ struct ServeCommand: AsyncParsableCommand {
             do { parsed = try RedisURL(parsing: redisURL) } catch { throw ValidationError(error.description) }
             cache = .init(
                 redis: .init(url: parsed),
-                cache: .init(entityTTL: .seconds(environment.cacheEntityTTLSeconds), queryTTL: .seconds(environment.cacheQueryTTLSeconds))
+                cache: .init(
+                    entityTTL: .seconds(environment.cacheEntityTTLSeconds),
+                    slidingEntityTTL: environment.cacheEntityTTLSliding,
+                    queryTTL: .seconds(environment.cacheQueryTTLSeconds)
+                )
             )
             logger.info("Read cache on", metadata: ["redis": "\(parsed)"])
         }

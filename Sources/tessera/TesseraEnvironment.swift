@@ -28,6 +28,8 @@ struct TesseraEnvironment {
     var cacheEnabled: Bool
     var cacheEntityTTLSeconds: Int
     var cacheQueryTTLSeconds: Int
+    var cacheEntityTTLSliding: Bool
+    var preparedStatements: Bool
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -57,5 +59,7 @@ struct TesseraEnvironment {
         self.cacheEnabled = (value("TESSERA_CACHE") ?? "on").lowercased() != "off"
         self.cacheEntityTTLSeconds = value("TESSERA_CACHE_ENTITY_TTL_S").flatMap(Int.init) ?? 300
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60
+        self.cacheEntityTTLSliding = (value("TESSERA_CACHE_ENTITY_TTL_SLIDING") ?? "on").lowercased() != "off"
+        self.preparedStatements = (value("TESSERA_DB_PREPARED_STATEMENTS") ?? "on").lowercased() != "off"
     }
 }

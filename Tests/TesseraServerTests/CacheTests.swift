@@ -11,7 +11,7 @@ import TesseraTestSupport
 
 /// The read cache against a real Redis and a real PostgreSQL, through the API.
 @Suite struct CacheTests {
-    static func settings(_ url: RedisURL, entityTTL: Duration = .seconds(300)) -> ServerDependencies.CacheSettings {
+    static func settings(_ url: RedisURL, entityTTL: Duration = .seconds(300), sliding: Bool = true) -> ServerDependencies.CacheSettings {
         // Each test's database numbers tenants and entities from 1: a namespace keeps their keys apart.
         // A generous command timeout: on a loaded CI machine a 200 ms one let a GET time out,
         // and the read that should have been a hit went to the database.
@@ -19,6 +19,7 @@ import TesseraTestSupport
             redis: .init(url: url, commandTimeout: .seconds(1)),
             cache: .init(
                 entityTTL: entityTTL,
+                slidingEntityTTL: sliding,
                 breaker: .init(failureThreshold: 3, coolDown: .seconds(1)),
                 namespace: "test-\(UUID().uuidString.prefix(8)):"
             )
@@ -124,6 +125,37 @@ import TesseraTestSupport
             #expect(Self.source(try await client.send(.get, "/v1/entities/brief", key: tenant.key)) == "cache")
             try await Task.sleep(for: .milliseconds(1_300))
             #expect(Self.source(try await client.send(.get, "/v1/entities/brief", key: tenant.key)) == "primary")
+        }
+    }
+
+    @Test func aHitRestartsAnEntrysTTL() async throws {
+        let redis = try await TestRedis.url()
+        try await Self.run(cache: Self.settings(redis, entityTTL: .seconds(2))) { client, _ in
+            let tenant = try await Self.hotTenant(client)
+            try await Self.write(client, tenant, entity: "popular", value: 1)
+            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
+            // Read every second for 3 s: past the 2 s TTL, each hit kept the entry.
+            for _ in 0..<3 {
+                try await Task.sleep(for: .seconds(1))
+                #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "cache")
+            }
+            // Unread for longer than the TTL: gone.
+            try await Task.sleep(for: .milliseconds(2_500))
+            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
+        }
+    }
+
+    @Test func withAFixedTTLHitsDoNotKeepAnEntry() async throws {
+        let redis = try await TestRedis.url()
+        try await Self.run(cache: Self.settings(redis, entityTTL: .seconds(2), sliding: false)) { client, _ in
+            let tenant = try await Self.hotTenant(client)
+            try await Self.write(client, tenant, entity: "popular", value: 1)
+            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
+            try await Task.sleep(for: .seconds(1))
+            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "cache")
+            // 2.3 s after the miss that stored it, whatever the hit at 1 s.
+            try await Task.sleep(for: .milliseconds(1_300))
+            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
         }
     }
 

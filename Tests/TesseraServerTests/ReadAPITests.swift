@@ -21,8 +21,10 @@ import TesseraStore
         #"{"entity": "\#(entity)", "attribute": "\#(attribute)", "value": \#(value), "ts": "\#(ts)"}"#
     }
 
-    @Test func aLookupAnswersTheLatestHotValuesAndRequestedNonHotOnesWithWhereItCameFrom() async throws {
-        try await APITester.run { client in
+    /// With lookups as named prepared statements (the default) and as unnamed ones.
+    @Test(arguments: [true, false])
+    func aLookupAnswersTheLatestHotValuesAndRequestedNonHotOnesWithWhereItCameFrom(prepared: Bool) async throws {
+        try await APITester.run(readTopology: .init(poolSize: 4, preparedStatements: prepared)) { client, _ in
             let tenant = try await client.createTenant()
             _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
             _ = try await client.send(.put, "/v1/attributes/status", key: tenant.key, json: #"{"type":"text","hot":true}"#)

@@ -6,8 +6,9 @@ import Synchronization
 import TesseraCore
 
 /// The read cache in Redis: entity lookups under `entity:{tenant}:{entity}` (TTL
-/// 300 s) and filter/aggregate results under a tenant-scoped key of the normalised
-/// query (TTL 60 s).
+/// 300 s, restarted by every read that hits, unless `slidingEntityTTL` is off) and
+/// filter/aggregate results under a tenant-scoped key of the normalised query (TTL
+/// 60 s from the miss that stored it).
 ///
 /// Correctness rests on versions. Every change the write path commits is announced
 /// (`forget`): each changed entity's entry becomes a short-lived tombstone carrying
@@ -24,6 +25,11 @@ import TesseraCore
 package final class ReadCache: Sendable {
     package struct Configuration: Sendable {
         package var entityTTL: Duration
+        /// A hit restarts the entry's `entityTTL`, so an entity read more often than
+        /// that stays cached (its changes replace the entry, the TTL only bounds how
+        /// long an entry nobody reads takes memory). Off: entries live `entityTTL` from
+        /// the miss that stored them.
+        package var slidingEntityTTL: Bool
         package var queryTTL: Duration
         /// How long a tombstone keeps older values out: longer than any replica that
         /// still gets reads may lag (the routing threshold, 3 s by default).
@@ -36,6 +42,7 @@ package final class ReadCache: Sendable {
 
         package init(
             entityTTL: Duration = .seconds(300),
+            slidingEntityTTL: Bool = true,
             queryTTL: Duration = .seconds(60),
             tombstoneTTL: Duration = .seconds(5),
             breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration = .init(failureThreshold: 3, coolDown: .seconds(2)),
@@ -44,6 +51,7 @@ package final class ReadCache: Sendable {
         ) {
             self.namespace = namespace
             self.entityTTL = entityTTL
+            self.slidingEntityTTL = slidingEntityTTL
             self.queryTTL = queryTTL
             self.tombstoneTTL = tombstoneTTL
             self.breaker = breaker
@@ -105,8 +113,13 @@ package final class ReadCache: Sendable {
 
     /// The cached lookup of an entity; nil on a miss, a tombstone, or Redis failing.
     package func entity(tenant: Int64, entityID: Int64) async -> Hit? {
+        let key = self.entityKey(tenant: tenant, entity: entityID)
         let bytes = await self.guarded(reading: true) { () async throws(RedisError) -> ByteBuffer? in
-            try await self.redis.get(self.entityKey(tenant: tenant, entity: entityID))
+            guard self.configuration.slidingEntityTTL else { return try await self.redis.get(key) }
+            let reply = try await self.redis.send(["EVAL", .string(Self.readAndTouch), 1, .string(key),
+                                                   .integer(Self.milliseconds(self.configuration.entityTTL))])
+            guard case .bulkString(let value) = reply else { throw RedisError(.protocolViolation, "EVAL of the entity read answered \(reply)") }
+            return value
         } ?? nil
         guard let bytes, let entry = CacheEntry(decoding: bytes), case .value(let document, let lag) = entry.kind else {
             self.metrics.miss("entity")
@@ -126,6 +139,13 @@ package final class ReadCache: Sendable {
                                        .integer(version), .bytes(entry.encoded), .integer(ttl)])
         }
     }
+
+    /// GET KEYS[1]; a value (not a tombstone, which must expire on time) lives ARGV[1] ms from now.
+    static let readAndTouch = """
+        local entry = redis.call('GET', KEYS[1])
+        if entry and string.byte(entry, 1) == 118 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+        return entry
+        """
 
     /// SET KEYS[1] ARGV[2] PX ARGV[3] unless it holds a version above ARGV[1].
     static let storeIfNewer = """

@@ -40,19 +40,23 @@ package struct ServerDependencies: Sendable {
         package var poolSize: Int
         package var router: ReadRouter.Configuration
         package var limits: ReadServices.Limits
+        /// Entity lookups as named prepared statements (see `ReadServices`).
+        package var preparedStatements: Bool
 
         package init(
             replicas: [DatabaseURL] = [],
             analytics: DatabaseURL? = nil,
             poolSize: Int = 10,
             router: ReadRouter.Configuration = .init(),
-            limits: ReadServices.Limits = .init()
+            limits: ReadServices.Limits = .init(),
+            preparedStatements: Bool = true
         ) {
             self.replicas = replicas
             self.analytics = analytics
             self.poolSize = poolSize
             self.router = router
             self.limits = limits
+            self.preparedStatements = preparedStatements
         }
     }
 
@@ -98,7 +102,10 @@ package struct ServerDependencies: Sendable {
         } else {
             self.redis = nil
         }
-        self.reads = ReadServices(router: router, resolver: resolver, cache: cache, limits: readTopology.limits, logger: logger)
+        self.reads = ReadServices(
+            router: router, resolver: resolver, cache: cache, limits: readTopology.limits,
+            preparedStatements: readTopology.preparedStatements, logger: logger
+        )
         self.readPools = nodes.map(\.client)
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(

@@ -37,6 +37,7 @@ struct EntityReadController {
             }
         }
         let logger = self.reads.logger
+        let prepared = self.reads.preparedStatements
         let nonHot = extra
         // `eventual` and `analytics` lookups of the hot state may be answered by the cache.
         let cache = options.consistency != .strong && options.minimum == nil && extra.isEmpty ? self.reads.cache : nil
@@ -45,7 +46,7 @@ struct EntityReadController {
         }
         let read = { @Sendable () async throws -> ReadRouter.Served<EntityLookup?> in
             try await self.reads.read(options) { connection in
-                guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
+                guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
                     return nil as EntityLookup?
                 }
                 let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
@@ -122,8 +123,9 @@ struct EntityReadController {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
         }
         let logger = self.reads.logger
+        let prepared = self.reads.preparedStatements
         let served = try await self.reads.read(options) { connection in
-            guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, logger: logger) else {
+            guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
                 return nil as SeriesReads.Page?
             }
             return try await SeriesReads.points(query, entityID: state.entity.id, attributeID: attribute.id, tenantID: tenant.id, on: connection, logger: logger)

@@ -24,14 +24,26 @@ package struct ReadServices: Sendable {
     /// The Redis read cache, when one is configured.
     package var cache: ReadCache?
     package var limits: Limits
+    /// Entity lookups run as named prepared statements, parsed and planned once per
+    /// connection. Off behind a transaction-pooling pgbouncer older than 1.21 (or
+    /// RDS Proxy), where a connection's statements do not follow its client.
+    package var preparedStatements: Bool
     package var logger: Logger
     /// One database read per entity for concurrent cache misses.
     let entityFlights = SingleFlight<ReadRouter.Served<EntityReadController.EntityLookup?>>()
     /// One database read per query for concurrent cache misses.
     let queryFlights = SingleFlight<QueryController.Computed>()
 
-    package init(router: ReadRouter, resolver: IngestResolver, cache: ReadCache? = nil, limits: Limits = .init(), logger: Logger) {
+    package init(
+        router: ReadRouter,
+        resolver: IngestResolver,
+        cache: ReadCache? = nil,
+        limits: Limits = .init(),
+        preparedStatements: Bool = true,
+        logger: Logger
+    ) {
         self.router = router
+        self.preparedStatements = preparedStatements
         self.resolver = resolver
         self.cache = cache
         self.limits = limits

@@ -26,30 +26,65 @@ package enum EntityReads {
     }
 
     /// The live entity with this key, with its projection; nil if there is none.
-    package static func state(key: String, tenantID: Int64, on connection: PostgresConnection, logger: Logger) async throws -> State? {
-        let rows = try await connection.query(
-            """
+    /// `prepared`: as a named statement, parsed and planned once per connection
+    /// (not behind a transaction-pooling pgbouncer older than 1.21, which cannot
+    /// keep a connection's statements).
+    package static func state(
+        key: String,
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        prepared: Bool = false,
+        logger: Logger
+    ) async throws -> State? {
+        let statement = StateStatement(tenantID: tenantID, key: key)
+        if prepared {
+            for try await row in try await connection.execute(statement, logger: logger) {
+                return try Self.state(row, tenantID: tenantID)
+            }
+        } else {
+            let query = PostgresQuery(unsafeSQL: StateStatement.sql, binds: statement.makeBindings())
+            for try await row in try await connection.query(query, logger: logger).decode(StateStatement.Row.self) {
+                return try Self.state(row, tenantID: tenantID)
+            }
+        }
+        return nil
+    }
+
+    private static func state(_ row: StateStatement.Row, tenantID: Int64) throws -> State {
+        let (id, externalKey, type, version, createdAt, updatedAt, values, times, changed) = row
+        let entity = Entity(id: id, tenantID: tenantID, key: externalKey, type: type, version: version, createdAt: createdAt, updatedAt: updatedAt)
+        return State(
+            entity: entity,
+            values: try JSONReader.parse(Array(values.utf8)),
+            times: try JSONReader.parse(Array(times.utf8)),
+            version: changed
+        )
+    }
+
+    /// `state(key:…)` as a named prepared statement.
+    struct StateStatement: PostgresPreparedStatement {
+        static let name = "tessera_entity_state_v1"
+        static let sql = """
             SELECT e.entity_id, e.external_key, e.entity_type, e.version, e.created_at, e.updated_at,
                    coalesce(j.attrs, '{}')::text, coalesce(j.attr_ts, '{}')::text,
                    (extract(epoch FROM greatest(e.updated_at, j.updated_at)) * 1000000)::bigint
               FROM entities AS e
               LEFT JOIN entity_jsonb AS j ON j.tenant_id = e.tenant_id AND j.entity_id = e.entity_id
-             WHERE e.tenant_id = \(tenantID) AND e.external_key = \(key) AND NOT e.is_deleted
-            """,
-            logger: logger
-        )
-        for try await (id, externalKey, type, version, createdAt, updatedAt, values, times, changed) in rows.decode(
-            (Int64, String, String?, Int64, Date, Date, String, String, Int64).self
-        ) {
-            let entity = Entity(id: id, tenantID: tenantID, key: externalKey, type: type, version: version, createdAt: createdAt, updatedAt: updatedAt)
-            return State(
-                entity: entity,
-                values: try JSONReader.parse(Array(values.utf8)),
-                times: try JSONReader.parse(Array(times.utf8)),
-                version: changed
-            )
+             WHERE e.tenant_id = $1 AND e.external_key = $2 AND NOT e.is_deleted
+            """
+        typealias Row = (Int64, String, String?, Int64, Date, Date, String, String, Int64)
+
+        var tenantID: Int64
+        var key: String
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(self.tenantID)
+            bindings.append(self.key)
+            return bindings
         }
-        return nil
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
     }
 
     /// The latest point of each given attribute of one entity (attributes without a point are left out).
