@@ -32,7 +32,7 @@ struct BenchEnvironment {
     private var server: Task<Void, any Error>
 
     static func start(
-        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, logger: Logger
+        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, slidingEntityTTL: Bool = true, preparedStatements: Bool = true, logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
             configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas),
@@ -46,7 +46,7 @@ struct BenchEnvironment {
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: 8,
-            readTopology: .init(replicas: replicaURLs, poolSize: 8),
+            readTopology: .init(replicas: replicaURLs, poolSize: 8, preparedStatements: preparedStatements),
             metrics: PrometheusCollectorRegistry(),
             logger: logger
         )
@@ -61,10 +61,10 @@ struct BenchEnvironment {
             let cached = try ServerDependencies(
                 primaryURL: url,
                 poolSize: 8,
-                readTopology: .init(replicas: replicaURLs, poolSize: 8),
+                readTopology: .init(replicas: replicaURLs, poolSize: 8, preparedStatements: preparedStatements),
                 cache: .init(
                     redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),
-                    cache: .init(entityTTL: .seconds(entityTTL))
+                    cache: .init(entityTTL: .seconds(entityTTL), slidingEntityTTL: slidingEntityTTL)
                 ),
                 metrics: PrometheusCollectorRegistry(),
                 logger: logger
@@ -93,16 +93,13 @@ struct BenchEnvironment {
         return environment
     }
 
-    /// Stops the servers and the HTTP client (the cluster keeps running, with its data, for the next run).
+    /// Stops the servers, the HTTP client and the cluster's processes (its data stays
+    /// in the folder for the next run, which starts them again).
     func stop() async {
         try? await self.http.shutdown()
         await self.group.triggerGracefulShutdown()
         _ = try? await self.server.value
-    }
-
-    /// Stops the cluster's processes too (its data stays in the folder for the next run).
-    func stopCluster() async throws {
-        _ = try await self.cluster.down()
+        _ = try? await self.cluster.down()
     }
 
     /// The dataset's tenant keys: generated once and kept in the bench folder.
@@ -122,15 +119,21 @@ struct BenchEnvironment {
     }
 
     /// Waits until every acknowledged point is flushed (at most 5 minutes), before anyone counts.
-    func waitUntilFlushed() async throws {
+    /// Waits until the flush has moved every acknowledged point; returns the seconds it took.
+    @discardableResult
+    func waitUntilFlushed() async throws -> Double {
         try await Self.waitUntilFlushed(self.dependencies)
     }
 
-    static func waitUntilFlushed(_ dependencies: ServerDependencies) async throws {
-        let deadline = ContinuousClock.now + .seconds(300)
+    @discardableResult
+    static func waitUntilFlushed(_ dependencies: ServerDependencies) async throws -> Double {
+        let start = ContinuousClock.now
+        let deadline = start + .seconds(300)
         while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(20))
         }
+        let waited = ContinuousClock.now - start
+        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
     }
 
     /// Waits until every replica has replayed the dataset (lag under 100 ms).

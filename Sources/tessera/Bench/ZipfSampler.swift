@@ -16,18 +16,20 @@ struct ZipfSampler: Sendable {
         self.cumulative = cumulative.map { $0 / sum }
     }
 
-    /// The hit rate of a perfect cache at this popularity, whose entries live `ttl`
-    /// seconds from the miss that filled them, under `rate` lookups a second: a rank
-    /// looked up λ times a second is one miss and then λ·ttl hits, over and over
-    /// (renewal), so it hits λ·ttl / (1 + λ·ttl) of its lookups.
-    func idealHitRate(lookupsPerSecond rate: Double, ttlSeconds ttl: Double) -> Double {
+    /// The steady-state hit rate of a perfect cache at this popularity under `rate`
+    /// lookups a second, for a rank looked up λ times a second (Poisson):
+    /// - entries living `ttl` seconds from the miss that filled them: one miss, then
+    ///   λ·ttl hits, over and over (renewal), so λ·ttl / (1 + λ·ttl) of its lookups hit;
+    /// - entries living `ttl` from their last hit (`sliding`): a lookup hits when the
+    ///   previous one came less than `ttl` before, 1 − e^(−λ·ttl).
+    func idealHitRate(lookupsPerSecond rate: Double, ttlSeconds ttl: Double, sliding: Bool) -> Double {
         var previous = 0.0
         var hits = 0.0
         for cumulative in self.cumulative {
             let share = cumulative - previous
             previous = cumulative
             let perTTL = share * rate * ttl
-            hits += share * perTTL / (1 + perTTL)
+            hits += share * (sliding ? -expm1(-perTTL) : perTTL / (1 + perTTL))
         }
         return hits
     }
