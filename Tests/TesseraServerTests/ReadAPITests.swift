@@ -6,6 +6,7 @@ import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
+import TesseraTestSupport
 
 /// The read endpoints against the real database (a single node: every read is
 /// served by the primary; routing across replicas is `ReplicaRoutingTests`).
@@ -317,6 +318,36 @@ import TesseraStore
             #expect(try await client.send(.get, "/v1/entities/shared-key", key: owner.key).status == .ok)
             try await client.send(.get, "/v1/entities/shared-key").expectProblem("unauthorized", .unauthorized)
             try await client.send(.post, "/v1/query/aggregate", json: "{}").expectProblem("unauthorized", .unauthorized)
+        }
+    }
+
+    /// PostgresNIO keeps a statement whose preparation failed failed for the
+    /// connection's life: a lookup that timed out while being prepared (behind a lock)
+    /// must not leave its connection answering every later lookup with that error.
+    @Test func aLookupWhosePreparationTimedOutDoesNotBreakItsConnection() async throws {
+        let database = try await TestCluster.freshDatabase()
+        try await withTestClient(url: database) { client in
+            _ = try await Migrator(client: client, logger: quietLogger).migrate()
+        }
+        // One read connection, so the second lookup runs where the first one failed.
+        let topology = ServerDependencies.ReadTopology(
+            poolSize: 1,
+            router: .init(statementTimeoutMilliseconds: [.strong: 300, .eventual: 300, .analytics: 300])
+        )
+        try await APITester.run(primary: database, readTopology: topology) { client, dependencies in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            try await Self.write(client, tenant, [Self.point("dev-1", "temp", "21.5", "2026-11-20T10:00:00Z")])
+            try await dependencies.primary.withConnection { locker in
+                try await locker.query("BEGIN", logger: quietLogger)
+                try await locker.query("LOCK TABLE entity_jsonb IN ACCESS EXCLUSIVE MODE", logger: quietLogger)
+                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).expectProblem("timeout", .gatewayTimeout)
+                try await locker.query("ROLLBACK", logger: quietLogger)
+            }
+            let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
+            #expect(response.status == .ok, "\(response.text)")
+            #expect(((try response.object()["attributes"] as? [String: [String: Any]])?["temp"]?["value"]) as? Double == 21.5)
+            #expect(dependencies.reads.preparedStatements.refusedConnections == 1)
         }
     }
 

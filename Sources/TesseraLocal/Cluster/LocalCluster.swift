@@ -139,17 +139,20 @@ package struct LocalCluster: Sendable {
         try server.createDatabase(self.configuration.databaseName, port: port)
         state.components["primary"] = .init(kind: "postgresql", role: "primary", port: port, dataDirectory: server.dataDirectory, logFile: server.logFile)
         try stateFile.save(state)
+        var slots = [String]()
         for index in stride(from: 1, through: self.configuration.replicas, by: 1) {
             var replica = server
             replica.name = "replica-\(index)"
             replica.role = .replica(primaryPort: port)
             replica.dataDirectory = state.dataRoot! + "/" + replica.name
+            slots.append(replica.slotName)
             let replicaPort = try replica.start(preferredPort: state.components[replica.name]?.port)
             state.components[replica.name] = .init(
                 kind: "postgresql", role: "replica", port: replicaPort, dataDirectory: replica.dataDirectory, logFile: replica.logFile
             )
             try stateFile.save(state)
         }
+        try server.dropReplicationSlots(port: port, keeping: slots)
     }
 
     /// Redis in `<dir>/redis`, with a password of its own kept in the state file.

@@ -29,10 +29,17 @@ struct PostgresServer {
     /// Initialises the data directory if needed, writes the settings and starts the
     /// server unless it runs already. Returns the port it listens on.
     func start(preferredPort: Int?) throws -> Int {
+        let exists = FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION")
         if case .replica(let primaryPort) = self.role {
-            try self.ensureReplicationSlot(primaryPort: primaryPort)
+            // A new clone gets a new slot: an old one may be invalidated (past max_slot_wal_keep_size).
+            if !exists { try self.primarySQL(port: primaryPort, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slotName)' AND NOT active") }
+            try self.primarySQL(
+                port: primaryPort,
+                "SELECT pg_create_physical_replication_slot('\(self.slotName)', true) WHERE NOT EXISTS "
+                    + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(self.slotName)')"
+            )
         }
-        if !FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION") {
+        if !exists {
             switch self.role {
             case .primary: try self.initialise()
             case .replica(let primaryPort): try self.cloneFromPrimary(port: primaryPort)
@@ -94,15 +101,25 @@ struct PostgresServer {
         "tessera_" + String(self.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
-    /// Creates the slot on the primary unless it exists, reserving WAL from now.
-    private func ensureReplicationSlot(primaryPort: Int) throws {
+    /// Runs one statement on the primary, as the cluster's superuser.
+    @discardableResult
+    func primarySQL(port: Int, _ sql: String) throws -> String {
         try Command(
             executable: self.installation.tool("psql"),
-            arguments: ["-h", "127.0.0.1", "-p", "\(primaryPort)", "-U", self.superuser, "-d", "postgres", "-tAc",
-                        "SELECT pg_create_physical_replication_slot('\(self.slotName)', true) WHERE NOT EXISTS "
-                            + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(self.slotName)')"],
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", "postgres", "-tAc", sql],
             environment: ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
         ).check()
+    }
+
+    /// Drops the idle slots of replicas this cluster no longer runs (`up` with fewer
+    /// replicas than before), so they stop holding WAL and vacuum back.
+    func dropReplicationSlots(port: Int, keeping names: [String]) throws {
+        let kept = names.map { "'\($0)'" }.joined(separator: ", ")
+        try self.primarySQL(
+            port: port,
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'tessera\\_replica\\_%' AND NOT active"
+                + (kept.isEmpty ? "" : " AND slot_name NOT IN (\(kept))")
+        )
     }
 
     /// A new replica's data: a base backup of the primary, streaming the WAL it needs through its slot.

@@ -25,9 +25,10 @@ package struct ReadServices: Sendable {
     package var cache: ReadCache?
     package var limits: Limits
     /// Entity lookups run as named prepared statements, parsed and planned once per
-    /// connection. Off behind a transaction-pooling pgbouncer older than 1.21 (or
-    /// RDS Proxy), where a connection's statements do not follow its client.
-    package var preparedStatements: Bool
+    /// connection, unless disabled: behind a transaction-pooling pgbouncer older than
+    /// 1.21 or with `max_prepared_statements = 0` (or RDS Proxy), a connection's
+    /// statements do not follow its client.
+    package let preparedStatements: PreparedStatementPolicy
     package var logger: Logger
     /// One database read per entity for concurrent cache misses.
     let entityFlights = SingleFlight<ReadRouter.Served<EntityReadController.EntityLookup?>>()
@@ -43,7 +44,7 @@ package struct ReadServices: Sendable {
         logger: Logger
     ) {
         self.router = router
-        self.preparedStatements = preparedStatements
+        self.preparedStatements = PreparedStatementPolicy(enabled: preparedStatements)
         self.resolver = resolver
         self.cache = cache
         self.limits = limits

@@ -26,20 +26,25 @@ package enum EntityReads {
     }
 
     /// The live entity with this key, with its projection; nil if there is none.
-    /// `prepared`: as a named statement, parsed and planned once per connection
-    /// (not behind a transaction-pooling pgbouncer older than 1.21, which cannot
-    /// keep a connection's statements).
+    /// As a named statement, parsed and planned once per connection, where `prepared`
+    /// allows it (not behind a transaction-pooling pgbouncer older than 1.21 or with
+    /// `max_prepared_statements = 0`, which cannot keep a connection's statements).
     package static func state(
         key: String,
         tenantID: Int64,
         on connection: PostgresConnection,
-        prepared: Bool = false,
+        prepared: PreparedStatementPolicy? = nil,
         logger: Logger
     ) async throws -> State? {
         let statement = StateStatement(tenantID: tenantID, key: key)
-        if prepared {
-            for try await row in try await connection.execute(statement, logger: logger) {
-                return try Self.state(row, tenantID: tenantID)
+        if let prepared, prepared.allows(connection) {
+            do {
+                for try await row in try await connection.execute(statement, logger: logger) {
+                    return try Self.state(row, tenantID: tenantID)
+                }
+            } catch {
+                prepared.failed(on: connection)
+                throw error
             }
         } else {
             let query = PostgresQuery(unsafeSQL: StateStatement.sql, binds: statement.makeBindings())
