@@ -93,8 +93,8 @@ struct AllBenchWrites {
                 lag = probe.summary
                 outcome.tesseraAcknowledged += probe.ingestedPoints
                 // Until stored: the flush's drain of the staging backlog counts, and the next system starts after it.
-                let drain = try await environment.waitUntilFlushed()
-                rates["Tessera", default: []].append(Double(probe.ingestedPoints) / (Double(plan.ingestSeconds) + drain))
+                let drain = try await environment.waitUntilFlushed(since: probe.loadEnded)
+                rates["Tessera", default: []].append(Double(probe.ingestedPoints) / (probe.elapsed + drain))
             } else {
                 let load = try await IngestBenchCommand.drive(
                     http: environment.http, base: environment.base, bodies: bodies, keys: keys, clients: writers, seconds: plan.ingestSeconds

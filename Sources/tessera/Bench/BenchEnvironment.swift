@@ -119,16 +119,16 @@ struct BenchEnvironment {
     }
 
     /// Waits until every acknowledged point is flushed (at most 5 minutes), before anyone counts.
-    /// Waits until the flush has moved every acknowledged point; returns the seconds it took.
+    /// Waits until the flush has moved every acknowledged point; returns the seconds
+    /// from `since` (default: now) until then.
     @discardableResult
-    func waitUntilFlushed() async throws -> Double {
-        try await Self.waitUntilFlushed(self.dependencies)
+    func waitUntilFlushed(since start: ContinuousClock.Instant = .now) async throws -> Double {
+        try await Self.waitUntilFlushed(self.dependencies, since: start)
     }
 
     @discardableResult
-    static func waitUntilFlushed(_ dependencies: ServerDependencies) async throws -> Double {
-        let start = ContinuousClock.now
-        let deadline = start + .seconds(300)
+    static func waitUntilFlushed(_ dependencies: ServerDependencies, since start: ContinuousClock.Instant = .now) async throws -> Double {
+        let deadline = ContinuousClock.now + .seconds(300)
         while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -12,6 +12,9 @@ enum ReplicaLagProbe {
     struct Outcome {
         var samples: [Double]
         var ingestedPoints: Int
+        /// Seconds the ingest load ran, and when it ended.
+        var elapsed: Double = 0
+        var loadEnded: ContinuousClock.Instant = .now
         var summary: LatencySummary { LatencySummary(milliseconds: self.samples) }
     }
 
@@ -28,7 +31,10 @@ enum ReplicaLagProbe {
     ) async throws -> Outcome {
         guard !replicas.isEmpty else { return Outcome(samples: [], ingestedPoints: 0) }
         let bodies = layout.bodies(seed: 99)
-        async let load = IngestBenchCommand.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds)
+        async let load = {
+            let load = try await IngestBenchCommand.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds)
+            return (load, ContinuousClock.now)
+        }()
         let samples = try await PostgresClient.withRunning(url: primary, maximumConnections: 1, logger: logger) { primaryClient in
             try await withThrowingTaskGroup(of: [Double].self) { group in
                 for replica in replicas {
@@ -57,7 +63,7 @@ enum ReplicaLagProbe {
                 return try await group.reduce(into: [Double]()) { $0 += $1 }
             }
         }
-        let ingested = try await load
-        return Outcome(samples: samples, ingestedPoints: ingested.acknowledgedPoints)
+        let (ingested, ended) = try await load
+        return Outcome(samples: samples, ingestedPoints: ingested.acknowledgedPoints, elapsed: ingested.elapsed, loadEnded: ended)
     }
 }
