@@ -36,6 +36,10 @@ struct TesseraEnvironment {
             guard let text = environment[name], !text.isEmpty else { return nil }
             return text
         }
+        /// A switch that is on unless set to `off`.
+        func isOn(_ name: String) -> Bool {
+            (value(name) ?? "on").lowercased() != "off"
+        }
         self.directory = value("TESSERA_DIR") ?? ".tessera"
         self.databaseURL = value("TESSERA_DATABASE_URL")
         self.adminToken = value("TESSERA_ADMIN_TOKEN")
@@ -56,10 +60,10 @@ struct TesseraEnvironment {
         self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
         self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
         self.redisURL = value("TESSERA_REDIS_URL")
-        self.cacheEnabled = (value("TESSERA_CACHE") ?? "on").lowercased() != "off"
+        self.cacheEnabled = isOn("TESSERA_CACHE")
         self.cacheEntityTTLSeconds = value("TESSERA_CACHE_ENTITY_TTL_S").flatMap(Int.init) ?? 300
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60
-        self.cacheEntityTTLSliding = (value("TESSERA_CACHE_ENTITY_TTL_SLIDING") ?? "on").lowercased() != "off"
-        self.preparedStatements = (value("TESSERA_DB_PREPARED_STATEMENTS") ?? "on").lowercased() != "off"
+        self.cacheEntityTTLSliding = isOn("TESSERA_CACHE_ENTITY_TTL_SLIDING")
+        self.preparedStatements = isOn("TESSERA_DB_PREPARED_STATEMENTS")
     }
 }

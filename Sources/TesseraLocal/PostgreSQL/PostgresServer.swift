@@ -32,8 +32,8 @@ struct PostgresServer {
         let exists = FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION")
         if case .replica(let primaryPort) = self.role {
             // A new clone gets a new slot: an old one may be invalidated (past max_slot_wal_keep_size).
-            if !exists { try self.primarySQL(port: primaryPort, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slotName)' AND NOT active") }
-            try self.primarySQL(
+            if !exists { try self.superuserSQL(port: primaryPort, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slotName)' AND NOT active") }
+            try self.superuserSQL(
                 port: primaryPort,
                 "SELECT pg_create_physical_replication_slot('\(self.slotName)', true) WHERE NOT EXISTS "
                     + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(self.slotName)')"
@@ -101,9 +101,9 @@ struct PostgresServer {
         "tessera_" + String(self.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
-    /// Runs one statement on the primary, as the cluster's superuser.
+    /// Runs one statement in the `postgres` database of the server on `port`, as the cluster's superuser.
     @discardableResult
-    func primarySQL(port: Int, _ sql: String) throws -> String {
+    func superuserSQL(port: Int, _ sql: String) throws -> String {
         try Command(
             executable: self.installation.tool("psql"),
             arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", "postgres", "-tAc", sql],
@@ -115,7 +115,7 @@ struct PostgresServer {
     /// replicas than before), so they stop holding WAL and vacuum back.
     func dropReplicationSlots(port: Int, keeping names: [String]) throws {
         let kept = names.map { "'\($0)'" }.joined(separator: ", ")
-        try self.primarySQL(
+        try self.superuserSQL(
             port: port,
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'tessera\\_replica\\_%' AND NOT active"
                 + (kept.isEmpty ? "" : " AND slot_name NOT IN (\(kept))")
@@ -174,18 +174,12 @@ struct PostgresServer {
 
     /// Creates the database unless it exists.
     func createDatabase(_ database: String, port: Int) throws {
-        let environment = ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
-        let exists = try Command(
-            executable: self.installation.tool("psql"),
-            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", "postgres", "-tAc",
-                        "SELECT 1 FROM pg_database WHERE datname = '\(database.replacingOccurrences(of: "'", with: "''"))'"],
-            environment: environment
-        ).check()
+        let exists = try self.superuserSQL(port: port, "SELECT 1 FROM pg_database WHERE datname = '\(database.replacingOccurrences(of: "'", with: "''"))'")
         if exists.trimmingCharacters(in: .whitespacesAndNewlines) == "1" { return }
         try Command(
             executable: self.installation.tool("createdb"),
             arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, database],
-            environment: environment
+            environment: ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
         ).check()
     }
 

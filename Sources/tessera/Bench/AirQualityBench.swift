@@ -201,7 +201,7 @@ struct AirQualityBench {
             try await group.waitForAll()
         }
         let took = ContinuousClock.now - started
-        return Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+        return took.benchSeconds
     }
 
     private func get(_ path: String, key: String) async throws {

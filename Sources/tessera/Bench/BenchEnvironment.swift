@@ -118,9 +118,8 @@ struct BenchEnvironment {
         return keys
     }
 
-    /// Waits until every acknowledged point is flushed (at most 5 minutes), before anyone counts.
-    /// Waits until the flush has moved every acknowledged point; returns the seconds
-    /// from `since` (default: now) until then.
+    /// Waits until the flush has moved every acknowledged point (at most 5 minutes),
+    /// before anyone counts; returns the seconds from `since` (default: now) until then.
     @discardableResult
     func waitUntilFlushed(since start: ContinuousClock.Instant = .now) async throws -> Double {
         try await Self.waitUntilFlushed(self.dependencies, since: start)
@@ -133,7 +132,7 @@ struct BenchEnvironment {
             try await Task.sleep(for: .milliseconds(20))
         }
         let waited = ContinuousClock.now - start
-        return Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18
+        return waited.benchSeconds
     }
 
     /// Waits until every replica has replayed the dataset (lag under 100 ms).

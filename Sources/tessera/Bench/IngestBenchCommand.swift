@@ -141,7 +141,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
                         let response = try await http.execute(request, timeout: .seconds(60))
                         let answer = try await response.body.collect(upTo: 1 << 20)
                         let took = ContinuousClock.now - sent
-                        load.latencies.append(Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15)
+                        load.latencies.append(took.benchMilliseconds)
                         load.statuses[Int(response.status.code), default: 0] += 1
                         if response.status == .ok {
                             let result = try JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any]
@@ -166,7 +166,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
             }
         }
         let elapsed = ContinuousClock.now - start
-        total.elapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        total.elapsed = elapsed.benchSeconds
         return total
     }
 
@@ -206,7 +206,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
             }
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.benchSeconds
         return Ceiling(rows: rows / connections * connections, seconds: seconds)
     }
 

@@ -39,7 +39,7 @@ struct PeerRunner {
                         do {
                             try await operation(&random)
                             let took = ContinuousClock.now - started
-                            samples.append(Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15)
+                            samples.append(took.benchMilliseconds)
                         } catch {
                             failures += 1
                             if first == nil { first = String(String(reflecting: error).prefix(200)) }

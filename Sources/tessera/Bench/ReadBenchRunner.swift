@@ -72,7 +72,7 @@ struct ReadBenchRunner {
                         let response = try await self.http.execute(outgoing, timeout: .seconds(120))
                         let body = try await response.body.collect(upTo: 64 << 20)
                         let took = ContinuousClock.now - sent
-                        let milliseconds = Double(took.components.seconds) * 1_000 + Double(took.components.attoseconds) / 1e15
+                        let milliseconds = took.benchMilliseconds
                         partial.total.append(milliseconds)
                         if let timing = response.headers.first(name: "Server-Timing"), let value = timing.split(separator: "=").last.flatMap({ Double($0) }) {
                             partial.database.append(value)

@@ -53,7 +53,7 @@ enum ReplicaLagProbe {
                                     try await Task.sleep(for: .milliseconds(1))
                                 }
                                 let waited = ContinuousClock.now - written
-                                samples.append(Double(waited.components.seconds) * 1_000 + Double(waited.components.attoseconds) / 1e15)
+                                samples.append(waited.benchMilliseconds)
                                 try await Task.sleep(for: .milliseconds(100))
                             }
                             return samples
