@@ -60,7 +60,7 @@ struct Tenant: Sendable {
 }
 
 extension TestClientProtocol {
-    /// Sends a request; `key` goes in `Authorization: Bearer`.
+    /// Sends a request; `key` goes in `Authorization: Bearer`. Fails after two minutes.
     func send(
         _ method: HTTPRequest.Method,
         _ uri: String,
@@ -72,7 +72,12 @@ extension TestClientProtocol {
         var headers = extra
         if let key { headers[.authorization] = "Bearer \(key)" }
         if json != nil, let contentType { headers[.contentType] = contentType }
-        return try await self.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        let body = json.map { ByteBuffer(string: $0) }
+        let fields = headers
+        // A request that never answers fails its test instead of holding the whole run.
+        return try await Deadline.run(within: .seconds(120), "\(method) \(uri)") {
+            try await self.execute(uri: uri, method: method, headers: fields, body: body)
+        }
     }
 
     func createTenant(_ prefix: String = "t") async throws -> Tenant {

@@ -80,7 +80,10 @@ import TesseraTestSupport
                         let deadline = ContinuousClock.now + .seconds(120)
                         while true {
                             do {
-                                _ = try await cluster.up()
+                                let restarted = try await cluster.up()
+                                // The server's pools know the old port: on another one they
+                                // would wait for the database forever.
+                                #expect(restarted.primary?.port == url.port, "the primary came back on another port")
                                 return
                             } catch {
                                 if ContinuousClock.now > deadline { throw error }

@@ -87,12 +87,15 @@ package let quietLogger: Logger = {
     return logger
 }()
 
-/// Runs `body` with a running pool on `url`.
+/// Runs `body` with a running pool on `url`; fails after two minutes (a pool whose
+/// server is gone waits for it forever).
 package func withTestClient<T: Sendable>(
     url: DatabaseURL,
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    try await PostgresClient.withRunning(url: url, logger: quietLogger, body)
+    try await Deadline.run(within: .seconds(120), "a test's queries on \(url.host):\(url.port)") {
+        try await PostgresClient.withRunning(url: url, logger: quietLogger, body)
+    }
 }
 
 /// A value behind a lock, readable from an exit handler.

@@ -53,7 +53,7 @@ package struct InfluxServer: Sendable {
             return port
         }
         let runAs = self.unprivilegedUser()
-        var port = try preferredPort.flatMap { Ports.isFree($0) ? $0 : nil } ?? Ports.free()
+        var port = try Ports.reuse(preferredPort)
         // A free port may be taken by another process before influxd binds it: then try another.
         for attempt in 1...3 {
             var rpcPort = try Ports.free()

@@ -53,7 +53,7 @@ struct PostgresServer {
             self.logger.info("PostgreSQL already running", metadata: ["component": "\(self.name)", "port": "\(port)"])
             return port
         }
-        let port = try preferredPort.flatMap { Ports.isFree($0) ? $0 : nil } ?? Ports.free()
+        let port = try Ports.reuse(preferredPort)
         try self.writePort(port)
         let result = try Command(
             executable: self.installation.tool("pg_ctl"),

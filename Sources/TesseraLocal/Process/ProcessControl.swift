@@ -77,6 +77,19 @@ enum Ports {
         return bound == 0
     }
 
+    /// The port a component had before, once it is free (waiting up to `patience` for a
+    /// dead server's socket to go), else a new one. Clients were told the old port: a
+    /// server that comes back elsewhere leaves their pools waiting for it.
+    static func reuse(_ previous: Int?, patience: Duration = .seconds(10)) throws -> Int {
+        guard let previous else { return try self.free() }
+        let deadline = ContinuousClock.now + patience
+        while !self.isFree(previous) {
+            guard ContinuousClock.now < deadline else { return try self.free() }
+            usleep(200_000)
+        }
+        return previous
+    }
+
     private static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

@@ -39,7 +39,7 @@ struct RedisServer {
             self.logger.info("Redis already running", metadata: ["component": "\(self.name)", "port": "\(port)"])
             return port
         }
-        var port = try preferredPort.flatMap { Ports.isFree($0) ? $0 : nil } ?? Ports.free()
+        var port = try Ports.reuse(preferredPort)
         // A free port may be taken by another process before Redis binds it: then try another.
         for attempt in 1...3 {
             try self.writeConfiguration(port: port)

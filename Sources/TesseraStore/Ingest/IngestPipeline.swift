@@ -24,6 +24,10 @@ package final class IngestPipeline: Service, Sendable {
         package var lossCheckAge: Duration
         /// How long a graceful shutdown waits for staged batches to be flushed.
         package var drainTimeout: Duration
+        /// A database call of the write path (batch ids, partitions, the staging COPY, a
+        /// flush) not answered within this is abandoned: its requests get a 503 they can
+        /// retry instead of waiting on a driver that never answers.
+        package var callDeadline: Duration
 
         package init(
             limits: IngestQueue<Pending>.Limits = .init(),
@@ -31,7 +35,8 @@ package final class IngestPipeline: Service, Sendable {
             maxGroupPoints: Int = 20_000,
             flushInterval: Duration = .milliseconds(100),
             lossCheckAge: Duration = .seconds(2),
-            drainTimeout: Duration = .seconds(30)
+            drainTimeout: Duration = .seconds(30),
+            callDeadline: Duration = .seconds(30)
         ) {
             self.limits = limits
             self.writers = writers
@@ -39,6 +44,7 @@ package final class IngestPipeline: Service, Sendable {
             self.flushInterval = flushInterval
             self.lossCheckAge = lossCheckAge
             self.drainTimeout = drainTimeout
+            self.callDeadline = callDeadline
         }
     }
 
@@ -87,7 +93,7 @@ package final class IngestPipeline: Service, Sendable {
     ) throws {
         self.feed = feed
         self.configuration = configuration
-        self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in try StagingLink(url: stagingURL, logger: logger) }
+        self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in try StagingLink(url: stagingURL, deadline: configuration.callDeadline, logger: logger) }
         // A replay abandoned at its deadline could still commit, and the next replay of the
         // same batch would store it twice: its deadline is far past any real COPY.
         self.replayLink = try StagingLink(url: stagingURL, deadline: .seconds(300), logger: logger)
@@ -192,8 +198,11 @@ package final class IngestPipeline: Service, Sendable {
             rows.sort(by: Self.keyOrder)
             let started = ContinuousClock.now
             do {
-                try await self.partitions.ensure(for: rows)
-                let batchID = try await self.nextBatchID()
+                let sorted = rows
+                let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
+                    try await self.partitions.ensure(for: sorted)
+                    return try await self.nextBatchID()
+                }
                 let data = StagingEncoder.encode(rows, batchID: batchID)
                 try await link.copy(data)
                 let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
@@ -288,6 +297,9 @@ package final class IngestPipeline: Service, Sendable {
         }
     }
 
+    /// A flush may move a large backlog: it gets ten call deadlines.
+    private var flushDeadline: Duration { self.configuration.callDeadline * 10 }
+
     private let drainStart = Mutex<ContinuousClock.Instant?>(nil)
 
     private func drainDeadlinePassed() -> Bool {
@@ -306,15 +318,20 @@ package final class IngestPipeline: Service, Sendable {
     /// One flush, then confirm and (if there is reason to) check for lost batches.
     package func flushOnce() async throws {
         let started = ContinuousClock.now
-        let rows = try await self.primary.query(
-            "SELECT moved_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()",
-            logger: self.logger
-        )
-        var moved: Int64 = 0
-        var change: ProjectionChange?
-        for try await (count, tenants, entityTenants, entities, versions, at) in rows.decode((Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
-            moved = count
-            change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+        // Abandoning a flush at its deadline is safe: a later one that meets it still
+        // running skips (stage_flush takes a try-lock), and confirms what it committed.
+        let (moved, change) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
+            let rows = try await self.primary.query(
+                "SELECT moved_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()",
+                logger: self.logger
+            )
+            var moved: Int64 = 0
+            var change: ProjectionChange?
+            for try await (count, tenants, entityTenants, entities, versions, at) in rows.decode((Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
+                moved = count
+                change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+            }
+            return (moved, change)
         }
         if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: ContinuousClock.now - started) }
         if moved > 0, let change { await self.feed.publish(change) }
@@ -331,12 +348,15 @@ package final class IngestPipeline: Service, Sendable {
     private func confirmFlushed() async throws {
         let pending = self.state.withLock { $0.log.pendingIDs }
         guard !pending.isEmpty else { return }
-        let rows = try await self.primary.query(
-            "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(pending)::bigint[])",
-            logger: self.logger
-        )
-        var flushed = [Int64]()
-        for try await id in rows.decode(Int64.self) { flushed.append(id) }
+        let flushed = try await Deadline.run(within: self.configuration.callDeadline, "the flush confirmation") {
+            let rows = try await self.primary.query(
+                "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(pending)::bigint[])",
+                logger: self.logger
+            )
+            var flushed = [Int64]()
+            for try await id in rows.decode(Int64.self) { flushed.append(id) }
+            return flushed
+        }
         guard !flushed.isEmpty else { return }
         let backlog = self.state.withLock { state in
             for hold in state.log.flushed(flushed) {
@@ -351,16 +371,19 @@ package final class IngestPipeline: Service, Sendable {
     /// snapshot answers both, and a flush moves and records a batch atomically, so a
     /// batch it calls lost really is.
     private func replayLost(_ candidates: [Int64]) async throws {
-        let rows = try await self.primary.query(
-            """
-            SELECT b FROM unnest(\(candidates)::bigint[]) AS b
-             WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
-               AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
-            """,
-            logger: self.logger
-        )
-        var lost = [Int64]()
-        for try await id in rows.decode(Int64.self) { lost.append(id) }
+        let lost = try await Deadline.run(within: self.configuration.callDeadline, "the check for lost batches") {
+            let rows = try await self.primary.query(
+                """
+                SELECT b FROM unnest(\(candidates)::bigint[]) AS b
+                 WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
+                   AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
+                """,
+                logger: self.logger
+            )
+            var lost = [Int64]()
+            for try await id in rows.decode(Int64.self) { lost.append(id) }
+            return lost
+        }
         guard !lost.isEmpty else { return }
         let batches = self.state.withLock { $0.log.batches(lost) }
         for batch in batches {

@@ -15,12 +15,6 @@ import TesseraCore
 /// a pool that never reconnected), and a writer that waits forever stops ingest for
 /// good; a failed COPY is only a 503 the client retries.
 package final class StagingLink: Sendable {
-    package struct TimedOut: Error, CustomStringConvertible {
-        let what: String
-        let deadline: Duration
-        package var description: String { "\(self.what) did not finish within \(self.deadline)" }
-    }
-
     let configuration: PostgresConnection.Configuration
     let deadline: Duration
     let logger: Logger
@@ -48,7 +42,7 @@ package final class StagingLink: Sendable {
         let connection = try await self.connection()
         let logger = self.logger
         do {
-            try await Self.within(self.deadline, "the staging COPY") {
+            try await Deadline.run(within: self.deadline, "the staging COPY") {
                 try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: logger) { writer in
                     try await writer.write(data)
                 }
@@ -70,7 +64,7 @@ package final class StagingLink: Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let id = Self.nextID.add(1, ordering: .relaxed).oldValue
-        let connection = try await Self.within(self.deadline, "connecting for the staging COPY") {
+        let connection = try await Deadline.run(within: self.deadline, "connecting for the staging COPY") {
             try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
             ).get()
@@ -86,66 +80,5 @@ package final class StagingLink: Sendable {
             if current === connection { current = nil }
         }
         Task { try? await connection.close() }
-    }
-
-    /// `operation`'s result, or `TimedOut` after `deadline`; in that case the operation is
-    /// cancelled and left behind, and nobody waits for it.
-    static func within<T: Sendable>(
-        _ deadline: Duration,
-        _ what: String,
-        _ operation: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        let race = Race<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            race.start(continuation)
-            let work = Task {
-                do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
-            }
-            let timer = Task {
-                try await Task.sleep(for: deadline)
-                if race.finish(.failure(TimedOut(what: what, deadline: deadline))) { work.cancel() }
-            }
-            race.onFinish { timer.cancel() }
-        }
-    }
-
-    /// The first of an operation and its timer to finish resumes the caller.
-    private final class Race<T: Sendable>: Sendable {
-        private struct State {
-            var continuation: CheckedContinuation<T, any Error>?
-            var finished = false
-            var cleanup: (@Sendable () -> Void)?
-        }
-
-        private let state = Mutex(State())
-
-        func start(_ continuation: CheckedContinuation<T, any Error>) {
-            self.state.withLock { $0.continuation = continuation }
-        }
-
-        /// Runs `cleanup` once the race is decided (at once if it already is).
-        func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
-            let runNow = self.state.withLock { state -> Bool in
-                if state.finished { return true }
-                state.cleanup = cleanup
-                return false
-            }
-            if runNow { cleanup() }
-        }
-
-        /// Resumes the caller unless the race was already decided; true if this call decided it.
-        @discardableResult
-        func finish(_ result: Result<T, any Error>) -> Bool {
-            let (continuation, cleanup) = self.state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
-                guard !state.finished else { return (nil, nil) }
-                state.finished = true
-                defer { state.continuation = nil; state.cleanup = nil }
-                return (state.continuation, state.cleanup)
-            }
-            guard let continuation else { return false }
-            continuation.resume(with: result)
-            cleanup?()
-            return true
-        }
     }
 }

@@ -1,13 +1,13 @@
 import Testing
-@testable import TesseraStore
+import TesseraCore
 
-/// The deadline a staging COPY runs under: a driver call that never answers must not
-/// hold its writer (and with it all ingest) forever.
-@Suite struct StagingLinkTests {
+/// The deadline database calls run under (a staging COPY, a batch id, a test's request):
+/// a driver call that never answers must not hold its caller forever.
+@Suite struct DeadlineTests {
     @Test func anOperationThatNeverAnswersTimesOutAndIsLeftBehind() async throws {
         let started = ContinuousClock.now
-        await #expect(throws: StagingLink.TimedOut.self) {
-            try await StagingLink.within(.milliseconds(200), "a hung COPY") {
+        await #expect(throws: Deadline.Exceeded.self) {
+            try await Deadline.run(within: .milliseconds(200), "a hung COPY") {
                 // Ignores cancellation, like a continuation the driver never resumes.
                 await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
             }
@@ -16,11 +16,11 @@ import Testing
     }
 
     @Test func anOperationThatAnswersInTimeGivesItsResultOrError() async throws {
-        let value = try await StagingLink.within(.seconds(10), "a quick COPY") { 42 }
+        let value = try await Deadline.run(within: .seconds(10), "a quick COPY") { 42 }
         #expect(value == 42)
         struct Refused: Error {}
         await #expect(throws: Refused.self) {
-            try await StagingLink.within(.seconds(10), "a refused COPY") { throw Refused() }
+            try await Deadline.run(within: .seconds(10), "a refused COPY") { throw Refused() }
         }
     }
 }
