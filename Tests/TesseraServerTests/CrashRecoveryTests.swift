@@ -64,7 +64,12 @@ import TesseraTestSupport
                 }
                 // Kill once acknowledged batches wait in staging (a flush may just have taken
                 // them all: then at the next request).
-                if request >= 40, !killed, try await Self.stagedRows(url) > 0 {
+                // Flushes are held off (their lock taken on a connection of the test's own)
+                // from the count to the kill, so the batches counted are the ones lost.
+                let holder = request >= 40 && !killed ? try await Self.holdFlushes(url) : nil
+                if let holder, try await Self.stagedRows(on: holder) == 0 {
+                    try await holder.close()
+                } else if let holder {
                     // The whole instance at once, as a machine or OOM crash takes it: the
                     // postmaster and its backends, so no orphaned backend finishes a flush
                     // after the "crash".
@@ -73,6 +78,8 @@ import TesseraTestSupport
                     #expect(kill(pid, SIGKILL) == 0)
                     for backend in backends { _ = kill(backend, SIGKILL) }
                     killed = true
+                    // Its server is gone: the close answers at once, or is given up.
+                    _ = try? await Deadline.run(within: .seconds(5), "closing the lock holder") { try await holder.close() }
                     restart = Task {
                         // Until the killed postmaster's backends are gone, a start fails:
                         // retry against a deadline, not a count, as a loaded machine is slow.
@@ -148,12 +155,21 @@ import TesseraTestSupport
     }
 
     /// Rows waiting in the staging table, read on a connection of its own.
-    static func stagedRows(_ url: DatabaseURL) async throws -> Int {
-        try await withTestClient(url: url) { client in
-            let rows = try await client.query("SELECT count(*)::bigint FROM entity_values_ingest")
-            for try await count in rows.decode(Int.self) { return count }
-            return 0
-        }
+    static func stagedRows(on connection: PostgresConnection) async throws -> Int {
+        let rows = try await connection.query("SELECT count(*)::bigint FROM entity_values_ingest", logger: quietLogger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    /// A connection of its own holding the lock `stage_flush()` takes (waiting for a
+    /// flush that runs to commit): no flush moves staged rows until it is closed.
+    static func holdFlushes(_ url: DatabaseURL) async throws -> PostgresConnection {
+        let configuration = PostgresConnection.Configuration(
+            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger)
+        try await connection.query("SELECT pg_advisory_lock(7346812002)", logger: quietLogger)
+        return connection
     }
 
     /// The processes whose parent is `pid` (from /proc).

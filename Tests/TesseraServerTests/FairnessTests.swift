@@ -20,7 +20,7 @@ import TesseraStore
                     for _ in 0..<6 {
                         group.addTask {
                             var statuses = [HTTPResponse.Status]()
-                            let end = ContinuousClock.now + .seconds(8)
+                            let end = ContinuousClock.now + .seconds(10)
                             while ContinuousClock.now < end {
                                 statuses.append(try await client.send(.post, "/v1/ingest", key: big.key, json: bigBatch).status)
                             }
@@ -45,11 +45,11 @@ import TesseraStore
             // The flood was held to its share: some of its batches were told to back off.
             #expect(bigStatuses.contains(.tooManyRequests))
             #expect(bigStatuses.allSatisfy { $0 == .ok || $0 == .tooManyRequests })
-            // A starved tenant would wait for the flood to end (8 s); a fair queue answers each
-            // batch within a COPY or two, and 5 s leaves room for a CI machine running the
-            // whole suite at once (seen: p95 3.1 s there, 0.2 s alone).
+            // A starved tenant would wait for the flood to end (its first batch ≥ 9.5 s); a fair
+            // queue answers each batch within a COPY or two: 0.2 s alone, seconds on a
+            // machine running the whole suite at once (seen: 3.1 s, 5.7 s, 6.5 s).
             let slowest = latencies.max() ?? .zero
-            #expect(slowest < .seconds(5), "small tenant's slowest batch: \(slowest)")
+            #expect(slowest < .seconds(8), "small tenant's slowest batch: \(slowest)")
         }
     }
 }

@@ -17,7 +17,7 @@ enum PostgresSettings {
         max_replication_slots = 10
         max_slot_wal_keep_size = 32GB         # WAL kept for a replica that is down or behind, at most (then it must be cloned again)
         hot_standby = on
-        wal_compression = on                  # EAV rows compress well; 2 cores can afford it
+        wal_compression = lz4                 # full-page images of the flush's random upserts: pglz (`on`) made it ~1.4x slower (BENCHMARKS.md)
         wal_buffers = 64MB                    # absorbs COPY bursts between WAL writes
         max_wal_size = 8GB                    # fewer checkpoints during sustained ingest
         min_wal_size = 1GB

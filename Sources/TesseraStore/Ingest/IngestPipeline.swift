@@ -20,6 +20,10 @@ package final class IngestPipeline: Service, Sendable {
         package var writers: Int
         package var maxGroupPoints: Int
         package var flushInterval: Duration
+        /// With nothing of its own staged, a server flushes only this often instead of
+        /// every `flushInterval`: an idle server does not query the primary ten times a
+        /// second, and rows staged by a server that died are still moved within this.
+        package var idleFlushInterval: Duration
         /// A batch still unconfirmed after this long is checked for loss.
         package var lossCheckAge: Duration
         /// How long a graceful shutdown waits for staged batches to be flushed.
@@ -34,6 +38,7 @@ package final class IngestPipeline: Service, Sendable {
             writers: Int = 2,
             maxGroupPoints: Int = 20_000,
             flushInterval: Duration = .milliseconds(100),
+            idleFlushInterval: Duration = .seconds(2),
             lossCheckAge: Duration = .seconds(2),
             drainTimeout: Duration = .seconds(30),
             callDeadline: Duration = .seconds(30)
@@ -42,6 +47,7 @@ package final class IngestPipeline: Service, Sendable {
             self.writers = writers
             self.maxGroupPoints = maxGroupPoints
             self.flushInterval = flushInterval
+            self.idleFlushInterval = idleFlushInterval
             self.lossCheckAge = lossCheckAge
             self.drainTimeout = drainTimeout
             self.callDeadline = callDeadline
@@ -263,6 +269,7 @@ package final class IngestPipeline: Service, Sendable {
 
     private func flushLoop() async {
         var lastPrune = ContinuousClock.now
+        var lastFlush = ContinuousClock.now
         while true {
             let (draining, empty) = self.state.withLock { ($0.draining, $0.log.count == 0 && $0.queue.isEmpty && $0.inFlight == 0) }
             if draining && empty { return }
@@ -279,6 +286,9 @@ package final class IngestPipeline: Service, Sendable {
             } else {
                 try? await Task.sleep(for: .milliseconds(20))
             }
+            let idle = self.state.withLock { $0.log.count == 0 && $0.queue.isEmpty && $0.inFlight == 0 && !$0.suspectLoss }
+            if idle, !draining, ContinuousClock.now - lastFlush < self.configuration.idleFlushInterval { continue }
+            lastFlush = .now
             do {
                 try await self.flushOnce()
                 if ContinuousClock.now - lastPrune > .seconds(60) {

@@ -138,10 +138,6 @@ struct ReadBenchDataset {
                     ON CONFLICT DO NOTHING
                     """), logger: logger)
             step("projection: \(counts.reduce(0, +)) entities with \(hotNames.count) hot values, and their numbers")
-            // Settled, as autovacuum leaves a database between bursts: visibility maps set
-            // (index-only scans), statistics current.
-            try await connection.query("VACUUM ANALYZE", logger: logger)
-            step("vacuumed and analyzed")
         }
         return keys
     }
