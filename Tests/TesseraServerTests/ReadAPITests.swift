@@ -134,6 +134,30 @@ import TesseraTestSupport
         }
     }
 
+    @Test func aTimestampValueReadsTheSameInALookupAndInItsSeries() async throws {
+        try await APITester.run { client, dependencies in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/seen", key: tenant.key, json: #"{"type":"timestamp","hot":true}"#)
+            _ = try await client.send(.put, "/v1/attributes/boot", key: tenant.key, json: #"{"type":"timestamp"}"#)
+            // Written with an offset, through the flush (fast) and a safe write.
+            let fast = try await client.send(
+                .post, "/v1/ingest", key: tenant.key,
+                json: #"{"points": [\#(Self.point("dev-1", "seen", #""2026-11-20T10:00:00.5+02:00""#, "2026-11-20T10:00:00Z"))]}"#
+            )
+            #expect(fast.status == .ok)
+            try await Self.write(client, tenant, [Self.point("dev-1", "boot", #""2026-11-19T23:30:00-01:00""#, "2026-11-20T10:00:00Z")])
+            let deadline = ContinuousClock.now + .seconds(30)
+            while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+
+            let lookup = try await client.send(.get, "/v1/entities/dev-1?consistency=strong&attributes=boot", key: tenant.key)
+            let attributes = try #require(try lookup.object()["attributes"] as? [String: [String: Any]], "\(lookup.text)")
+            #expect(attributes["seen"]?["value"] as? String == "2026-11-20T08:00:00.500000Z")
+            #expect(attributes["boot"]?["value"] as? String == "2026-11-20T00:30:00.000000Z")
+            let series = try await client.send(.get, "/v1/entities/dev-1/series/seen", key: tenant.key).object()
+            #expect((series["points"] as? [[String: Any]])?.first?["value"] as? String == "2026-11-20T08:00:00.500000Z")
+        }
+    }
+
     @Test func aSeriesComesInTimeOrderAPageAtATime() async throws {
         try await APITester.run { client in
             let tenant = try await client.createTenant()

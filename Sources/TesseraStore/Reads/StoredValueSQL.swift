@@ -10,9 +10,16 @@ enum StoredValueSQL {
                  WHEN \(p)value_decimal IS NOT NULL THEN to_jsonb(\(p)value_decimal)
                  WHEN \(p)value_text IS NOT NULL THEN to_jsonb(\(p)value_text)
                  WHEN \(p)value_bool IS NOT NULL THEN to_jsonb(\(p)value_bool)
-                 WHEN \(p)value_ts IS NOT NULL THEN to_jsonb(\(p)value_ts)
+                 WHEN \(p)value_ts IS NOT NULL THEN to_jsonb(\(Self.utcText("\(p)value_ts")))
                  ELSE \(p)value_json END
             """
+    }
+
+    /// A `timestamptz` as the text `Timestamps.format` writes (UTC, microseconds, `Z`):
+    /// `to_jsonb` of a timestamptz writes the session's offset instead (`+00:00`).
+    /// Migration 0006 writes projection values with the same expression.
+    static func utcText(_ column: String) -> String {
+        #"to_char(\#(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#
     }
 
     /// The one typed value of a row, as JSON, without a round trip through JSON text

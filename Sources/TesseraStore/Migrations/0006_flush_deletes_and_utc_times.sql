@@ -1,4 +1,5 @@
--- Tessera schema, version 6: a deleted entity's staged points go with it.
+-- Tessera schema, version 6: a deleted entity's staged points go with it (and
+-- timestamp values in the projection are written in UTC with "Z", see below).
 --
 -- Deleting an entity removes its projection row and its points in one transaction,
 -- but points of it still in staging (acknowledged up to a flush interval earlier)
@@ -12,7 +13,25 @@
 -- point staged (ingested_at, the staging COPY's time) before the delete is dropped;
 -- one staged after it brings the entity back, as a write through the resolver does.
 -- A partial index keeps the lookup to the deleted entities.
+--
+-- A delete and a flush running at the same time would still race (the flush's
+-- snapshot from before the delete, its commit after it), so they exclude each other
+-- through advisory lock 7346812003: a flush or a safe write holds it shared for its
+-- transaction, a delete holds it exclusively for its own (Catalog.deleteEntity),
+-- waiting for the flushes under way and holding off new ones until it commits.
 CREATE INDEX entities_deleted ON entities (tenant_id, entity_id) WHERE is_deleted;
+
+-- Also: a timestamp value in the projection is written as the series writes it (UTC,
+-- six fraction digits, "Z"), not as to_jsonb(timestamptz) did (the session's offset,
+-- "+00:00"), so one value reads the same in a lookup and in its series. Values already
+-- in the projection are rewritten.
+UPDATE entity_jsonb AS j
+   SET attrs = j.attrs || (
+           SELECT jsonb_object_agg(a.name, to_jsonb(to_char((j.attrs ->> a.name)::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+             FROM attributes AS a
+            WHERE a.tenant_id = j.tenant_id AND a.hot AND a.value_type = 'timestamp' AND jsonb_typeof(j.attrs -> a.name) = 'string')
+ WHERE EXISTS (SELECT 1 FROM attributes AS a
+                WHERE a.tenant_id = j.tenant_id AND a.hot AND a.value_type = 'timestamp' AND jsonb_typeof(j.attrs -> a.name) = 'string');
 
 CREATE OR REPLACE FUNCTION move_staged(only_batch bigint)
 RETURNS TABLE (moved_rows bigint, moved_batches bigint, projected_entities bigint,
@@ -63,7 +82,7 @@ LANGUAGE sql AS $$
                     WHEN m.value_decimal IS NOT NULL THEN to_jsonb(m.value_decimal)
                     WHEN m.value_text IS NOT NULL THEN to_jsonb(m.value_text)
                     WHEN m.value_bool IS NOT NULL THEN to_jsonb(m.value_bool)
-                    WHEN m.value_ts IS NOT NULL THEN to_jsonb(m.value_ts)
+                    WHEN m.value_ts IS NOT NULL THEN to_jsonb(to_char(m.value_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
                     ELSE m.value_json END AS value
           FROM kept AS m
           JOIN attributes AS a ON a.tenant_id = m.tenant_id AND a.attribute_id = m.attribute_id AND a.hot
@@ -139,4 +158,21 @@ LANGUAGE sql AS $$
            coalesce((SELECT array_agg(entity_id ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            coalesce((SELECT array_agg(version ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+$$;
+
+CREATE OR REPLACE FUNCTION stage_flush()
+RETURNS TABLE (moved_rows bigint, moved_batches bigint, projected_entities bigint,
+               moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[],
+               projected_versions bigint[], flushed_at_us bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7346812002) THEN
+        RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
+                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        RETURN;
+    END IF;
+    -- Not while an entity is being deleted; the move below sees the delete committed.
+    PERFORM pg_advisory_xact_lock_shared(7346812003);
+    RETURN QUERY SELECT * FROM move_staged(NULL);
+END
 $$;
