@@ -15,6 +15,11 @@ import TesseraStore
             let bigBatch = #"{"points":["# + (0..<2_000).map { #"{"entity":"b-\#($0 % 50)","attribute":"load","value":\#($0)}"# }.joined(separator: ",") + "]}"
             let smallBatch = #"{"points":["# + (0..<100).map { #"{"entity":"s-\#($0 % 5)","attribute":"load","value":\#($0)}"# }.joined(separator: ",") + "]}"
 
+            // The small tenant's attribute and entities exist before the flood: its first
+            // batch's catalog writes are not what this measures (seen: 5–7 s for that first
+            // batch under the whole suite's load, then 0.02–3 s).
+            #expect(try await client.send(.post, "/v1/ingest", key: small.key, json: smallBatch).status == .ok)
+
             let flood = Task {
                 try await withThrowingTaskGroup(of: [HTTPResponse.Status].self) { group in
                     for _ in 0..<6 {
@@ -46,8 +51,8 @@ import TesseraStore
             #expect(bigStatuses.contains(.tooManyRequests))
             #expect(bigStatuses.allSatisfy { $0 == .ok || $0 == .tooManyRequests })
             // A starved tenant would wait for the flood to end (its first batch ≥ 9.5 s); a fair
-            // queue answers each batch within a COPY or two: 0.2 s alone, seconds on a
-            // machine running the whole suite at once (seen: 3.1 s, 5.7 s, 6.5 s).
+            // queue answers each batch within a COPY or two: 0.2 s alone, up to ~3 s on a
+            // machine running the whole suite at once.
             let slowest = latencies.max() ?? .zero
             #expect(slowest < .seconds(8), "small tenant's slowest batch: \(slowest)")
         }
