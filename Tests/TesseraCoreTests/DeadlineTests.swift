@@ -23,4 +23,17 @@ import TesseraCore
             try await Deadline.run(within: .seconds(10), "a refused COPY") { throw Refused() }
         }
     }
+
+    @Test func cancellingTheCallerEndsTheWaitAtOnce() async throws {
+        let started = ContinuousClock.now
+        let waiting = Task {
+            try await Deadline.run(within: .seconds(60), "a hung flush") {
+                await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
 }

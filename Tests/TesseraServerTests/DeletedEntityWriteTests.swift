@@ -10,10 +10,15 @@ import TesseraTestSupport
 /// Points that reach the flush for an entity deleted in the meantime: staged before
 /// the delete, they go with the entity; staged after it (by a server whose id cache
 /// still had the entity), they bring it back with only themselves.
+///
+/// Each test has a database of its own: the tests hold off flushes (an advisory lock,
+/// per database) while they stage and delete, which on the shared database would stall
+/// every other test's flush.
 @Suite struct DeletedEntityWriteTests {
     @Test func aPointStagedBeforeItsEntityWasDeletedIsNeitherStoredNorServedLater() async throws {
         // A long flush interval: the point waits in staging while the delete runs.
-        try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3))) { client, dependencies in
+        let database = try await Self.migratedDatabase()
+        try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
             let tenant = try await client.createTenant("deleted")
             for name in ["temp", "hum"] {
                 #expect(try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
@@ -22,15 +27,19 @@ import TesseraTestSupport
                 .post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
             )
             #expect(first.status == .ok)
+            // No server's flush (the suite's other servers share the database) may move the
+            // point before the delete.
+            let holder = try await CrashRecoveryTests.holdFlushes(database)
             let staged = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"hum","value":5}]}"#)
             #expect(staged.status == .ok)
             #expect(dependencies.ingest.pipeline.unflushedPoints == 1)
 
             #expect(try await client.send(.delete, "/v1/entities/dev-1", key: tenant.key).status == .noContent)
+            try await holder.close()
             try await Self.waitUntilFlushed(dependencies)
 
             try await client.send(.get, "/v1/entities/dev-1?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
-            let (points, projected) = try await Self.stored(tenant: tenant, key: "dev-1")
+            let (points, projected) = try await Self.stored(tenant: tenant, key: "dev-1", in: database)
             #expect(points == 0, "the staged point of the deleted entity was stored")
             #expect(projected == false, "the deleted entity got a projection row again")
 
@@ -47,9 +56,37 @@ import TesseraTestSupport
         }
     }
 
+    @Test func anEntityWrittenAgainBeforeTheFlushDoesNotGetItsDeletedPointsBack() async throws {
+        let database = try await Self.migratedDatabase()
+        try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
+            let tenant = try await client.createTenant("again")
+            for name in ["temp", "hum"] {
+                #expect(try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
+            }
+            let holder = try await CrashRecoveryTests.holdFlushes(database)
+            let staged = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"hum","value":5}]}"#)
+            #expect(staged.status == .ok)
+            #expect(try await client.send(.delete, "/v1/entities/dev-1", key: tenant.key).status == .noContent)
+            // Written again while the old point still waits in staging.
+            let again = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":2}]}"#)
+            #expect(again.status == .ok)
+            try await holder.close()
+            try await Self.waitUntilFlushed(dependencies)
+
+            let lookup = try await client.send(.get, "/v1/entities/dev-1?consistency=strong", key: tenant.key)
+            #expect(lookup.status == .ok)
+            let attributes = try #require(try lookup.object()["attributes"] as? [String: Any])
+            #expect((attributes["temp"] as? [String: Any])?["value"] as? Double == 2)
+            #expect(attributes["hum"] == nil, "a value written before the delete is served again: \(lookup.text)")
+            let (points, _) = try await Self.stored(tenant: tenant, key: "dev-1", in: database)
+            #expect(points == 1)
+        }
+    }
+
     @Test func aServerStillHoldingADeletedEntitysIdBringsItBackWithItsNewPoints() async throws {
-        try await APITester.run { serverA, _ in
-            try await APITester.run { serverB, dependenciesB in
+        let database = try await Self.migratedDatabase()
+        try await APITester.run(primary: database) { serverA, _ in
+            try await APITester.run(primary: database) { serverB, dependenciesB in
                 let tenant = try await serverA.createTenant("stale")
                 #expect(try await serverA.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
                 // Server B writes first, so it has dev-1's id cached.
@@ -70,7 +107,7 @@ import TesseraTestSupport
                     let attributes = try lookup.object()["attributes"] as? [String: Any]
                     #expect((attributes?["temp"] as? [String: Any])?["value"] as? Double == 2)
                 }
-                let (points, projected) = try await Self.stored(tenant: tenant, key: "dev-1")
+                let (points, projected) = try await Self.stored(tenant: tenant, key: "dev-1", in: database)
                 #expect(points == 1)
                 #expect(projected)
             }
@@ -87,8 +124,8 @@ import TesseraTestSupport
 
     /// Points in the time series and whether a projection row exists, for the entity
     /// with that key (deleted or not).
-    static func stored(tenant: Tenant, key: String) async throws -> (points: Int, projected: Bool) {
-        try await withTestClient(url: try await TestCluster.primaryURL()) { client in
+    static func stored(tenant: Tenant, key: String, in database: DatabaseURL) async throws -> (points: Int, projected: Bool) {
+        try await withTestClient(url: database) { client in
             let rows = try await client.query(
                 """
                 SELECT (SELECT count(*) FROM entity_values_ts t WHERE t.tenant_id = e.tenant_id AND t.entity_id = e.entity_id),
@@ -99,5 +136,12 @@ import TesseraTestSupport
             for try await (points, projected) in rows.decode((Int, Bool).self) { return (points, projected) }
             return (0, false)
         }
+    }
+
+    /// A new database on the shared cluster, migrated.
+    static func migratedDatabase() async throws -> DatabaseURL {
+        let database = try await TestCluster.freshDatabase()
+        try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
+        return database
     }
 }

@@ -17,16 +17,24 @@ package enum Deadline {
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
         let race = Race<T>()
-        return try await withCheckedThrowingContinuation { continuation in
-            race.start(continuation)
-            let work = Task {
-                do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+        let work = Mutex<Task<Void, Never>?>(nil)
+        // Cancelling the caller ends the wait at once (and cancels the operation), as the
+        // deadline does.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard race.start(continuation) else { return }
+                let task = Task {
+                    do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
+                }
+                work.withLock { $0 = task }
+                let timer = Task {
+                    try await Task.sleep(for: deadline)
+                    if race.finish(.failure(Exceeded(what: what, deadline: deadline))) { task.cancel() }
+                }
+                race.onFinish { timer.cancel() }
             }
-            let timer = Task {
-                try await Task.sleep(for: deadline)
-                if race.finish(.failure(Exceeded(what: what, deadline: deadline))) { work.cancel() }
-            }
-            race.onFinish { timer.cancel() }
+        } onCancel: {
+            if race.finish(.failure(CancellationError())) { work.withLock { $0 }?.cancel() }
         }
     }
 
@@ -40,8 +48,16 @@ package enum Deadline {
 
         private let state = Mutex(State())
 
-        func start(_ continuation: CheckedContinuation<T, any Error>) {
-            self.state.withLock { $0.continuation = continuation }
+        /// Hands over the caller's continuation. False if the race was already decided (a
+        /// cancellation came first): the caller is then resumed at once and nothing starts.
+        func start(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+            let decided = self.state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.continuation = continuation
+                return false
+            }
+            if decided { continuation.resume(throwing: CancellationError()) }
+            return !decided
         }
 
         /// Runs `cleanup` once the race is decided (at once if it already is).

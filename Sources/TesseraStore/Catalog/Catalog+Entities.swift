@@ -74,7 +74,7 @@ extension Catalog {
                 try await connection.query("SELECT pg_advisory_xact_lock(7346812003)", logger: self.logger)
                 let rows = try await connection.query(
                     """
-                    UPDATE entities SET is_deleted = true, version = version + 1, updated_at = clock_timestamp()
+                    UPDATE entities SET is_deleted = true, version = version + 1, updated_at = clock_timestamp(), deleted_at = clock_timestamp()
                      WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
                     RETURNING entity_id, (extract(epoch FROM updated_at) * 1000000)::bigint
                     """,

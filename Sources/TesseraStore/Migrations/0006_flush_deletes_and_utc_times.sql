@@ -9,17 +9,21 @@
 -- server deleted staged new points under the deleted id: acknowledged, stored, never
 -- readable.
 --
--- The flush now looks up, among the entities it moves points for, those deleted: a
--- point staged (ingested_at, the staging COPY's time) before the delete is dropped;
--- one staged after it brings the entity back, as a write through the resolver does.
--- A partial index keeps the lookup to the deleted entities.
+-- A delete now records its time in entities.deleted_at, which bringing the entity
+-- back does not clear (a write may revive it before the next flush). The flush looks
+-- up, among the entities it moves points for, those ever deleted: a point staged
+-- (ingested_at, the staging COPY's time) before the last delete is dropped; one
+-- staged after it brings a still-deleted entity back, as a write through the
+-- resolver does. A partial index keeps the lookup to entities ever deleted.
 --
 -- A delete and a flush running at the same time would still race (the flush's
 -- snapshot from before the delete, its commit after it), so they exclude each other
 -- through advisory lock 7346812003: a flush or a safe write holds it shared for its
 -- transaction, a delete holds it exclusively for its own (Catalog.deleteEntity),
 -- waiting for the flushes under way and holding off new ones until it commits.
-CREATE INDEX entities_deleted ON entities (tenant_id, entity_id) WHERE is_deleted;
+ALTER TABLE entities ADD COLUMN deleted_at timestamptz;
+UPDATE entities SET deleted_at = updated_at WHERE is_deleted;
+CREATE INDEX entities_deleted ON entities (tenant_id, entity_id) WHERE deleted_at IS NOT NULL;
 
 -- Also: a timestamp value in the projection is written as the series writes it (UTC,
 -- six fraction digits, "Z"), not as to_jsonb(timestamptz) did (the session's offset,
@@ -45,9 +49,9 @@ LANGUAGE sql AS $$
     ), deleted AS (
         -- Entities deleted while points of theirs sat in staging, or written by a server
         -- whose cache still had the id of an entity another server deleted.
-        SELECT e.tenant_id, e.entity_id, e.updated_at AS deleted_at
+        SELECT e.tenant_id, e.entity_id, e.deleted_at, e.is_deleted
           FROM entities AS e
-         WHERE e.is_deleted
+         WHERE e.deleted_at IS NOT NULL
            AND (e.tenant_id, e.entity_id) IN (SELECT tenant_id, entity_id FROM moved)
     ), kept AS (
         -- A point staged before its entity was deleted went with it: it is not stored.
@@ -59,7 +63,7 @@ LANGUAGE sql AS $$
         -- resolver does, with only what came after the delete.
         UPDATE entities AS e SET is_deleted = false, version = e.version + 1, updated_at = clock_timestamp()
           FROM deleted AS d
-         WHERE e.tenant_id = d.tenant_id AND e.entity_id = d.entity_id
+         WHERE d.is_deleted AND e.tenant_id = d.tenant_id AND e.entity_id = d.entity_id
            AND EXISTS (SELECT 1 FROM kept AS k WHERE k.tenant_id = d.tenant_id AND k.entity_id = d.entity_id)
         RETURNING 1
     ), stored AS (

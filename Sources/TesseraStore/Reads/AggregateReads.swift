@@ -35,15 +35,20 @@ package enum AggregateReads {
             return try await Self.fromRollups(query, hours: hours, attribute: attribute, tenantID: tenantID, maxRows: maxRows, on: connection, logger: logger)
         }
         let column = attribute.definition.type.column
+        // A timestamp reads as everywhere else in the API (UTC, `Z`), not as to_jsonb writes it.
+        let isTimestamp = attribute.definition.type == .timestamp
+        func value(_ expression: String) -> String {
+            isTimestamp ? "to_jsonb(\(StoredValueSQL.utcText(expression)))" : "to_jsonb(\(expression))"
+        }
         let selects = query.functions.map { function -> String in
             switch function {
             case .avg: "to_jsonb(avg(v)::double precision)"
-            case .min: "to_jsonb(min(v))"
-            case .max: "to_jsonb(max(v))"
+            case .min: value("min(v)")
+            case .max: value("max(v)")
             case .sum: attribute.definition.type == .int ? "to_jsonb(sum(v))" : "to_jsonb(sum(v)::double precision)"
             case .count: "to_jsonb(count(*))"
-            case .first: "to_jsonb((array_agg(v ORDER BY ts))[1])"
-            case .last: "to_jsonb((array_agg(v ORDER BY ts DESC))[1])"
+            case .first: value("(array_agg(v ORDER BY ts))[1]")
+            case .last: value("(array_agg(v ORDER BY ts DESC))[1]")
             }
         }
         var bindings = PostgresBindings()
