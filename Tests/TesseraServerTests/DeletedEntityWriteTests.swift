@@ -19,10 +19,7 @@ import TesseraTestSupport
         // A long flush interval: the point waits in staging while the delete runs.
         let database = try await Self.migratedDatabase()
         try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
-            let tenant = try await client.createTenant("deleted")
-            for name in ["temp", "hum"] {
-                #expect(try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
-            }
+            let tenant = try await Self.tenantWithTempAndHum(client, "deleted")
             let first = try await client.send(
                 .post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
             )
@@ -59,10 +56,7 @@ import TesseraTestSupport
     @Test func anEntityWrittenAgainBeforeTheFlushDoesNotGetItsDeletedPointsBack() async throws {
         let database = try await Self.migratedDatabase()
         try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
-            let tenant = try await client.createTenant("again")
-            for name in ["temp", "hum"] {
-                #expect(try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
-            }
+            let tenant = try await Self.tenantWithTempAndHum(client, "again")
             let holder = try await CrashRecoveryTests.holdFlushes(database)
             let staged = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"hum","value":5}]}"#)
             #expect(staged.status == .ok)
@@ -143,5 +137,14 @@ import TesseraTestSupport
         let database = try await TestCluster.freshDatabase()
         try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
         return database
+    }
+
+    /// A new tenant with two hot decimal attributes, `temp` and `hum`.
+    static func tenantWithTempAndHum(_ client: any TestClientProtocol, _ prefix: String) async throws -> Tenant {
+        let tenant = try await client.createTenant(prefix)
+        for name in ["temp", "hum"] {
+            #expect(try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
+        }
+        return tenant
     }
 }

@@ -358,15 +358,9 @@ package final class IngestPipeline: Service, Sendable {
     private func confirmFlushed() async throws {
         let pending = self.state.withLock { $0.log.pendingIDs }
         guard !pending.isEmpty else { return }
-        let flushed = try await Deadline.run(within: self.configuration.callDeadline, "the flush confirmation") {
-            let rows = try await self.primary.query(
-                "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(pending)::bigint[])",
-                logger: self.logger
-            )
-            var flushed = [Int64]()
-            for try await id in rows.decode(Int64.self) { flushed.append(id) }
-            return flushed
-        }
+        let flushed = try await self.batchIDs(
+            "the flush confirmation", "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(pending)::bigint[])"
+        )
         guard !flushed.isEmpty else { return }
         let backlog = self.state.withLock { state in
             for hold in state.log.flushed(flushed) {
@@ -381,19 +375,14 @@ package final class IngestPipeline: Service, Sendable {
     /// snapshot answers both, and a flush moves and records a batch atomically, so a
     /// batch it calls lost really is.
     private func replayLost(_ candidates: [Int64]) async throws {
-        let lost = try await Deadline.run(within: self.configuration.callDeadline, "the check for lost batches") {
-            let rows = try await self.primary.query(
-                """
-                SELECT b FROM unnest(\(candidates)::bigint[]) AS b
-                 WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
-                   AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
-                """,
-                logger: self.logger
-            )
-            var lost = [Int64]()
-            for try await id in rows.decode(Int64.self) { lost.append(id) }
-            return lost
-        }
+        let lost = try await self.batchIDs(
+            "the check for lost batches",
+            """
+            SELECT b FROM unnest(\(candidates)::bigint[]) AS b
+             WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
+               AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
+            """
+        )
         guard !lost.isEmpty else { return }
         let batches = self.state.withLock { $0.log.batches(lost) }
         for batch in batches {
@@ -402,6 +391,15 @@ package final class IngestPipeline: Service, Sendable {
             self.metrics.replayed()
             self.state.withLock { $0.replayedBatches += 1 }
             self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
+        }
+    }
+
+    /// The batch ids `query` answers on the primary, within the call deadline.
+    private func batchIDs(_ what: String, _ query: PostgresQuery) async throws -> [Int64] {
+        try await Deadline.run(within: self.configuration.callDeadline, what) {
+            var ids = [Int64]()
+            for try await id in try await self.primary.query(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
+            return ids
         }
     }
 

@@ -26,7 +26,7 @@ package struct SafeWriter: Sendable {
             let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
                 try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
                 // Not while an entity is being deleted (migration 0006).
-                try await connection.query("SELECT pg_advisory_xact_lock_shared(7346812003)", logger: self.logger)
+                try await connection.query("SELECT pg_advisory_xact_lock_shared(\(FlushLock.deletion))", logger: self.logger)
                 var batchID: Int64 = 0
                 for try await id in try await connection.query("SELECT nextval('ingest_batch_seq')", logger: self.logger).decode(Int64.self) {
                     batchID = id

@@ -20,7 +20,8 @@
 -- snapshot from before the delete, its commit after it), so they exclude each other
 -- through advisory lock 7346812003: a flush or a safe write holds it shared for its
 -- transaction, a delete holds it exclusively for its own (Catalog.deleteEntity),
--- waiting for the flushes under way and holding off new ones until it commits.
+-- waiting for the flushes under way and holding off new ones until it commits
+-- (the keys are FlushLock's, in TesseraStore).
 ALTER TABLE entities ADD COLUMN deleted_at timestamptz;
 UPDATE entities SET deleted_at = updated_at WHERE is_deleted;
 CREATE INDEX entities_deleted ON entities (tenant_id, entity_id) WHERE deleted_at IS NOT NULL;
