@@ -203,6 +203,7 @@ package final class IngestPipeline: Service, Sendable {
             for entry in group { rows.append(contentsOf: entry.item.rows) }
             rows.sort(by: Self.keyOrder)
             let started = ContinuousClock.now
+            var attemptedBatch: Int64?
             do {
                 let sorted = rows
                 let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
@@ -210,7 +211,15 @@ package final class IngestPipeline: Service, Sendable {
                     return try await self.nextBatchID()
                 }
                 let data = StagingEncoder.encode(rows, batchID: batchID)
-                try await link.copy(data)
+                attemptedBatch = batchID
+                do {
+                    try await link.copy(data)
+                } catch let failure as StagingLink.CopyFailure {
+                    // Acknowledged after all if PostgreSQL committed it: answering 503 for a
+                    // stored batch would have the client store it again.
+                    guard let pid = failure.backendPID, try await self.settle(batchID: batchID, backendPID: pid) else { throw failure }
+                    self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
+                }
                 let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
                 let pending = self.state.withLock { state in
                     state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
@@ -220,7 +229,9 @@ package final class IngestPipeline: Service, Sendable {
                 self.metrics.staged(points: rows.count, duration: ContinuousClock.now - started, backlog: pending)
                 for entry in group { entry.item.continuation.resume(returning: batchID) }
             } catch {
-                self.logger.error("Staging COPY failed", metadata: ["batch.points": "\(rows.count)", "error": "\(String(reflecting: error))"])
+                self.logger.error("Staging COPY failed", metadata: [
+                    "batch.points": "\(rows.count)", "batch.id": "\(attemptedBatch.map(String.init) ?? "none")", "error": "\(String(reflecting: error))",
+                ])
                 self.state.withLock { state in
                     for entry in group { state.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
                     state.suspectLoss = true
@@ -230,6 +241,44 @@ package final class IngestPipeline: Service, Sendable {
                 let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
                 for entry in group { entry.item.continuation.resume(throwing: failure) }
             }
+        }
+    }
+
+    /// After a staging COPY failed or was abandoned: ends the backend that ran it (a COPY
+    /// whose data reached PostgreSQL can still commit after the client gave up, and a
+    /// terminated backend commits nothing more), then answers whether the batch was
+    /// committed, in staging or already flushed. Throws when the primary cannot tell;
+    /// the batch then counts as not stored, as before this check.
+    package func settle(batchID: Int64, backendPID: Int32) async throws -> Bool {
+        let logger = self.logger
+        return try await Deadline.run(within: self.configuration.callDeadline, "settling a failed staging COPY") {
+            // Only a backend whose last statement is the staging COPY: the pid must not end
+            // another session's backend (it would, were the connection pooled, which the
+            // staging link's `synchronous_commit` startup parameter already rules out).
+            let staging = #"COPY "entity_values_ingest"%"#
+            var ended = false
+            for _ in 0..<5 where !ended {
+                // Waits up to 2 s for the backend to exit.
+                let rows = try await self.primary.query(
+                    "SELECT count(*)::int FROM (SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity WHERE pid = \(backendPID) AND query LIKE \(staging)) AS t",
+                    logger: logger
+                )
+                for try await _ in rows.decode(Int.self) {}
+                let alive = try await self.primary.query(
+                    "SELECT count(*)::int FROM pg_stat_activity WHERE pid = \(backendPID) AND query LIKE \(staging)", logger: logger
+                )
+                for try await count in alive.decode(Int.self) { ended = count == 0 }
+            }
+            guard ended else { throw TesseraError(.unavailable, "The backend of an abandoned staging COPY (pid \(backendPID)) did not exit.") }
+            let rows = try await self.primary.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM entity_values_ingest WHERE batch_id = \(batchID))
+                    OR EXISTS (SELECT 1 FROM ingest_flushed_batches WHERE batch_id = \(batchID))
+                """,
+                logger: logger
+            )
+            for try await committed in rows.decode(Bool.self) { return committed }
+            return false
         }
     }
 

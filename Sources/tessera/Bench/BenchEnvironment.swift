@@ -39,6 +39,20 @@ struct BenchEnvironment {
             logger: logger
         )
         let status = try await cluster.up()
+        do {
+            return try await Self.start(on: cluster, status: status, port: port, entityTTL: entityTTL, slidingEntityTTL: slidingEntityTTL,
+                                        preparedStatements: preparedStatements, directory: directory, logger: logger)
+        } catch {
+            // A dataset migrated by another build, say: the processes started above stop here.
+            _ = try? await cluster.down()
+            throw error
+        }
+    }
+
+    private static func start(
+        on cluster: LocalCluster, status: ClusterStatus, port: Int, entityTTL: Int, slidingEntityTTL: Bool, preparedStatements: Bool,
+        directory: String, logger: Logger
+    ) async throws -> BenchEnvironment {
         let url = try DatabaseURL.parsed(status.primary!.url)
         let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
         _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
@@ -87,7 +101,9 @@ struct BenchEnvironment {
             try await IngestBenchCommand.waitUntilServing(http, environment.base)
             if let cachedBase = environment.cachedBase { try await IngestBenchCommand.waitUntilServing(http, cachedBase) }
         } catch {
-            await environment.stop()
+            try? await environment.http.shutdown()
+            await environment.group.triggerGracefulShutdown()
+            _ = try? await environment.server.value
             throw error
         }
         return environment

@@ -23,6 +23,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of sustained load.") var seconds = 30
     @Option(help: "Concurrent HTTP clients.") var clients = 8
     @Option(help: "Port of the benchmark's server on 127.0.0.1.") var port = 18181
+    @Option(help: "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered.") var rate: Int?
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
 
     func run() async throws {
@@ -40,9 +41,15 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let cluster = LocalCluster(configuration: .init(directory: self.dir, profile: self.smoke ? .test : .tuned), logger: logger)
         let status = try await cluster.up()
         let url = try DatabaseURL.parsed(status.primary!.url)
-        _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
-
-        let dependencies = try ServerDependencies(primaryURL: url, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
+        let dependencies: ServerDependencies
+        do {
+            _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
+            dependencies = try ServerDependencies(primaryURL: url, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
+        } catch {
+            // The processes started above stop with the run (a dataset migrated by another build, say).
+            _ = try? await cluster.down()
+            throw error
+        }
         let app = buildApplication(
             configuration: .init(host: "127.0.0.1", port: self.port, adminToken: RandomToken.base62(length: 32)),
             dependencies: dependencies,
@@ -73,7 +80,8 @@ struct IngestBenchCommand: AsyncParsableCommand {
             }
             let bodies = dataset.bodies(seed: 42)
             print("Driving \(clients) clients with \(shape.batchPoints)-point batches for \(seconds) s...")
-            let load = try await Self.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds)
+            if let rate = self.rate { print("Offered load: \(rate) points/s, paced.") }
+            let load = try await Self.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds, rate: self.rate)
             let acknowledged = load.acknowledgedPoints
 
             // Every acknowledged point, flushed, exactly: the count per tenant must match.
@@ -121,9 +129,21 @@ struct IngestBenchCommand: AsyncParsableCommand {
         var elapsed = 0.0
     }
 
-    static func drive(http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int, seconds: Int) async throws -> Load {
+    /// Closed loop by default: each client posts its next batch when the last is answered,
+    /// so the server runs saturated. With `rate` (points/s), batch n of the run is due at
+    /// n × points ÷ rate from the start, taken by the clients in turn: the load does not
+    /// slow down when the server does, and a batch's latency counts from when it was due
+    /// (a late client's wait included, as its caller would see it).
+    static func drive(
+        http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int, seconds: Int,
+        rate: Int? = nil
+    ) async throws -> Load {
         let start = ContinuousClock.now
         let end = start + .seconds(seconds)
+        let interval: Duration? = rate.map { rate in
+            let meanPoints = Double(bodies.map(\.points).reduce(0, +)) / Double(max(1, bodies.count))
+            return .nanoseconds(Int64(meanPoints / Double(max(1, rate)) * 1e9))
+        }
         var total = try await withThrowingTaskGroup(of: Load.self) { group in
             for client in 0..<clients {
                 group.addTask {
@@ -131,13 +151,19 @@ struct IngestBenchCommand: AsyncParsableCommand {
                     var next = client
                     while ContinuousClock.now < end {
                         let (tenant, body, points) = bodies[next % bodies.count]
+                        var due = ContinuousClock.now
+                        if let interval {
+                            due = start + interval * next
+                            if due >= end { break }
+                            if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                        }
                         next += clients
                         var request = HTTPClientRequest(url: base + "/v1/ingest")
                         request.method = .POST
                         request.headers.add(name: "Authorization", value: "Bearer \(keys[tenant])")
                         request.headers.add(name: "Content-Type", value: "application/json")
                         request.body = .bytes(body)
-                        let sent = ContinuousClock.now
+                        let sent = interval == nil ? ContinuousClock.now : due
                         let response = try await http.execute(request, timeout: .seconds(60))
                         let answer = try await response.body.collect(upTo: 1 << 20)
                         let took = ContinuousClock.now - sent
@@ -152,7 +178,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
                                 load.firstRejection = ((result?["rejected"] as? [[String: Any]])?.first?["detail"] as? String) ?? "?"
                             }
                         }
-                        if response.status.code == 429 || response.status.code == 503 { try await Task.sleep(for: .milliseconds(50)) }
+                        if interval == nil, response.status.code == 429 || response.status.code == 503 { try await Task.sleep(for: .milliseconds(50)) }
                     }
                     return load
                 }
