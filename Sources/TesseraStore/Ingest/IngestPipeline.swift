@@ -215,9 +215,9 @@ package final class IngestPipeline: Service, Sendable {
                 do {
                     try await link.copy(data)
                 } catch let failure as StagingLink.CopyFailure {
-                    // Acknowledged after all if PostgreSQL committed it: answering 503 for a
-                    // stored batch would have the client store it again.
-                    guard let pid = failure.backendPID, try await self.settle(batchID: batchID, backendPID: pid) else { throw failure }
+                    // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
+                    // must mean not stored, or the client's retry would store it twice.
+                    guard failure.sent, try await self.settle(batchID: batchID) else { throw failure }
                     self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
                 }
                 let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
@@ -244,43 +244,23 @@ package final class IngestPipeline: Service, Sendable {
         }
     }
 
-    /// After a staging COPY failed or was abandoned: ends the backend that ran it (a COPY
-    /// whose data reached PostgreSQL can still commit after the client gave up, and a
-    /// terminated backend commits nothing more), then answers whether the batch was
-    /// committed, in staging or already flushed. Throws when the primary cannot tell;
-    /// the batch then counts as not stored, as before this check.
-    package func settle(batchID: Int64, backendPID: Int32) async throws -> Bool {
+    /// After a staging COPY failed or was abandoned (PostgreSQL may still hold its rows
+    /// and commit them): true when the batch was committed, staged or flushed, and is to
+    /// be acknowledged; false when it was not, and is now fenced: `stage_flush()` drops
+    /// its rows, whenever they commit (migration 0007). Throws when the primary does not
+    /// answer within `settleDeadline`; the batch is then answered as not stored, as
+    /// before this check, which is true unless that COPY commits after all.
+    package func settle(batchID: Int64) async throws -> Bool {
         let logger = self.logger
-        return try await Deadline.run(within: self.configuration.callDeadline, "settling a failed staging COPY") {
-            // Only a backend whose last statement is the staging COPY: the pid must not end
-            // another session's backend (it would, were the connection pooled, which the
-            // staging link's `synchronous_commit` startup parameter already rules out).
-            let staging = #"COPY "entity_values_ingest"%"#
-            var ended = false
-            for _ in 0..<5 where !ended {
-                // Waits up to 2 s for the backend to exit.
-                let rows = try await self.primary.query(
-                    "SELECT count(*)::int FROM (SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity WHERE pid = \(backendPID) AND query LIKE \(staging)) AS t",
-                    logger: logger
-                )
-                for try await _ in rows.decode(Int.self) {}
-                let alive = try await self.primary.query(
-                    "SELECT count(*)::int FROM pg_stat_activity WHERE pid = \(backendPID) AND query LIKE \(staging)", logger: logger
-                )
-                for try await count in alive.decode(Int.self) { ended = count == 0 }
-            }
-            guard ended else { throw TesseraError(.unavailable, "The backend of an abandoned staging COPY (pid \(backendPID)) did not exit.") }
-            let rows = try await self.primary.query(
-                """
-                SELECT EXISTS (SELECT 1 FROM entity_values_ingest WHERE batch_id = \(batchID))
-                    OR EXISTS (SELECT 1 FROM ingest_flushed_batches WHERE batch_id = \(batchID))
-                """,
-                logger: logger
-            )
+        return try await Deadline.run(within: self.settleDeadline, "settling a failed staging COPY") {
+            let rows = try await self.primary.query("SELECT settle_staged_batch(\(batchID))", logger: logger)
             for try await committed in rows.decode(Bool.self) { return committed }
-            return false
+            throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
         }
     }
+
+    /// Settling waits for a flush under way, not for a dead primary as long as a COPY.
+    private var settleDeadline: Duration { min(self.configuration.callDeadline, .seconds(10)) }
 
     static func keyOrder(_ a: IngestRow, _ b: IngestRow) -> Bool {
         if a.tenantID != b.tenantID { return a.tenantID < b.tenantID }
@@ -343,6 +323,10 @@ package final class IngestPipeline: Service, Sendable {
                 if ContinuousClock.now - lastPrune > .seconds(60) {
                     try await self.primary.query(
                         "DELETE FROM ingest_flushed_batches WHERE flushed_at < now() - interval '24 hours'",
+                        logger: self.logger
+                    )
+                    try await self.primary.query(
+                        "DELETE FROM ingest_fenced_batches WHERE fenced_at < now() - interval '24 hours'",
                         logger: self.logger
                     )
                     lastPrune = .now

@@ -15,25 +15,23 @@ import TesseraCore
 /// a pool that never reconnected), and a writer that waits forever stops ingest for
 /// good; a failed COPY is only a 503 the client retries.
 ///
-/// An abandoned COPY is not necessarily a COPY that failed: PostgreSQL may have its data
-/// and commit it after the client gave up. A failure therefore names the backend that ran
-/// it (`CopyFailure.backendPID`), so the caller can end that backend and look whether the
-/// batch was committed before answering (`IngestPipeline`).
+/// An abandoned COPY is not necessarily one that failed: PostgreSQL may hold its rows and
+/// commit them after the client gave up. A failure says whether the COPY was sent
+/// (`CopyFailure.sent`), so the caller settles the batch before answering
+/// (`IngestPipeline.settle`).
 package final class StagingLink: Sendable {
-    /// A COPY that did not report success, and the server process that ran it (nil when
-    /// no connection was open, so no COPY reached PostgreSQL).
+    /// A COPY that did not report success; `sent` when it may have reached PostgreSQL
+    /// (false when no connection could be opened).
     package struct CopyFailure: Error, CustomStringConvertible {
-        package var backendPID: Int32?
+        package var sent: Bool
         package var underlying: any Error
-        package var description: String {
-            "staging COPY failed (backend \(self.backendPID.map(String.init) ?? "none")): \(String(reflecting: self.underlying))"
-        }
+        package var description: String { "staging COPY failed\(self.sent ? "" : " before it was sent"): \(String(reflecting: self.underlying))" }
     }
 
     let configuration: PostgresConnection.Configuration
     let deadline: Duration
     let logger: Logger
-    private let current = Mutex<(connection: PostgresConnection, backendPID: Int32)?>(nil)
+    private let current = Mutex<PostgresConnection?>(nil)
     private static let nextID = Atomic<Int>(1)
 
     package init(url: DatabaseURL, deadline: Duration = .seconds(30), logger: Logger) throws {
@@ -55,11 +53,11 @@ package final class StagingLink: Sendable {
     /// COPYs `data` (rows in `StagingEncoder`'s text format) into `entity_values_ingest`.
     /// Throws `CopyFailure`.
     package func copy(_ data: ByteBuffer) async throws {
-        let (connection, backendPID): (PostgresConnection, Int32)
+        let connection: PostgresConnection
         do {
-            (connection, backendPID) = try await self.connection()
+            connection = try await self.connection()
         } catch {
-            throw CopyFailure(backendPID: nil, underlying: error)
+            throw CopyFailure(sent: false, underlying: error)
         }
         let logger = self.logger
         do {
@@ -70,45 +68,35 @@ package final class StagingLink: Sendable {
             }
         } catch {
             self.drop(connection)
-            throw CopyFailure(backendPID: backendPID, underlying: error)
+            throw CopyFailure(sent: true, underlying: error)
         }
     }
 
     /// Closes the connection (on shutdown).
     package func close() async {
-        guard let open = self.current.withLock({ current in defer { current = nil }; return current }) else { return }
-        try? await open.connection.close()
+        guard let connection = self.current.withLock({ current in defer { current = nil }; return current }) else { return }
+        try? await connection.close()
     }
 
-    /// The open connection and its backend's pid, connecting first if there is none.
-    private func connection() async throws -> (PostgresConnection, Int32) {
-        if let open = self.current.withLock({ $0 }), !open.connection.isClosed { return open }
+    private func connection() async throws -> PostgresConnection {
+        if let open = self.current.withLock({ $0 }), !open.isClosed { return open }
         let configuration = self.configuration
         let logger = self.logger
         let id = Self.nextID.add(1, ordering: .relaxed).oldValue
-        let open = try await Deadline.run(within: self.deadline, "connecting for the staging COPY") {
-            let connection = try await PostgresConnection.connect(
+        let connection = try await Deadline.run(within: self.deadline, "connecting for the staging COPY") {
+            try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
             ).get()
-            do {
-                var pid: Int32?
-                for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { pid = value }
-                guard let pid else { throw TesseraError(.unavailable, "pg_backend_pid() returned no row.") }
-                return (connection: connection, backendPID: pid)
-            } catch {
-                try? await connection.close()
-                throw error
-            }
         }
-        self.current.withLock { $0 = open }
-        return (open.connection, open.backendPID)
+        self.current.withLock { $0 = connection }
+        return connection
     }
 
     /// Forgets a connection after a failure and closes it without waiting: a connection
     /// whose COPY hung may not answer a close either.
     private func drop(_ connection: PostgresConnection) {
         self.current.withLock { current in
-            if current?.connection === connection { current = nil }
+            if current === connection { current = nil }
         }
         Task { try? await connection.close() }
     }

@@ -26,6 +26,10 @@ struct IngestBenchCommand: AsyncParsableCommand {
     @Option(help: "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered.") var rate: Int?
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
 
+    func validate() throws {
+        if let rate = self.rate, rate <= 0 { throw ValidationError("--rate must be a positive number of points per second.") }
+    }
+
     func run() async throws {
         let logger = {
             var logger = Logger(label: "tessera.bench")
@@ -149,7 +153,8 @@ struct IngestBenchCommand: AsyncParsableCommand {
                 group.addTask {
                     var load = Load()
                     var next = client
-                    while ContinuousClock.now < end {
+                    // Paced, a client that fell behind still sends every batch due before the end.
+                    while interval != nil || ContinuousClock.now < end {
                         let (tenant, body, points) = bodies[next % bodies.count]
                         var due = ContinuousClock.now
                         if let interval {

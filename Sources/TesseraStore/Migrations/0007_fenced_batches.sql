@@ -1,0 +1,51 @@
+-- Tessera schema, version 7: a batch answered with a 503 is never stored.
+--
+-- A staging COPY the server gave up on (past its deadline, or its connection lost)
+-- may still be in PostgreSQL's hands and commit later. Its points were answered
+-- with a 503, so the client sends them again; had the first COPY committed too, they
+-- were stored twice. Before answering, the server now settles the batch with
+-- settle_staged_batch(): under the flush lock, so no flush moves anything meanwhile,
+-- a batch already staged or flushed is acknowledged after all; any other is fenced,
+-- and stage_flush() deletes the rows of fenced batches, whenever they commit, without
+-- storing them.
+CREATE TABLE ingest_fenced_batches (
+    batch_id   bigint      PRIMARY KEY,
+    fenced_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- True: the batch was committed (staged or flushed); acknowledge it. False: it was
+-- not, and it never will be stored. Waits for a flush under way.
+CREATE FUNCTION settle_staged_batch(batch bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7346812002);
+    -- A new snapshot (READ COMMITTED, next statement): every flush before the lock is in it.
+    IF EXISTS (SELECT 1 FROM ingest_flushed_batches WHERE batch_id = batch)
+       OR EXISTS (SELECT 1 FROM entity_values_ingest WHERE batch_id = batch) THEN
+        RETURN true;
+    END IF;
+    INSERT INTO ingest_fenced_batches (batch_id) VALUES (batch) ON CONFLICT (batch_id) DO NOTHING;
+    RETURN false;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION stage_flush()
+RETURNS TABLE (moved_rows bigint, moved_batches bigint, projected_entities bigint,
+               moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[],
+               projected_versions bigint[], flushed_at_us bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(7346812002) THEN
+        RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
+                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+        RETURN;
+    END IF;
+    -- Not while an entity is being deleted; the move below sees the delete committed.
+    PERFORM pg_advisory_xact_lock_shared(7346812003);
+    -- Rows of batches answered with a 503 that committed after all: dropped, not stored.
+    IF EXISTS (SELECT 1 FROM ingest_fenced_batches) THEN
+        DELETE FROM entity_values_ingest WHERE batch_id IN (SELECT batch_id FROM ingest_fenced_batches);
+    END IF;
+    RETURN QUERY SELECT * FROM move_staged(NULL);
+END
+$$;
