@@ -23,6 +23,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of sustained load.") var seconds = 30
     @Option(help: "Concurrent HTTP clients.") var clients = 8
     @Option(help: "Port of the benchmark's server on 127.0.0.1.") var port = 18181
+    @Flag(help: "Send every distinct batch once, unmeasured, before the run: its entities are then known (a fleet in steady state), not created on first sight during it.") var warm = false
     @Option(help: "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered.") var rate: Int?
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
 
@@ -83,6 +84,12 @@ struct IngestBenchCommand: AsyncParsableCommand {
                 keys.append(key.value)
             }
             let bodies = dataset.bodies(seed: 42)
+            var warmed = 0
+            if self.warm {
+                print("Warming: \(bodies.count) batches once, so their entities exist...")
+                warmed = try await Self.sendOnce(http: http, base: base, bodies: bodies, keys: keys, clients: clients)
+                _ = try await BenchEnvironment.waitUntilFlushed(dependencies)
+            }
             print("Driving \(clients) clients with \(shape.batchPoints)-point batches for \(seconds) s...")
             if let rate = self.rate { print("Offered load: \(rate) points/s, paced.") }
             let load = try await Self.drive(http: http, base: base, bodies: bodies, keys: keys, clients: clients, seconds: seconds, rate: self.rate)
@@ -111,12 +118,13 @@ struct IngestBenchCommand: AsyncParsableCommand {
             print("  answers: \(load.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
             print("raw COPY into entity_values_ts (2 connections): \(ceiling.rows) rows in \(String(format: "%.1f", ceiling.seconds)) s = \(Int(ceiling.rate)) rows/s")
             print("ratio HTTP ingest / raw COPY: \(String(format: "%.2f", storedRate / ceiling.rate)) stored, \(String(format: "%.2f", rate / ceiling.rate)) acknowledged")
-            print("check: stored \(stored) rows for the benchmark's tenants, acknowledged \(acknowledged): \(stored == acknowledged ? "exact" : "MISMATCH")")
+            let expected = acknowledged + warmed
+            print("check: stored \(stored) rows for the benchmark's tenants, acknowledged \(expected)\(warmed > 0 ? " (\(warmed) while warming)" : ""): \(stored == expected ? "exact" : "MISMATCH")")
             try await http.shutdown()
             await group.triggerGracefulShutdown()
             try await server.value
             _ = try await cluster.down()
-            if stored != acknowledged { throw ExitCode(1) }
+            if stored != expected { throw ExitCode(1) }
         } catch {
             try? await http.shutdown()
             _ = try? await cluster.down()
@@ -199,6 +207,38 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         total.elapsed = elapsed.benchSeconds
         return total
+    }
+
+    /// Posts each body once (retrying 429 and 503), `clients` at a time; returns the points acknowledged.
+    static func sendOnce(http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int) async throws -> Int {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var acknowledged = 0
+                    for index in stride(from: client, to: bodies.count, by: clients) {
+                        let (tenant, body, _) = bodies[index]
+                        for _ in 0..<100 {
+                            var request = HTTPClientRequest(url: base + "/v1/ingest")
+                            request.method = .POST
+                            request.headers.add(name: "Authorization", value: "Bearer \(keys[tenant])")
+                            request.headers.add(name: "Content-Type", value: "application/json")
+                            request.body = .bytes(body)
+                            let response = try await http.execute(request, timeout: .seconds(60))
+                            let answer = try await response.body.collect(upTo: 1 << 20)
+                            if response.status == .ok {
+                                let result = try JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any]
+                                acknowledged += result?["accepted"] as? Int ?? 0
+                                break
+                            }
+                            guard response.status.code == 429 || response.status.code == 503 else { break }
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                    }
+                    return acknowledged
+                }
+            }
+            return try await group.reduce(0, +)
+        }
     }
 
     struct Ceiling {
