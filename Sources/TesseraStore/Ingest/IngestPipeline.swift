@@ -32,6 +32,9 @@ package final class IngestPipeline: Service, Sendable {
         /// flush) not answered within this is abandoned: its requests get a 503 they can
         /// retry instead of waiting on a driver that never answers.
         package var callDeadline: Duration
+        /// How long a failed staging COPY's batch is settled before its 503 (which waits for
+        /// a flush under way, not for a dead primary as long as a COPY).
+        package var settleDeadline: Duration
 
         package init(
             limits: IngestQueue<Pending>.Limits = .init(),
@@ -41,7 +44,8 @@ package final class IngestPipeline: Service, Sendable {
             idleFlushInterval: Duration = .seconds(2),
             lossCheckAge: Duration = .seconds(2),
             drainTimeout: Duration = .seconds(30),
-            callDeadline: Duration = .seconds(30)
+            callDeadline: Duration = .seconds(30),
+            settleDeadline: Duration = .seconds(10)
         ) {
             self.limits = limits
             self.writers = writers
@@ -51,6 +55,7 @@ package final class IngestPipeline: Service, Sendable {
             self.lossCheckAge = lossCheckAge
             self.drainTimeout = drainTimeout
             self.callDeadline = callDeadline
+            self.settleDeadline = settleDeadline
         }
     }
 
@@ -248,19 +253,16 @@ package final class IngestPipeline: Service, Sendable {
     /// and commit them): true when the batch was committed, staged or flushed, and is to
     /// be acknowledged; false when it was not, and is now fenced: `stage_flush()` drops
     /// its rows, whenever they commit (migration 0007). Throws when the primary does not
-    /// answer within `settleDeadline`; the batch is then answered as not stored, as
+    /// answer within the configuration's `settleDeadline`; the batch is then answered as not stored, as
     /// before this check, which is true unless that COPY commits after all.
     package func settle(batchID: Int64) async throws -> Bool {
         let logger = self.logger
-        return try await Deadline.run(within: self.settleDeadline, "settling a failed staging COPY") {
+        return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging COPY") {
             let rows = try await self.primary.query("SELECT settle_staged_batch(\(batchID))", logger: logger)
             for try await committed in rows.decode(Bool.self) { return committed }
             throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
         }
     }
-
-    /// Settling waits for a flush under way, not for a dead primary as long as a COPY.
-    private var settleDeadline: Duration { min(self.configuration.callDeadline, .seconds(10)) }
 
     static func keyOrder(_ a: IngestRow, _ b: IngestRow) -> Bool {
         if a.tenantID != b.tenantID { return a.tenantID < b.tenantID }

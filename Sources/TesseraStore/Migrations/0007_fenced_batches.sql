@@ -7,7 +7,8 @@
 -- settle_staged_batch(): under the flush lock, so no flush moves anything meanwhile,
 -- a batch already staged or flushed is acknowledged after all; any other is fenced,
 -- and stage_flush() deletes the rows of fenced batches, whenever they commit, without
--- storing them.
+-- storing them. (A fenced batch is never in ingest_flushed_batches: nothing flushed
+-- it before it was fenced, and after, a flush that moved it rolls back.)
 CREATE TABLE ingest_fenced_batches (
     batch_id   bigint      PRIMARY KEY,
     fenced_at  timestamptz NOT NULL DEFAULT now()
@@ -47,5 +48,12 @@ BEGIN
         DELETE FROM entity_values_ingest WHERE batch_id IN (SELECT batch_id FROM ingest_fenced_batches);
     END IF;
     RETURN QUERY SELECT * FROM move_staged(NULL);
+    -- The move is a statement of its own, with a later snapshot than the DELETE: a fenced
+    -- batch whose COPY committed in between was moved with the rest. The whole flush is
+    -- then undone (the flusher retries; the next flush's DELETE takes those rows first).
+    IF EXISTS (SELECT 1 FROM ingest_fenced_batches AS f JOIN ingest_flushed_batches AS b USING (batch_id)) THEN
+        RAISE EXCEPTION 'a fenced batch committed during the flush; the flush is undone and retried'
+              USING ERRCODE = '40001';
+    END IF;
 END
 $$;
