@@ -42,9 +42,16 @@ import TesseraTestSupport
             let point = #"{"points":[{"entity":"dev-1","attribute":"temp","value":7,"ts":"2026-01-01T00:00:00Z"}]}"#
             let answer = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
             #expect(answer.status == .serviceUnavailable, "\(answer.text)")
-            // The abandoned COPY goes on once the test's transaction ends, and commits.
+            // The abandoned COPY goes on once the test's transaction ends, and commits: its
+            // row is seen in staging while no flush runs.
+            let holder = try await CrashRecoveryTests.holdFlushes(database)
             try await blocker.query("ROLLBACK", logger: quietLogger)
             try await Self.waitForCommittedCopy(on: blocker)
+            let late = try await Self.count(
+                "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'", on: blocker
+            )
+            #expect(late == 1, "the abandoned COPY did not commit: the test shows nothing")
+            try await holder.close()
 
             try await Self.flushAll(on: blocker)
             #expect(try await Self.storedTemp(tenant: tenant, on: blocker) == 0, "a point answered with a 503 was stored")

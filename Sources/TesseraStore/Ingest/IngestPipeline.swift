@@ -32,8 +32,9 @@ package final class IngestPipeline: Service, Sendable {
         /// flush) not answered within this is abandoned: its requests get a 503 they can
         /// retry instead of waiting on a driver that never answers.
         package var callDeadline: Duration
-        /// How long a failed staging COPY's batch is settled before its 503 (which waits for
-        /// a flush under way, not for a dead primary as long as a COPY).
+        /// How long settling a failed staging COPY's batch may take before its 503: it waits
+        /// for a flush under way (a flush holds the lock it needs), and for a primary that
+        /// restarts. Past it the 503 is given unsettled (see `settle`).
         package var settleDeadline: Duration
 
         package init(
@@ -45,7 +46,7 @@ package final class IngestPipeline: Service, Sendable {
             lossCheckAge: Duration = .seconds(2),
             drainTimeout: Duration = .seconds(30),
             callDeadline: Duration = .seconds(30),
-            settleDeadline: Duration = .seconds(10)
+            settleDeadline: Duration = .seconds(60)
         ) {
             self.limits = limits
             self.writers = writers
@@ -258,7 +259,11 @@ package final class IngestPipeline: Service, Sendable {
     package func settle(batchID: Int64) async throws -> Bool {
         let logger = self.logger
         return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging COPY") {
-            let rows = try await self.primary.query("SELECT settle_staged_batch(\(batchID))", logger: logger)
+            // The lock wait ends on the server before the deadline here: no settling goes on
+            // after its request was answered.
+            let deadline = self.configuration.settleDeadline.components
+            let waitMilliseconds = Int32(clamping: max(100, deadline.seconds * 1_000 + deadline.attoseconds / 1_000_000_000_000_000 - 2_000))
+            let rows = try await self.primary.query("SELECT settle_staged_batch(\(batchID), \(waitMilliseconds))", logger: logger)
             for try await committed in rows.decode(Bool.self) { return committed }
             throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
         }

@@ -15,10 +15,12 @@ CREATE TABLE ingest_fenced_batches (
 );
 
 -- True: the batch was committed (staged or flushed); acknowledge it. False: it was
--- not, and it never will be stored. Waits for a flush under way.
-CREATE FUNCTION settle_staged_batch(batch bigint) RETURNS boolean
+-- not, and it never will be stored. Waits for a flush under way, at most wait_ms (then
+-- fails, and fences nothing: the caller has given up by then).
+CREATE FUNCTION settle_staged_batch(batch bigint, wait_ms integer) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('lock_timeout', wait_ms::text, true);
     PERFORM pg_advisory_xact_lock(7346812002);
     -- A new snapshot (READ COMMITTED, next statement): every flush before the lock is in it.
     IF EXISTS (SELECT 1 FROM ingest_flushed_batches WHERE batch_id = batch)
