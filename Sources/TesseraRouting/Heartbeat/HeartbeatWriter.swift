@@ -33,7 +33,7 @@ package struct HeartbeatWriter: Service {
                 failing = true
             }
             let interval = self.interval
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 

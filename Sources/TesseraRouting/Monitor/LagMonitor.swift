@@ -28,7 +28,7 @@ package struct LagMonitor: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await self.tick()
             let interval = self.interval
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 

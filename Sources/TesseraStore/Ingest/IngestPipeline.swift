@@ -318,7 +318,7 @@ package final class IngestPipeline: Service, Sendable {
             }
             if !draining {
                 let interval = self.configuration.flushInterval
-                _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+                _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } else {
                 try? await Task.sleep(for: .milliseconds(20))
             }

@@ -44,7 +44,9 @@ package final class StagingLink: Sendable {
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls
         )
         configuration.options.connectTimeout = .seconds(5)
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "off")]
+        // A COPY PostgreSQL still runs ten minutes on is cancelled there: one the server
+        // gave up on cannot commit after its batch's fence is pruned (IngestPipeline.settle).
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "off"), ("statement_timeout", "600000")]
         self.configuration = configuration
         self.deadline = deadline
         self.logger = logger

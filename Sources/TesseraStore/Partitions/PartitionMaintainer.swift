@@ -30,7 +30,7 @@ package struct PartitionMaintainer: Service {
                 self.logger.error("Partition maintenance failed", metadata: ["error": "\(String(reflecting: error))"])
             }
             let interval = self.interval
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
