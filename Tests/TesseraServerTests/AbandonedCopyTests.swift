@@ -28,44 +28,44 @@ import TesseraTestSupport
             )
             #expect(created.status == .ok)
 
-            let blocker = try await Self.connect(database)
-            try await blocker.query("BEGIN", logger: quietLogger)
-            try await blocker.query(
-                """
-                INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, ts, batch_id)
-                SELECT e.tenant_id, e.entity_id, a.attribute_id, timestamptz '2026-01-01 00:00:00+00', -1
-                  FROM entities e JOIN attributes a ON a.tenant_id = e.tenant_id AND a.name = 'temp'
-                 WHERE e.tenant_id = \(tenant.id) AND e.external_key = 'dev-1'
-                """,
-                logger: quietLogger
-            )
-            let point = #"{"points":[{"entity":"dev-1","attribute":"temp","value":7,"ts":"2026-01-01T00:00:00Z"}]}"#
-            let answer = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
-            #expect(answer.status == .serviceUnavailable, "\(answer.text)")
-            // The abandoned COPY goes on once the test's transaction ends, and commits: its
-            // row is seen in staging while no flush runs.
-            let holder = try await CrashRecoveryTests.holdFlushes(database)
-            try await blocker.query("ROLLBACK", logger: quietLogger)
-            try await Self.waitForCommittedCopy(on: blocker)
-            let late = try await Self.count(
-                "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'", on: blocker
-            )
-            #expect(late == 1, "the abandoned COPY did not commit: the test shows nothing")
-            try await holder.close()
+            try await Self.withConnection(database) { blocker in
+                try await blocker.query("BEGIN", logger: quietLogger)
+                try await blocker.query(
+                    """
+                    INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, ts, batch_id)
+                    SELECT e.tenant_id, e.entity_id, a.attribute_id, timestamptz '2026-01-01 00:00:00+00', -1
+                      FROM entities e JOIN attributes a ON a.tenant_id = e.tenant_id AND a.name = 'temp'
+                     WHERE e.tenant_id = \(tenant.id) AND e.external_key = 'dev-1'
+                    """,
+                    logger: quietLogger
+                )
+                let point = #"{"points":[{"entity":"dev-1","attribute":"temp","value":7,"ts":"2026-01-01T00:00:00Z"}]}"#
+                let answer = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
+                #expect(answer.status == .serviceUnavailable, "\(answer.text)")
+                // The abandoned COPY goes on once the test's transaction ends, and commits: its
+                // row is seen in staging while no flush runs.
+                let holder = try await CrashRecoveryTests.holdFlushes(database)
+                try await blocker.query("ROLLBACK", logger: quietLogger)
+                try await Self.waitForCommittedCopy(on: blocker)
+                let late = try await Self.count(
+                    "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'", on: blocker
+                )
+                #expect(late == 1, "the abandoned COPY did not commit: the test shows nothing")
+                try await holder.close()
 
-            try await Self.flushAll(on: blocker)
-            #expect(try await Self.storedTemp(tenant: tenant, on: blocker) == 0, "a point answered with a 503 was stored")
+                try await Self.flushAll(on: blocker)
+                #expect(try await Self.storedTemp(tenant: tenant, on: blocker) == 0, "a point answered with a 503 was stored")
 
-            // The client's retry stores it, once.
-            var retried = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
-            for _ in 0..<5 where retried.status != .ok {
-                try await Task.sleep(for: .milliseconds(500))
-                retried = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
+                // The client's retry stores it, once.
+                var retried = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
+                for _ in 0..<5 where retried.status != .ok {
+                    try await Task.sleep(for: .milliseconds(500))
+                    retried = try await client.send(.post, "/v1/ingest", key: tenant.key, json: point)
+                }
+                #expect(retried.status == .ok, "\(retried.text)")
+                try await DeletedEntityWriteTests.waitUntilFlushed(dependencies)
+                #expect(try await Self.storedTemp(tenant: tenant, on: blocker) == 1)
             }
-            #expect(retried.status == .ok, "\(retried.text)")
-            try await DeletedEntityWriteTests.waitUntilFlushed(dependencies)
-            #expect(try await Self.storedTemp(tenant: tenant, on: blocker) == 1)
-            try await blocker.close()
         }
     }
 
@@ -74,21 +74,21 @@ import TesseraTestSupport
         try await APITester.run(ingest: .init(writers: 1), primary: database) { client, dependencies in
             let tenant = try await DeletedEntityWriteTests.tenantWithTempAndHum(client, "settle")
             let pipeline = dependencies.ingest.pipeline
-            let connection = try await Self.connect(database)
-            #expect(try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":3}]}"#).status == .ok)
-            try await DeletedEntityWriteTests.waitUntilFlushed(dependencies)
-            let flushed = try #require(try await Self.count("SELECT max(batch_id)::int FROM ingest_flushed_batches", on: connection))
-            #expect(try await pipeline.settle(batchID: Int64(flushed)), "a flushed batch counts as not committed")
+            try await Self.withConnection(database) { connection in
+                #expect(try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":3}]}"#).status == .ok)
+                try await DeletedEntityWriteTests.waitUntilFlushed(dependencies)
+                let flushed = try #require(try await Self.count("SELECT max(batch_id)::int FROM ingest_flushed_batches", on: connection))
+                #expect(try await pipeline.settle(batchID: Int64(flushed)), "a flushed batch counts as not committed")
 
-            // A batch committed to staging (by hand here) is acknowledged, and stored.
-            try await Self.stage(tenant: tenant, batch: 900_000_001, on: connection)
-            #expect(try await pipeline.settle(batchID: 900_000_001), "a staged batch counts as not committed")
-            // A batch nobody committed is fenced: its rows, committed afterwards, are dropped.
-            #expect(try await pipeline.settle(batchID: 900_000_002) == false, "a batch nobody staged counts as committed")
-            try await Self.stage(tenant: tenant, batch: 900_000_002, on: connection)
-            try await Self.flushAll(on: connection)
-            #expect(try await Self.storedTemp(tenant: tenant, on: connection) == 2, "the fenced batch was stored, or the staged one not")
-            try await connection.close()
+                // A batch committed to staging (by hand here) is acknowledged, and stored.
+                try await Self.stage(tenant: tenant, batch: 900_000_001, on: connection)
+                #expect(try await pipeline.settle(batchID: 900_000_001), "a staged batch counts as not committed")
+                // A batch nobody committed is fenced: its rows, committed afterwards, are dropped.
+                #expect(try await pipeline.settle(batchID: 900_000_002) == false, "a batch nobody staged counts as committed")
+                try await Self.stage(tenant: tenant, batch: 900_000_002, on: connection)
+                try await Self.flushAll(on: connection)
+                #expect(try await Self.storedTemp(tenant: tenant, on: connection) == 2, "the fenced batch was stored, or the staged one not")
+            }
         }
     }
 
@@ -118,11 +118,19 @@ import TesseraTestSupport
         Issue.record("a COPY still runs")
     }
 
-    static func connect(_ url: DatabaseURL) async throws -> PostgresConnection {
+    /// Runs `body` on a connection of its own, closed however `body` ends.
+    static func withConnection(_ url: DatabaseURL, _ body: (PostgresConnection) async throws -> Void) async throws {
         let configuration = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
         )
-        return try await PostgresConnection.connect(configuration: configuration, id: 2, logger: quietLogger)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: quietLogger)
+        do {
+            try await body(connection)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
     }
 
     static func count(_ sql: String, on connection: PostgresConnection) async throws -> Int? {
