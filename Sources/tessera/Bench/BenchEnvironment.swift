@@ -101,9 +101,7 @@ struct BenchEnvironment {
             try await IngestBenchCommand.waitUntilServing(http, environment.base)
             if let cachedBase = environment.cachedBase { try await IngestBenchCommand.waitUntilServing(http, cachedBase) }
         } catch {
-            try? await environment.http.shutdown()
-            await environment.group.triggerGracefulShutdown()
-            _ = try? await environment.server.value
+            await environment.stopServers()
             throw error
         }
         return environment
@@ -112,10 +110,15 @@ struct BenchEnvironment {
     /// Stops the servers, the HTTP client and the cluster's processes (its data stays
     /// in the folder for the next run, which starts them again).
     func stop() async {
+        await self.stopServers()
+        _ = try? await self.cluster.down()
+    }
+
+    /// Stops the HTTP client and the servers, not the cluster.
+    private func stopServers() async {
         try? await self.http.shutdown()
         await self.group.triggerGracefulShutdown()
         _ = try? await self.server.value
-        _ = try? await self.cluster.down()
     }
 
     /// The dataset's tenant keys: generated once and kept in the bench folder.

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
@@ -171,27 +172,17 @@ struct IngestBenchCommand: AsyncParsableCommand {
                             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
                         }
                         next += clients
-                        var request = HTTPClientRequest(url: base + "/v1/ingest")
-                        request.method = .POST
-                        request.headers.add(name: "Authorization", value: "Bearer \(keys[tenant])")
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(body)
                         let sent = interval == nil ? ContinuousClock.now : due
-                        let response = try await http.execute(request, timeout: .seconds(60))
-                        let answer = try await response.body.collect(upTo: 1 << 20)
+                        let answer = try await Self.post(body, key: keys[tenant], http: http, base: base)
                         let took = ContinuousClock.now - sent
                         load.latencies.append(took.benchMilliseconds)
-                        load.statuses[Int(response.status.code), default: 0] += 1
-                        if response.status == .ok {
-                            let result = try JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any]
-                            let accepted = result?["accepted"] as? Int ?? 0
-                            load.acknowledgedPoints += accepted
-                            load.rejectedPoints += points - accepted
-                            if accepted < points, load.firstRejection == nil {
-                                load.firstRejection = ((result?["rejected"] as? [[String: Any]])?.first?["detail"] as? String) ?? "?"
-                            }
+                        load.statuses[Int(answer.status.code), default: 0] += 1
+                        if answer.status == .ok {
+                            load.acknowledgedPoints += answer.accepted
+                            load.rejectedPoints += points - answer.accepted
+                            if answer.accepted < points, load.firstRejection == nil { load.firstRejection = answer.firstRejection ?? "?" }
                         }
-                        if interval == nil, response.status.code == 429 || response.status.code == 503 { try await Task.sleep(for: .milliseconds(50)) }
+                        if interval == nil, answer.status.code == 429 || answer.status.code == 503 { try await Task.sleep(for: .milliseconds(50)) }
                     }
                     return load
                 }
@@ -218,19 +209,12 @@ struct IngestBenchCommand: AsyncParsableCommand {
                     for index in stride(from: client, to: bodies.count, by: clients) {
                         let (tenant, body, _) = bodies[index]
                         for _ in 0..<100 {
-                            var request = HTTPClientRequest(url: base + "/v1/ingest")
-                            request.method = .POST
-                            request.headers.add(name: "Authorization", value: "Bearer \(keys[tenant])")
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.body = .bytes(body)
-                            let response = try await http.execute(request, timeout: .seconds(60))
-                            let answer = try await response.body.collect(upTo: 1 << 20)
-                            if response.status == .ok {
-                                let result = try JSONSerialization.jsonObject(with: Data(answer.readableBytesView)) as? [String: Any]
-                                acknowledged += result?["accepted"] as? Int ?? 0
+                            let answer = try await Self.post(body, key: keys[tenant], http: http, base: base)
+                            if answer.status == .ok {
+                                acknowledged += answer.accepted
                                 break
                             }
-                            guard response.status.code == 429 || response.status.code == 503 else { break }
+                            guard answer.status.code == 429 || answer.status.code == 503 else { break }
                             try await Task.sleep(for: .milliseconds(100))
                         }
                     }
@@ -239,6 +223,31 @@ struct IngestBenchCommand: AsyncParsableCommand {
             }
             return try await group.reduce(0, +)
         }
+    }
+
+    /// One JSON batch's answer: its status and, when 200, the points accepted and the first rejection's detail.
+    struct Answer: Sendable {
+        var status: HTTPResponseStatus
+        var accepted = 0
+        var firstRejection: String?
+    }
+
+    /// POSTs one JSON batch to `/v1/ingest` with the tenant's key.
+    static func post(_ body: ByteBuffer, key: String, http: HTTPClient, base: String) async throws -> Answer {
+        var request = HTTPClientRequest(url: base + "/v1/ingest")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(body)
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        var answer = Answer(status: response.status)
+        if response.status == .ok {
+            let result = try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any]
+            answer.accepted = result?["accepted"] as? Int ?? 0
+            answer.firstRejection = (result?["rejected"] as? [[String: Any]])?.first?["detail"] as? String
+        }
+        return answer
     }
 
     struct Ceiling {
