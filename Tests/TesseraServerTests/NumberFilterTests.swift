@@ -4,7 +4,7 @@ import Testing
 import TesseraServer
 
 /// Filters that compare hot int and decimal attributes with numbers, which read
-/// `entity_latest_numbers` (an index kept by the flush) instead of every
+/// the slot columns of `entity_hot_numbers` (kept by the flush) instead of every
 /// projection row: they must answer exactly what the projection says.
 @Suite struct NumberFilterTests {
     static func keys(
@@ -96,6 +96,63 @@ import TesseraServer
             #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": ">", "value": 9007199254740992}"#).keys == ["x"])
             #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": "=", "value": 9007199254740993}"#).keys == ["x"])
             #expect(try await Self.keys(client, tenant, #"{"attribute": "counter", "op": "<", "value": 9007199254740993}"#).keys.isEmpty)
+        }
+    }
+
+    @Test func aSlotGivenBackAndTakenAgainHoldsOnlyItsOwnAttributesValues() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("a", "temp", "10", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("b", "temp", "20", "2026-11-20T10:00:00Z"),
+            ])
+            let warm = #"{"attribute": "temp", "op": ">", "value": 15}"#
+            #expect(try await Self.keys(client, tenant, warm).keys == ["b"])
+
+            // temp stops being hot: its slot goes to the next hot number attribute.
+            let cold = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":false}"#)
+            #expect(cold.status == .ok, "\(cold.text)")
+            let refused = try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": \#(warm)}"#)
+            #expect(refused.status == .badRequest)
+            _ = try await client.send(.put, "/v1/attributes/rpm", key: tenant.key, json: #"{"type":"int","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("a", "rpm", "3000", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("c", "rpm", "10", "2026-11-20T10:00:00Z"),
+            ])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "rpm", "op": ">", "value": 15}"#).keys == ["a"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "rpm", "op": "<", "value": 15}"#).keys == ["c"])
+
+            // Hot again: a new slot, filled from the projection; neither reads the other's values.
+            let hot = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            #expect(hot.status == .ok, "\(hot.text)")
+            #expect(try await Self.keys(client, tenant, warm).keys == ["b"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "temp", "op": "<", "value": 15}"#).keys == ["a"])
+            let both = #"{"and": [{"attribute": "temp", "op": "<", "value": 15}, {"attribute": "rpm", "op": ">", "value": 15}]}"#
+            #expect(try await Self.keys(client, tenant, both).keys == ["a"])
+        }
+    }
+
+    @Test func attributesPastTheSixteenSlotsAreFilteredOnTheProjection() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            let names = (0..<18).map { "m\($0)" }
+            for name in names {
+                let put = try await client.send(.put, "/v1/attributes/\(name)", key: tenant.key, json: #"{"type":"int","hot":true}"#)
+                #expect(put.status == .created, "\(put.text)")
+            }
+            var points = [String]()
+            for index in 1...6 {
+                for name in names {
+                    points.append(ReadAPITests.point("dev-\(index)", name, "\(index)", "2026-11-20T10:00:00Z"))
+                }
+            }
+            try await ReadAPITests.write(client, tenant, points)
+            // m16 and m17 have no slot; m0 and m15 do.
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "m17", "op": ">=", "value": 5}"#).keys == ["dev-5", "dev-6"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "m15", "op": ">=", "value": 5}"#).keys == ["dev-5", "dev-6"])
+            let mixed = #"{"and": [{"attribute": "m0", "op": ">", "value": 1}, {"attribute": "m16", "op": "<", "value": 4}, {"attribute": "m15", "op": "<=", "value": 2}]}"#
+            #expect(try await Self.keys(client, tenant, mixed).keys == ["dev-2"])
         }
     }
 }

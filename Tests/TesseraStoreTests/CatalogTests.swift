@@ -78,6 +78,28 @@ import TesseraTestSupport
         }
     }
 
+    @Test func hotNumberAttributesTakeTheLowestFreeSlotAndGiveItBack() async throws {
+        try await self.withCatalog { catalog, tenant in
+            var slots = [Int?]()
+            for (name, type, hot) in [("temp", ValueType.decimal, true), ("site", .text, true), ("cold", .int, false),
+                                      ("load", .int, true), ("temp", .decimal, true), ("temp", .decimal, false), ("cold", .int, true)] {
+                slots.append(try await catalog.putAttribute(.init(name: name, type: type, hot: hot), tenant: tenant).0.numberSlot)
+            }
+            // temp takes 0, text and cold ones none, load 1; temp keeps 0 when put again and
+            // gives it back when it stops being hot; cold, made hot, takes it.
+            #expect(slots == [0, nil, nil, 1, 0, nil, 0])
+            var more = [Int?]()
+            for index in 0..<14 {
+                more.append(try await catalog.putAttribute(.init(name: "m\(index)", type: .decimal, hot: true), tenant: tenant).0.numberSlot)
+            }
+            #expect(more == Array(2...15))
+            // All sixteen are taken: temp, hot again, is filtered on the projection.
+            let temp = try await catalog.putAttribute(.init(name: "temp", type: .decimal, hot: true), tenant: tenant).0
+            #expect(temp.numberSlot == nil)
+            #expect(try await catalog.attribute(named: "m13", tenant: tenant)?.numberSlot == 15)
+        }
+    }
+
     @Test func anAttributesTypeCannotChange() async throws {
         try await self.withCatalog { catalog, tenant in
             _ = try await catalog.putAttribute(.init(name: "count", type: .int), tenant: tenant)

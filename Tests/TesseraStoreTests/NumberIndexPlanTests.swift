@@ -1,55 +1,78 @@
+import Foundation
 import Testing
 import TesseraCore
 @testable import TesseraStore
 
-/// Which filter conditions go to `entity_latest_numbers`, and when the index decides alone.
+/// Which filter conditions go to the slot columns of `entity_hot_numbers`, and when
+/// the slot row decides alone.
 @Suite struct NumberIndexPlanTests {
-    let numbers: [String: Int32] = ["temp": 1, "load": 2]
+    static func attribute(_ name: String, _ type: ValueType, hot: Bool = true, slot: Int?) -> Attribute {
+        Attribute(
+            id: 1, tenantID: 1, definition: AttributeDefinition(name: name, type: type, hot: hot),
+            createdAt: Date(timeIntervalSince1970: 0), numberSlot: slot
+        )
+    }
+
+    let attributes: [String: Attribute] = [
+        "temp": Self.attribute("temp", .decimal, slot: 0),
+        "load": Self.attribute("load", .int, slot: 3),
+        "spare": Self.attribute("spare", .decimal, slot: nil),   // past the sixteen slots
+        "status": Self.attribute("status", .text, slot: nil),
+    ]
 
     func condition(_ name: String, _ op: FilterOperator, _ value: JSONValue?) -> EntityFilter {
         .condition(attribute: name, op: op, value: value)
     }
 
-    @Test func rangesOnNumberAttributesAreExactWhenTheyAreTheWholeFilter() throws {
+    @Test func rangesOnSlottedAttributesAreExactWhenTheyAreTheWholeFilter() throws {
         let filter = EntityFilter.and([
             self.condition("temp", .gt, .number(literal: "20.5", isInteger: false)),
             self.condition("load", .le, .number(literal: "7", isInteger: true)),
         ])
-        let plan = try #require(NumberIndexPlan(filter, numberAttributes: self.numbers))
+        let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(plan.isExact)
-        #expect(plan.conditions == [.init(attributeID: 1, op: .gt, literal: "20.5"), .init(attributeID: 2, op: .le, literal: "7")])
-        #expect(NumberIndexPlan(self.condition("temp", .eq, .number(literal: "1e3", isInteger: false)), numberAttributes: self.numbers)?.isExact == true)
+        #expect(plan.conditions == [.init(slot: 0, op: .gt, value: 20.5), .init(slot: 3, op: .le, value: 7)])
+        let single = try #require(NumberIndexPlan(self.condition("temp", .eq, .number(literal: "1e3", isInteger: false)), attributes: self.attributes))
+        #expect(single.isExact)
+        #expect(single.conditions == [.init(slot: 0, op: .eq, value: 1000)])
     }
 
-    @Test func otherConditionsLeaveTheIndexANarrowingStep() throws {
+    @Test func otherConditionsAreCheckedOnTheProjection() throws {
         let filter = EntityFilter.and([
             self.condition("temp", .gt, .number(literal: "20", isInteger: true)),
             self.condition("status", .eq, .string("ok")),   // text: the projection decides
             self.condition("load", .ne, .number(literal: "3", isInteger: true)),   // != has no range
             self.condition("load", .lt, .string("3")),   // a string never matches a number
+            self.condition("spare", .lt, .number(literal: "3", isInteger: true)),   // no slot
         ])
-        let plan = try #require(NumberIndexPlan(filter, numberAttributes: self.numbers))
+        let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(!plan.isExact)
-        #expect(plan.conditions == [.init(attributeID: 1, op: .gt, literal: "20")])
+        #expect(plan.conditions == [.init(slot: 0, op: .gt, value: 20)])
     }
 
-    @Test func orFiltersAndFiltersWithoutNumberRangesHaveNoPlan() {
+    @Test func integerLiteralsPastADoublesPrecisionAreLeftToTheProjection() throws {
+        // 2^53 + 1 is not a double: the slot (a double) could not tell it from 2^53.
+        let big = self.condition("load", .gt, .number(literal: "9007199254740993", isInteger: true))
+        #expect(NumberIndexPlan(big, attributes: self.attributes) == nil)
+        let filter = EntityFilter.and([big, self.condition("load", .ge, .number(literal: "-9007199254740991", isInteger: true))])
+        let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
+        #expect(!plan.isExact)
+        #expect(plan.conditions == [.init(slot: 3, op: .ge, value: -9_007_199_254_740_991)])
+        // A decimal attribute holds doubles: any finite literal compares exactly as one.
+        #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "1e300", isInteger: false)), attributes: self.attributes)?.isExact == true)
+        #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "1e400", isInteger: false)), attributes: self.attributes) == nil)
+    }
+
+    @Test func orFiltersAndFiltersWithoutSlottedRangesHaveNoPlan() {
         let either = EntityFilter.or([
             self.condition("temp", .gt, .number(literal: "20", isInteger: true)),
             self.condition("load", .lt, .number(literal: "3", isInteger: true)),
         ])
-        #expect(NumberIndexPlan(either, numberAttributes: self.numbers) == nil)
-        #expect(NumberIndexPlan(self.condition("temp", .exists, nil), numberAttributes: self.numbers) == nil)
-        #expect(NumberIndexPlan(self.condition("temp", .in, .array([.number(literal: "1", isInteger: true)])), numberAttributes: self.numbers) == nil)
-        #expect(NumberIndexPlan(self.condition("site", .gt, .number(literal: "1", isInteger: true)), numberAttributes: self.numbers) == nil)
-    }
-
-    @Test func joinsStopAtTheCapAndTheRestIsCheckedOnTheProjection() throws {
-        let many = EntityFilter.and((0..<(NumberIndexPlan.maxJoined + 2)).map { index in
-            self.condition("temp", .gt, .number(literal: "\(index)", isInteger: true))
-        })
-        let plan = try #require(NumberIndexPlan(many, numberAttributes: self.numbers))
-        #expect(plan.conditions.count == NumberIndexPlan.maxJoined)
-        #expect(!plan.isExact)
+        #expect(NumberIndexPlan(either, attributes: self.attributes) == nil)
+        #expect(NumberIndexPlan(self.condition("temp", .exists, nil), attributes: self.attributes) == nil)
+        #expect(NumberIndexPlan(self.condition("temp", .in, .array([.number(literal: "1", isInteger: true)])), attributes: self.attributes) == nil)
+        #expect(NumberIndexPlan(self.condition("site", .gt, .number(literal: "1", isInteger: true)), attributes: self.attributes) == nil)
+        let cold = ["temp": Self.attribute("temp", .decimal, hot: false, slot: 0)]
+        #expect(NumberIndexPlan(self.condition("temp", .gt, .number(literal: "1", isInteger: true)), attributes: cold) == nil)
     }
 }

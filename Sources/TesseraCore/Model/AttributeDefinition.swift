@@ -46,11 +46,15 @@ package struct Attribute: Sendable, Equatable {
     package var tenantID: Int64
     package var definition: AttributeDefinition
     package var createdAt: Date
+    /// The column (0-15) of `entity_hot_numbers` that holds the attribute's latest
+    /// values, for a hot int or decimal attribute among the tenant's first sixteen.
+    package var numberSlot: Int?
 
-    package init(id: Int32, tenantID: Int64, definition: AttributeDefinition, createdAt: Date) {
+    package init(id: Int32, tenantID: Int64, definition: AttributeDefinition, createdAt: Date, numberSlot: Int? = nil) {
         self.id = id
         self.tenantID = tenantID
         self.definition = definition
         self.createdAt = createdAt
+        self.numberSlot = numberSlot
     }
 }

@@ -35,11 +35,10 @@ struct QueryController {
                 )
             }
         }
-        let numberAttributes = known.filter { [.int, .decimal].contains($0.value.definition.type) }.mapValues(\.id)
         let logger = self.reads.logger
         return try await self.cached(tenant: tenant.id, kind: "filter", normalized: "\(query)", options: options) {
             let served = try await self.reads.read(options) { connection in
-                try await EntitySearch.search(query, tenantID: tenant.id, numberAttributes: numberAttributes, on: connection, logger: logger)
+                try await EntitySearch.search(query, tenantID: tenant.id, attributes: known, on: connection, logger: logger)
             }
             let entities = served.value.matches.map { match in
                 JSONValue.object([

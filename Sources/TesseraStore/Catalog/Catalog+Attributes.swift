@@ -35,10 +35,10 @@ extension Catalog {
                 """,
                 logger: self.logger
             )
-            for try await (id, name, type, hot, critical, unit, description, createdAt, inserted) in rows.decode(
-                (Int32, String, String, Bool, Bool, String?, String?, Date, Bool).self
+            for try await (id, name, type, hot, critical, unit, description, createdAt, slot, inserted) in rows.decode(
+                (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?, Bool).self
             ) {
-                let attribute = try Self.attribute(id, tenant.id, name, type, hot, critical, unit, description, createdAt)
+                let attribute = try Self.attribute(id, tenant.id, name, type, hot, critical, unit, description, createdAt, slot)
                 return (attribute, inserted) as (Attribute, Bool)?
             }
             return nil
@@ -85,14 +85,14 @@ extension Catalog {
         }
     }
 
-    static let attributeColumns = "attribute_id, name, value_type, hot, critical, unit, description, created_at"
+    static let attributeColumns = "attribute_id, name, value_type, hot, critical, unit, description, created_at, number_slot"
 
     static func decodeAttributes(_ rows: PostgresRowSequence, tenantID: Int64) async throws -> [Attribute] {
         var attributes = [Attribute]()
-        for try await (id, name, type, hot, critical, unit, description, createdAt) in rows.decode(
-            (Int32, String, String, Bool, Bool, String?, String?, Date).self
+        for try await (id, name, type, hot, critical, unit, description, createdAt, slot) in rows.decode(
+            (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?).self
         ) {
-            attributes.append(try Self.attribute(id, tenantID, name, type, hot, critical, unit, description, createdAt))
+            attributes.append(try Self.attribute(id, tenantID, name, type, hot, critical, unit, description, createdAt, slot))
         }
         return attributes
     }
@@ -100,7 +100,7 @@ extension Catalog {
     // swiftlint:disable:next function_parameter_count
     static func attribute(
         _ id: Int32, _ tenantID: Int64, _ name: String, _ type: String, _ hot: Bool, _ critical: Bool,
-        _ unit: String?, _ description: String?, _ createdAt: Date
+        _ unit: String?, _ description: String?, _ createdAt: Date, _ numberSlot: Int16?
     ) throws -> Attribute {
         Attribute(
             id: id,
@@ -108,7 +108,8 @@ extension Catalog {
             definition: AttributeDefinition(
                 name: name, type: try ValueType(parsing: type), hot: hot, critical: critical, unit: unit, description: description
             ),
-            createdAt: createdAt
+            createdAt: createdAt,
+            numberSlot: numberSlot.map(Int.init)
         )
     }
 

@@ -87,7 +87,7 @@ extension Catalog {
                     "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
                 )
                 try await connection.query(
-                    "DELETE FROM entity_latest_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
+                    "DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
                 )
                 let gone = try await connection.query(
                     """

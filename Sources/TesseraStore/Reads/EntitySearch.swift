@@ -19,10 +19,10 @@ package enum EntitySearch {
     }
 
     /// The filter must name only hot attributes of the tenant (the caller checks).
-    /// `numberAttributes` (name → id of the tenant's hot int and decimal
-    /// attributes) lets comparisons with numbers use `entity_latest_numbers`.
+    /// `attributes` (the tenant's attributes the filter names, by name) lets
+    /// comparisons with numbers read the slot columns of `entity_hot_numbers`.
     package static func search(
-        _ query: EntityQuery, tenantID: Int64, numberAttributes: [String: Int32] = [:],
+        _ query: EntityQuery, tenantID: Int64, attributes: [String: Attribute] = [:],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Page {
         var bindings = PostgresBindings()
@@ -30,12 +30,15 @@ package enum EntitySearch {
         bindings.append(query.after ?? 0)
         bindings.append(Int64(query.limit + 1))
         let sql: String
-        if let plan = NumberIndexPlan(query.filter, numberAttributes: numberAttributes) {
-            let candidates = Self.candidates(plan, appendingTo: &bindings)
+        if let plan = NumberIndexPlan(query.filter, attributes: attributes) {
+            let slotConditions = Self.slotConditions(plan, appendingTo: &bindings)
             if plan.isExact {
-                // The index decides alone: cut the page there, read 101 projection rows.
+                // The slot row decides alone: cut the page there, read 101 projection rows.
                 sql = """
-                    WITH page AS (\(candidates) ORDER BY c0.entity_id LIMIT $3)
+                    WITH page AS (
+                        SELECT h.entity_id FROM entity_hot_numbers AS h
+                         WHERE h.tenant_id = $1 AND h.entity_id > $2 AND \(slotConditions)
+                         ORDER BY h.entity_id LIMIT $3)
                     SELECT j.entity_id, e.external_key, e.entity_type, j.attrs::text
                       FROM page
                       JOIN entity_jsonb AS j ON j.tenant_id = $1 AND j.entity_id = page.entity_id
@@ -44,16 +47,15 @@ package enum EntitySearch {
                     """
             } else {
                 let condition = EntityFilterSQL.condition(
-                    for: query.filter, appendingTo: &bindings, existingBinds: 3 + 2 * plan.conditions.count
+                    for: query.filter, appendingTo: &bindings, existingBinds: 3 + plan.conditions.count
                 )
                 sql = """
-                    WITH candidates AS MATERIALIZED (\(candidates))
                     SELECT j.entity_id, e.external_key, e.entity_type, j.attrs::text
-                      FROM candidates AS c
-                      JOIN entity_jsonb AS j ON j.tenant_id = $1 AND j.entity_id = c.entity_id
+                      FROM entity_hot_numbers AS h
+                      JOIN entity_jsonb AS j ON j.tenant_id = h.tenant_id AND j.entity_id = h.entity_id
                       JOIN entities AS e ON e.tenant_id = j.tenant_id AND e.entity_id = j.entity_id AND NOT e.is_deleted
-                     WHERE \(condition)
-                     ORDER BY j.entity_id
+                     WHERE h.tenant_id = $1 AND h.entity_id > $2 AND \(slotConditions) AND \(condition)
+                     ORDER BY h.entity_id
                      LIMIT $3
                     """
             }
@@ -81,25 +83,16 @@ package enum EntitySearch {
         return Page(matches: matches, nextAfter: next)
     }
 
-    /// Entity ids (`c0.entity_id`) after the cursor that meet every condition of
-    /// the plan: one index range a condition, joined on the entity. Binds $4 on.
-    private static func candidates(_ plan: NumberIndexPlan, appendingTo bindings: inout PostgresBindings) -> String {
+    /// The plan's conditions on the slot columns, binds $4 on. Each slot also names
+    /// its index's tenant expression (`tenant_id * 16 + slot`, see migration 0009):
+    /// with it PostgreSQL may AND the bitmaps of two slots' indexes.
+    private static func slotConditions(_ plan: NumberIndexPlan, appendingTo bindings: inout PostgresBindings) -> String {
         var next = 4
-        func range(_ alias: String, _ condition: NumberIndexPlan.Condition) -> String {
-            bindings.append(condition.attributeID)
-            bindings.append(condition.literal)
-            defer { next += 2 }
-            return "\(alias).tenant_id = $1 AND \(alias).attribute_id = $\(next) AND \(alias).value \(condition.op.rawValue) $\(next + 1)::numeric"
-        }
-        var sql = "SELECT c0.entity_id FROM entity_latest_numbers AS c0"
-        var joins = [String]()
-        let first = range("c0", plan.conditions[0])
-        for (index, condition) in plan.conditions.enumerated().dropFirst() {
-            let alias = "c\(index)"
-            joins.append(" JOIN entity_latest_numbers AS \(alias) ON \(alias).entity_id = c0.entity_id AND \(range(alias, condition))")
-        }
-        sql += joins.joined()
-        sql += " WHERE \(first) AND c0.entity_id > $2"
-        return sql
+        return plan.conditions.map { condition in
+            bindings.append(condition.value)
+            defer { next += 1 }
+            let slot = condition.slot
+            return "h.tenant_id * 16 + \(slot) = $1 * 16 + \(slot) AND h.n\(slot) \(condition.op.rawValue) $\(next)"
+        }.joined(separator: " AND ")
     }
 }

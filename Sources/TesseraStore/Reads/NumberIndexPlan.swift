@@ -1,31 +1,33 @@
 import TesseraCore
 
-/// Which conditions of an entity filter `entity_latest_numbers` can answer: the
-/// top-level conjuncts that compare a hot int or decimal attribute with a number
-/// (`=`, `<`, `<=`, `>`, `>=`). Their matches are found through the table's
-/// btree instead of reading every projection row of the tenant.
+/// Which conditions of an entity filter `entity_hot_numbers` can answer: the
+/// top-level conjuncts that compare a hot int or decimal attribute that has a
+/// number slot with a number (`=`, `<`, `<=`, `>`, `>=`). They are checked on the
+/// slot columns (doubles), through the slots' indexes, instead of on every
+/// projection row of the tenant.
 ///
-/// `isExact` when those conditions are the whole filter: the index alone decides,
-/// so a page is cut in the index before the projection is read. Otherwise the
-/// index narrows the candidates and the whole filter is checked on their
-/// projection rows. A filter with an `or` at the top, or no such condition, has
+/// `isExact` when those conditions are the whole filter: the slot row alone
+/// decides, so a page is cut there before the projection is read. Otherwise the
+/// slot conditions narrow the rows and the whole filter is checked on the
+/// projection too. A filter with an `or` at the top, or no such condition, has
 /// no plan.
 struct NumberIndexPlan: Equatable {
     struct Condition: Equatable {
-        var attributeID: Int32
+        /// The column `n<slot>` of `entity_hot_numbers`.
+        var slot: Int
         var op: FilterOperator
-        /// The number as the client wrote it, cast to `numeric` in SQL.
-        var literal: String
+        var value: Double
     }
 
-    /// Each one joins the table once more; past this, the rest are checked on the projection.
-    static let maxJoined = 4
+    /// Integers are stored as doubles, exact up to 2^53: a comparison with a
+    /// larger literal is left to the projection, which holds the exact value.
+    static let exactIntegers = 9_007_199_254_740_992.0
 
     var conditions: [Condition]
     var isExact: Bool
 
-    /// `numberAttributes`: name → id of the tenant's hot int and decimal attributes.
-    init?(_ filter: EntityFilter, numberAttributes: [String: Int32]) {
+    /// `attributes`: the tenant's attributes the filter names, by name.
+    init?(_ filter: EntityFilter, attributes: [String: Attribute]) {
         let conjuncts: [EntityFilter]
         switch filter {
         case .and(let children): conjuncts = children
@@ -33,19 +35,18 @@ struct NumberIndexPlan: Equatable {
         case .or: return nil
         }
         var conditions = [Condition]()
-        var covered = 0
         for conjunct in conjuncts {
             guard case .condition(let name, let op, .number(let literal, _)?) = conjunct,
                   [.eq, .lt, .le, .gt, .ge].contains(op),
-                  let id = numberAttributes[name]
+                  let attribute = attributes[name], attribute.definition.hot,
+                  let slot = attribute.numberSlot,
+                  let value = Double(literal), value.isFinite,
+                  attribute.definition.type == .decimal || abs(value) < Self.exactIntegers
             else { continue }
-            covered += 1
-            if conditions.count < Self.maxJoined {
-                conditions.append(Condition(attributeID: id, op: op, literal: literal))
-            }
+            conditions.append(Condition(slot: slot, op: op, value: value))
         }
         guard !conditions.isEmpty else { return nil }
         self.conditions = conditions
-        self.isExact = conditions.count == conjuncts.count && covered == conjuncts.count
+        self.isExact = conditions.count == conjuncts.count
     }
 }

@@ -128,15 +128,9 @@ struct ReadBenchDataset {
                       FROM entities WHERE tenant_id = ANY('{\(tenantIDs.map(String.init).joined(separator: ","))}'::bigint[])
                     ON CONFLICT DO NOTHING
                     """), logger: logger)
-            try await connection.query(
-                PostgresQuery(unsafeSQL: """
-                    INSERT INTO entity_latest_numbers (tenant_id, entity_id, attribute_id, value, ts_us)
-                    SELECT j.tenant_id, j.entity_id, a.attribute_id, (j.attrs -> a.name)::numeric, (j.attr_ts ->> a.name)::bigint
-                      FROM entity_jsonb AS j
-                      JOIN attributes AS a ON a.tenant_id = j.tenant_id AND a.hot AND a.value_type IN ('int', 'decimal')
-                     WHERE jsonb_typeof(j.attrs -> a.name) = 'number'
-                    ON CONFLICT DO NOTHING
-                    """), logger: logger)
+            for tenant in tenantIDs {
+                try await connection.query("SELECT refresh_hot_numbers(\(tenant))", logger: logger)
+            }
             step("projection: \(counts.reduce(0, +)) entities with \(hotNames.count) hot values, and their numbers")
         }
         return keys
