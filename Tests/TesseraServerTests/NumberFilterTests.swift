@@ -1,7 +1,9 @@
 import Foundation
 import HummingbirdTesting
+import PostgresNIO
 import Testing
 import TesseraServer
+import TesseraTestSupport
 
 /// Filters that compare hot int and decimal attributes with numbers, which read
 /// the slot columns of `entity_hot_numbers` (kept by the flush) instead of every
@@ -153,6 +155,30 @@ import TesseraServer
             #expect(try await Self.keys(client, tenant, #"{"attribute": "m15", "op": ">=", "value": 5}"#).keys == ["dev-5", "dev-6"])
             let mixed = #"{"and": [{"attribute": "m0", "op": ">", "value": 1}, {"attribute": "m16", "op": "<", "value": 4}, {"attribute": "m15", "op": "<=", "value": 2}]}"#
             #expect(try await Self.keys(client, tenant, mixed).keys == ["dev-2"])
+        }
+    }
+
+    @Test func aServerWhoseCatalogIsBehindOnSlotsAnswersFromTheProjection() async throws {
+        try await APITester.run { client in
+            let tenant = try await client.createTenant()
+            _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
+            try await ReadAPITests.write(client, tenant, [
+                ReadAPITests.point("a", "temp", "10", "2026-11-20T10:00:00Z"),
+                ReadAPITests.point("b", "temp", "20", "2026-11-20T10:00:00Z"),
+            ])
+            let warm = #"{"attribute": "temp", "op": ">", "value": 15}"#
+            #expect(try await Self.keys(client, tenant, warm).keys == ["b"])
+            // As another server would: temp gives its slot back and rpm takes it. This
+            // server's catalog (cached for 10 s) still reads temp in that slot.
+            try await withTestClient(url: try await TestCluster.primaryURL()) { database in
+                try await database.query("UPDATE attributes SET hot = false WHERE tenant_id = \(tenant.id) AND name = 'temp'", logger: quietLogger)
+                try await database.query(
+                    "INSERT INTO attributes (tenant_id, name, value_type, hot) VALUES (\(tenant.id), 'rpm', 'int', true)", logger: quietLogger
+                )
+            }
+            // The slot's owner is checked in the query: the projection answers, not rpm's slot.
+            #expect(try await Self.keys(client, tenant, warm).keys == ["b"])
+            #expect(try await Self.keys(client, tenant, #"{"attribute": "temp", "op": "<", "value": 15}"#).keys == ["a"])
         }
     }
 }

@@ -6,18 +6,18 @@ import TesseraCore
 /// Which filter conditions go to the slot columns of `entity_hot_numbers`, and when
 /// the slot row decides alone.
 @Suite struct NumberIndexPlanTests {
-    static func attribute(_ name: String, _ type: ValueType, hot: Bool = true, slot: Int?) -> Attribute {
+    static func attribute(_ id: Int32, _ name: String, _ type: ValueType, hot: Bool = true, slot: Int?) -> Attribute {
         Attribute(
-            id: 1, tenantID: 1, definition: AttributeDefinition(name: name, type: type, hot: hot),
+            id: id, tenantID: 1, definition: AttributeDefinition(name: name, type: type, hot: hot),
             createdAt: Date(timeIntervalSince1970: 0), numberSlot: slot
         )
     }
 
     let attributes: [String: Attribute] = [
-        "temp": Self.attribute("temp", .decimal, slot: 0),
-        "load": Self.attribute("load", .int, slot: 3),
-        "spare": Self.attribute("spare", .decimal, slot: nil),   // past the sixteen slots
-        "status": Self.attribute("status", .text, slot: nil),
+        "temp": Self.attribute(116, "temp", .decimal, slot: 0),
+        "load": Self.attribute(108, "load", .int, slot: 3),
+        "spare": Self.attribute(5, "spare", .decimal, slot: nil),   // past the sixteen slots
+        "status": Self.attribute(6, "status", .text, slot: nil),
     ]
 
     func condition(_ name: String, _ op: FilterOperator, _ value: JSONValue?) -> EntityFilter {
@@ -31,10 +31,10 @@ import TesseraCore
         ])
         let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(plan.isExact)
-        #expect(plan.conditions == [.init(slot: 0, op: .gt, value: 20.5), .init(slot: 3, op: .le, value: 7)])
+        #expect(plan.conditions == [.init(attributeID: 116, slot: 0, op: .gt, value: 20.5), .init(attributeID: 108, slot: 3, op: .le, value: 7)])
         let single = try #require(NumberIndexPlan(self.condition("temp", .eq, .number(literal: "1e3", isInteger: false)), attributes: self.attributes))
         #expect(single.isExact)
-        #expect(single.conditions == [.init(slot: 0, op: .eq, value: 1000)])
+        #expect(single.conditions == [.init(attributeID: 116, slot: 0, op: .eq, value: 1000)])
     }
 
     @Test func otherConditionsAreCheckedOnTheProjection() throws {
@@ -47,20 +47,21 @@ import TesseraCore
         ])
         let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(!plan.isExact)
-        #expect(plan.conditions == [.init(slot: 0, op: .gt, value: 20)])
+        #expect(plan.conditions == [.init(attributeID: 116, slot: 0, op: .gt, value: 20)])
     }
 
-    @Test func integerLiteralsPastADoublesPrecisionAreLeftToTheProjection() throws {
+    @Test func literalsPastADoublesIntegersAreLeftToTheProjection() throws {
         // 2^53 + 1 is not a double: the slot (a double) could not tell it from 2^53.
         let big = self.condition("load", .gt, .number(literal: "9007199254740993", isInteger: true))
         #expect(NumberIndexPlan(big, attributes: self.attributes) == nil)
         let filter = EntityFilter.and([big, self.condition("load", .ge, .number(literal: "-9007199254740991", isInteger: true))])
         let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(!plan.isExact)
-        #expect(plan.conditions == [.init(slot: 3, op: .ge, value: -9_007_199_254_740_991)])
-        // A decimal attribute holds doubles: any finite literal compares exactly as one.
-        #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "1e300", isInteger: false)), attributes: self.attributes)?.isExact == true)
+        #expect(plan.conditions == [.init(attributeID: 108, slot: 3, op: .ge, value: -9_007_199_254_740_991)])
+        // The same for decimals: 2^53 + 1 written as a decimal is no double either.
+        #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "9007199254740993.0", isInteger: false)), attributes: self.attributes) == nil)
         #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "1e400", isInteger: false)), attributes: self.attributes) == nil)
+        #expect(NumberIndexPlan(self.condition("temp", .lt, .number(literal: "-1.5e15", isInteger: false)), attributes: self.attributes)?.isExact == true)
     }
 
     @Test func orFiltersAndFiltersWithoutSlottedRangesHaveNoPlan() {
@@ -72,7 +73,7 @@ import TesseraCore
         #expect(NumberIndexPlan(self.condition("temp", .exists, nil), attributes: self.attributes) == nil)
         #expect(NumberIndexPlan(self.condition("temp", .in, .array([.number(literal: "1", isInteger: true)])), attributes: self.attributes) == nil)
         #expect(NumberIndexPlan(self.condition("site", .gt, .number(literal: "1", isInteger: true)), attributes: self.attributes) == nil)
-        let cold = ["temp": Self.attribute("temp", .decimal, hot: false, slot: 0)]
+        let cold = ["temp": Self.attribute(116, "temp", .decimal, hot: false, slot: 0)]
         #expect(NumberIndexPlan(self.condition("temp", .gt, .number(literal: "1", isInteger: true)), attributes: cold) == nil)
     }
 }

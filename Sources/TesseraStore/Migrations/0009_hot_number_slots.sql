@@ -96,10 +96,15 @@ $$;
 -- A hot int or decimal attribute takes the tenant's lowest free slot; one that stops
 -- being hot gives its slot back. Under the deletion lock (7346812003, exclusive),
 -- which flushes and safe writes hold shared: none runs with the old slots while the
--- change commits, and the next one reads the new ones.
+-- change commits, and the next one reads the new ones. Only a change takes the lock:
+-- an INSERT ... ON CONFLICT of an attribute that exists leaves the slot to its UPDATE
+-- (which holds the row's lock first, then this one, as every change does).
 CREATE FUNCTION attributes_number_slot() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM attributes AS a WHERE a.tenant_id = NEW.tenant_id AND a.name = NEW.name) THEN
+        RETURN NEW;
+    END IF;
     IF NEW.hot AND NEW.value_type IN ('int', 'decimal') THEN
         IF NEW.number_slot IS NULL THEN
             PERFORM pg_advisory_xact_lock(7346812003);

@@ -13,14 +13,16 @@ import TesseraCore
 /// no plan.
 struct NumberIndexPlan: Equatable {
     struct Condition: Equatable {
+        var attributeID: Int32
         /// The column `n<slot>` of `entity_hot_numbers`.
         var slot: Int
         var op: FilterOperator
         var value: Double
     }
 
-    /// Integers are stored as doubles, exact up to 2^53: a comparison with a
-    /// larger literal is left to the projection, which holds the exact value.
+    /// Slots hold doubles, which hold every integer up to 2^53 but not all past it:
+    /// a comparison with a larger literal is left to the projection, which compares
+    /// the exact numbers.
     static let exactIntegers = 9_007_199_254_740_992.0
 
     var conditions: [Condition]
@@ -40,10 +42,9 @@ struct NumberIndexPlan: Equatable {
                   [.eq, .lt, .le, .gt, .ge].contains(op),
                   let attribute = attributes[name], attribute.definition.hot,
                   let slot = attribute.numberSlot,
-                  let value = Double(literal), value.isFinite,
-                  attribute.definition.type == .decimal || abs(value) < Self.exactIntegers
+                  let value = Double(literal), abs(value) < Self.exactIntegers
             else { continue }
-            conditions.append(Condition(slot: slot, op: op, value: value))
+            conditions.append(Condition(attributeID: attribute.id, slot: slot, op: op, value: value))
         }
         guard !conditions.isEmpty else { return nil }
         self.conditions = conditions
