@@ -123,7 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: self.host ?? environment.host,
             port: self.port ?? environment.port,
             adminToken: adminToken.value,
-            maxBodyBytes: environment.maxBodyBytes
+            maxBodyBytes: environment.maxBodyBytes,
+            handlersOnEventLoop: environment.handlersOnEventLoop
         )
         let dependencies = try ServerDependencies(
             primaryURL: url,

@@ -30,6 +30,7 @@ struct TesseraEnvironment {
     var cacheQueryTTLSeconds: Int
     var cacheEntityTTLSliding: Bool
     var preparedStatements: Bool
+    var handlersOnEventLoop: Bool
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -65,5 +66,6 @@ struct TesseraEnvironment {
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60
         self.cacheEntityTTLSliding = isOn("TESSERA_CACHE_ENTITY_TTL_SLIDING")
         self.preparedStatements = isOn("TESSERA_DB_PREPARED_STATEMENTS")
+        self.handlersOnEventLoop = isOn("TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP")
     }
 }

@@ -30,6 +30,23 @@ import Testing
         guard case .use("c2") = machine.lease(usable: { $0 != "c0" }).action else { Issue.record("expected c2"); return }
     }
 
+    @Test func aCommandTakesAConnectionOnItsOwnThreadWhenThereIsOne() {
+        var machine = RedisPoolStateMachine<String>(connections: 3)
+        _ = machine.lease()
+        for slot in 0..<3 { _ = machine.connected(slot: slot, "c\(slot)") }
+        let onThisThread = (0..<3).compactMap { _ -> String? in
+            if case .use(let connection) = machine.lease(preferred: { $0 == "c1" }).action { return connection }
+            return nil
+        }
+        #expect(onThisThread == ["c1", "c1", "c1"])
+        // Closed, it is passed over like any other: the others take turns.
+        let others = (0..<2).compactMap { _ -> String? in
+            if case .use(let connection) = machine.lease(usable: { $0 != "c1" }, preferred: { $0 == "c1" }).action { return connection }
+            return nil
+        }
+        #expect(Set(others) == ["c0", "c2"])
+    }
+
     @Test func whenEverySlotBacksOffCommandsFailAtOnce() {
         var machine = RedisPoolStateMachine<String>(connections: 2)
         _ = machine.lease()

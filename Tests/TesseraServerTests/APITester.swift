@@ -30,6 +30,7 @@ enum APITester {
         primary: DatabaseURL? = nil,
         readTopology: ServerDependencies.ReadTopology = .init(poolSize: 4),
         cache: ServerDependencies.CacheSettings? = nil,
+        overHTTP: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -49,7 +50,10 @@ enum APITester {
             dependencies: dependencies,
             logger: quietLogger
         )
-        try await app.test(.router) { client in try await body(client, dependencies) }
+        // `overHTTP`: a real server on a free port and real connections, so the handlers
+        // run where the server runs them (on their connection's event loop); otherwise
+        // the router is called directly.
+        try await app.test(overHTTP ? .live : .router) { client in try await body(client, dependencies) }
     }
 }
 

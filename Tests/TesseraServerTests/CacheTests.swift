@@ -31,13 +31,14 @@ import TesseraTestSupport
     /// this test's cache, which no deployment does (its servers share one Redis).
     static func run(
         cache: ServerDependencies.CacheSettings,
+        overHTTP: Bool = false,
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
     ) async throws {
         let database = try await TestCluster.freshDatabase()
         try await withTestClient(url: database) { client in
             _ = try await Migrator(client: client, logger: quietLogger).migrate()
         }
-        try await APITester.run(primary: database, cache: cache, body)
+        try await APITester.run(primary: database, cache: cache, overHTTP: overHTTP, body)
     }
 
     static func source(_ response: TestResponse) -> String? {
@@ -62,9 +63,9 @@ import TesseraTestSupport
         return tenant
     }
 
-    @Test func aMissThenAHitAndStrongReadsBypassTheCache() async throws {
+    @Test(arguments: [false, true]) func aMissThenAHitAndStrongReadsBypassTheCache(overHTTP: Bool) async throws {
         let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis)) { client, _ in
+        try await Self.run(cache: Self.settings(redis), overHTTP: overHTTP) { client, _ in
             let tenant = try await Self.hotTenant(client)
             try await Self.write(client, tenant, entity: "dev-1", value: 20)
             let miss = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
@@ -81,9 +82,9 @@ import TesseraTestSupport
         }
     }
 
-    @Test func anUpdateIsVisibleOnTheNextEventualReadAfterItsFlush() async throws {
+    @Test(arguments: [false, true]) func anUpdateIsVisibleOnTheNextEventualReadAfterItsFlush(overHTTP: Bool) async throws {
         let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis)) { client, dependencies in
+        try await Self.run(cache: Self.settings(redis), overHTTP: overHTTP) { client, dependencies in
             let tenant = try await Self.hotTenant(client)
             try await Self.write(client, tenant, entity: "dev-1", value: 1)
             for round in 2...6 {
@@ -207,7 +208,9 @@ import TesseraTestSupport
 
     @Test func redisDyingCostsNoClientErrorsAndTheCacheComesBack() async throws {
         try await TestRedis.withPrivateRedis { cluster, url in
-            try await Self.run(cache: Self.settings(url)) { client, dependencies in
+            // Over real connections: the handlers run on their event loops, with the Redis
+            // connections there, as in a deployment.
+            try await Self.run(cache: Self.settings(url), overHTTP: true) { client, dependencies in
                 let tenant = try await Self.hotTenant(client)
                 try await Self.write(client, tenant, entity: "dev-1", value: 3)
                 _ = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)

@@ -87,7 +87,7 @@ package final class RedisClient: RedisCommandRunner, Service, Sendable {
     // MARK: - Leasing
 
     private func connection(timeout: Duration) async throws(RedisError) -> RedisConnection {
-        let (action, start) = self.state.withLock { $0.machine.lease(usable: \.isActive) }
+        let (action, start) = self.state.withLock { $0.machine.lease(usable: \.isActive, preferred: \.isOnCurrentEventLoop) }
         for slot in start { self.slotsToStartContinuation.yield(slot) }
         switch action {
         case .use(let connection): return connection
@@ -149,7 +149,7 @@ package final class RedisClient: RedisCommandRunner, Service, Sendable {
                 connection = try await RedisConnection.connect(
                     configuration: self.configuration.connection,
                     sslContext: try self.sslContext(),
-                    eventLoopGroup: self.eventLoopGroup,
+                    eventLoopGroup: self.eventLoop(forSlot: slot),
                     logger: logger
                 )
             } catch {
@@ -215,6 +215,14 @@ package final class RedisClient: RedisCommandRunner, Service, Sendable {
         }
         self.state.withLock { $0.machine.connecting(slot: slot) }
         return true
+    }
+
+    /// The slots' connections are spread over the group's event loops in turn, so a
+    /// command issued on an event loop (an HTTP handler's, see `EventLoopPinnedChildChannel`)
+    /// usually finds a connection on its own thread.
+    private func eventLoop(forSlot slot: Int) -> any EventLoop {
+        let loops = Array(self.eventLoopGroup.makeIterator())
+        return loops.isEmpty ? self.eventLoopGroup.next() : loops[slot % loops.count]
     }
 
     /// One TLS context for all connections (it loads the trust roots), made on first use.

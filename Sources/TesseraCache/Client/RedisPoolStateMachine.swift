@@ -38,8 +38,10 @@ struct RedisPoolStateMachine<Connection: Sendable> {
 
     /// A connection for a command, and the idle slots the driver must start now.
     /// Connections that are not `usable` (closed, and the driver not told yet) are
-    /// passed over.
-    mutating func lease(usable: (Connection) -> Bool = { _ in true }) -> (action: LeaseAction, start: [Int]) {
+    /// passed over; a `preferred` one (on the caller's thread, say) is taken first.
+    mutating func lease(
+        usable: (Connection) -> Bool = { _ in true }, preferred: (Connection) -> Bool = { _ in false }
+    ) -> (action: LeaseAction, start: [Int]) {
         guard !self.isShutDown else { return (.fail(Self.shutDownError), []) }
         var start = [Int]()
         for index in self.slots.indices {
@@ -48,11 +50,13 @@ struct RedisPoolStateMachine<Connection: Sendable> {
                 start.append(index)
             }
         }
-        for offset in 0..<self.slots.count {
-            let index = (self.nextSlot + offset) % self.slots.count
-            if case .connected(let connection) = self.slots[index], usable(connection) {
-                self.nextSlot = (index + 1) % self.slots.count
-                return (.use(connection), start)
+        for preferredOnly in [true, false] {
+            for offset in 0..<self.slots.count {
+                let index = (self.nextSlot + offset) % self.slots.count
+                if case .connected(let connection) = self.slots[index], !preferredOnly || preferred(connection), usable(connection) {
+                    self.nextSlot = (index + 1) % self.slots.count
+                    return (.use(connection), start)
+                }
             }
         }
         if self.hasConnectingSlot || self.hasConnectedSlot {

@@ -148,6 +148,10 @@ package final class RedisConnection: RedisCommandRunner, Sendable {
     /// Whether the connection is open (a closed one never reopens).
     package var isActive: Bool { self.channel.isActive }
 
+    /// Whether the caller runs on this connection's event loop: a command sent from
+    /// there is written and answered without waking another thread.
+    package var isOnCurrentEventLoop: Bool { self.channel.eventLoop.inEventLoop }
+
     /// Closes the connection; commands in flight fail with `.connection`.
     package func close() async {
         try? await self.channel.close()

@@ -31,7 +31,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
     QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: tenantScoped.group("query"))
-    IngestController(services: dependencies.ingest, primary: dependencies.primary).addRoutes(to: tenantScoped.group("ingest"))
+    IngestController(services: dependencies.ingest, primary: dependencies.primary)
+        .addRoutes(to: tenantScoped.group("ingest").add(middleware: GlobalExecutorMiddleware()))
     return router
 }
 
@@ -44,7 +45,7 @@ package func buildApplication(
 ) -> Application<RouterResponder<TesseraRequestContext>> {
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]), onEventLoop: configuration.handlersOnEventLoop),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
         logger: logger
     )

@@ -7,11 +7,15 @@ package struct ServerConfiguration: Sendable {
     package var adminToken: String
     /// Largest JSON body the catalog endpoints accept.
     package var maxBodyBytes: Int
+    /// Request handlers run on their connection's event loop (`EventLoopPinnedChildChannel`);
+    /// off: on Swift's global concurrent executor.
+    package var handlersOnEventLoop: Bool
 
-    package init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20) {
+    package init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20, handlersOnEventLoop: Bool = true) {
         self.host = host
         self.port = port
         self.adminToken = adminToken
         self.maxBodyBytes = maxBodyBytes
+        self.handlersOnEventLoop = handlersOnEventLoop
     }
 }

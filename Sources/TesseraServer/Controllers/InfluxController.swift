@@ -18,7 +18,8 @@ struct InfluxController {
     let services: IngestServices
 
     func addRoutes(to router: Router<TesseraRequestContext>) {
-        router.post("write", use: self.write)
+        // Decoding a write's lines is long CPU work: off the connection's event loop.
+        router.group("write").add(middleware: GlobalExecutorMiddleware()).post(use: self.write)
         router.get("ping", use: self.ping)
         router.head("ping", use: self.ping)
         router.get("query", use: self.query)

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
@@ -24,6 +25,8 @@ struct BenchEnvironment {
     var redisURL: String?
     var dependencies: ServerDependencies
     var http: HTTPClient
+    /// The HTTP client's own event loops.
+    var clientLoops: MultiThreadedEventLoopGroup
     var base: String
     /// nil when the cluster has no Redis (redis-server not installed).
     var cachedBase: String?
@@ -32,7 +35,8 @@ struct BenchEnvironment {
     private var server: Task<Void, any Error>
 
     static func start(
-        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, slidingEntityTTL: Bool = true, preparedStatements: Bool = true, logger: Logger
+        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, slidingEntityTTL: Bool = true, preparedStatements: Bool = true,
+        handlersOnEventLoop: Bool = true, logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
             configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas),
@@ -41,7 +45,7 @@ struct BenchEnvironment {
         let status = try await cluster.up()
         do {
             return try await Self.start(on: cluster, status: status, port: port, entityTTL: entityTTL, slidingEntityTTL: slidingEntityTTL,
-                                        preparedStatements: preparedStatements, directory: directory, logger: logger)
+                                        preparedStatements: preparedStatements, handlersOnEventLoop: handlersOnEventLoop, directory: directory, logger: logger)
         } catch {
             // A dataset migrated by another build, say: the processes started above stop here.
             _ = try? await cluster.down()
@@ -51,7 +55,7 @@ struct BenchEnvironment {
 
     private static func start(
         on cluster: LocalCluster, status: ClusterStatus, port: Int, entityTTL: Int, slidingEntityTTL: Bool, preparedStatements: Bool,
-        directory: String, logger: Logger
+        handlersOnEventLoop: Bool, directory: String, logger: Logger
     ) async throws -> BenchEnvironment {
         let url = try DatabaseURL.parsed(status.primary!.url)
         let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
@@ -65,7 +69,7 @@ struct BenchEnvironment {
             logger: logger
         )
         var services: [any Service] = [buildApplication(
-            configuration: .init(host: "127.0.0.1", port: port, adminToken: RandomToken.base62(length: 32)),
+            configuration: .init(host: "127.0.0.1", port: port, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: handlersOnEventLoop),
             dependencies: dependencies,
             logger: logger
         )]
@@ -84,16 +88,19 @@ struct BenchEnvironment {
                 logger: logger
             )
             services.append(buildApplication(
-                configuration: .init(host: "127.0.0.1", port: port + 1, adminToken: RandomToken.base62(length: 32)),
+                configuration: .init(host: "127.0.0.1", port: port + 1, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: handlersOnEventLoop),
                 dependencies: cached,
                 logger: logger
             ))
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let server = Task { try await group.run() }
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
+        // The clients get event loops of their own, as they would in another process:
+        // on the servers' loops they would queue behind the servers' I/O and handlers.
+        let clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let http = HTTPClient(eventLoopGroup: clientLoops, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
         let environment = BenchEnvironment(
-            directory: directory, primary: url, replicas: replicaURLs, redisURL: redis?.url, dependencies: dependencies, http: http,
+            directory: directory, primary: url, replicas: replicaURLs, redisURL: redis?.url, dependencies: dependencies, http: http, clientLoops: clientLoops,
             base: "http://127.0.0.1:\(port)", cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)", cluster: cluster, group: group,
             server: server
         )
@@ -117,6 +124,7 @@ struct BenchEnvironment {
     /// Stops the HTTP client and the servers, not the cluster.
     private func stopServers() async {
         try? await self.http.shutdown()
+        try? await self.clientLoops.shutdownGracefully()
         await self.group.triggerGracefulShutdown()
         _ = try? await self.server.value
     }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import NIOHTTP1
 import PostgresNIO
 import Prometheus
@@ -27,6 +28,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
     @Flag(help: "Send every distinct batch once, unmeasured, before the run: its entities are then known (a fleet in steady state), not created on first sight during it.") var warm = false
     @Option(help: "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered.") var rate: Int?
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
+    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).") var globalExecutor = false
 
     func validate() throws {
         if let rate = self.rate, rate <= 0 { throw ValidationError("--rate must be a positive number of points per second.") }
@@ -57,7 +59,7 @@ struct IngestBenchCommand: AsyncParsableCommand {
             throw error
         }
         let app = buildApplication(
-            configuration: .init(host: "127.0.0.1", port: self.port, adminToken: RandomToken.base62(length: 32)),
+            configuration: .init(host: "127.0.0.1", port: self.port, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: !self.globalExecutor),
             dependencies: dependencies,
             logger: logger
         )
@@ -65,7 +67,10 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let server = Task { try await group.run() }
         defer { server.cancel() }
 
-        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
+        // The clients' own event loops, as in another process (not queued behind the server's).
+        let clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { clientLoops.shutdownGracefully { _ in } }
+        let http = HTTPClient(eventLoopGroup: clientLoops, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(60))))
         do {
             let base = "http://127.0.0.1:\(self.port)"
             try await Self.waitUntilServing(http, base)

@@ -33,6 +33,7 @@ struct ReadBenchCommand: AsyncParsableCommand {
     @Option(help: "With --zipf: seconds a cached entity lookup lives (the server's TESSERA_CACHE_ENTITY_TTL_S).") var entityTTL = 300
     @Flag(help: "Entity lookups as unnamed statements, parsed and planned each time (TESSERA_DB_PREPARED_STATEMENTS=off).") var unprepared = false
     @Flag(help: "With --zipf: cached lookups live their TTL from the miss that stored them, not from their last hit (TESSERA_CACHE_ENTITY_TTL_SLIDING=off).") var fixedEntityTTL = false
+    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).") var globalExecutor = false
 
     func run() async throws {
         let logger = {
@@ -47,7 +48,7 @@ struct ReadBenchCommand: AsyncParsableCommand {
         let dataset = ReadBenchDataset(shape: shape)
 
         let environment = try await BenchEnvironment.start(
-            directory: self.dir, replicas: self.replicas, port: self.port, smoke: self.smoke, entityTTL: self.entityTTL, slidingEntityTTL: !self.fixedEntityTTL, preparedStatements: !self.unprepared, logger: logger
+            directory: self.dir, replicas: self.replicas, port: self.port, smoke: self.smoke, entityTTL: self.entityTTL, slidingEntityTTL: !self.fixedEntityTTL, preparedStatements: !self.unprepared, handlersOnEventLoop: !self.globalExecutor, logger: logger
         )
         let http = environment.http
         let base = environment.base

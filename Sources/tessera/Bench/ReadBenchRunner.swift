@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TesseraServer
 
 /// Drives one read operation from concurrent clients for a fixed time and keeps
 /// every latency: end to end over HTTP, and the database time the server reports
@@ -54,9 +55,14 @@ struct ReadBenchRunner {
             var failures = 0
             var firstFailure: String?
         }
+        let loops = Array(self.http.eventLoopGroup.makeIterator())
         let merged = try await withThrowingTaskGroup(of: Partial.self) { group in
             for client in 0..<self.clients {
-                group.addTask {
+                // Each client runs on one of the HTTP client's event loops, as an event-driven
+                // load generator does: its request is written and its answer read on that
+                // thread, so the latency is the server's and the wire's, not thread wake-ups
+                // inside the client.
+                group.addTask(executorPreference: EventLoopTaskExecutor.on(loops[client % loops.count])) {
                     var random = SplitMix64(seed: seed * 1_000 + UInt64(client))
                     var partial = Partial()
                     while ContinuousClock.now < end {
