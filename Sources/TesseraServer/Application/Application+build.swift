@@ -30,7 +30,9 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     )
         .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
-    QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: tenantScoped.group("query"))
+    // Filters and aggregates may read and render up to 100k rows: off the connection's event loop.
+    QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: tenantScoped.group("query").add(middleware: GlobalExecutorMiddleware()))
     IngestController(services: dependencies.ingest, primary: dependencies.primary)
         .addRoutes(to: tenantScoped.group("ingest").add(middleware: GlobalExecutorMiddleware()))
     return router

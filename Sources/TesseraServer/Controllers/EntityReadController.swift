@@ -17,7 +17,8 @@ struct EntityReadController {
 
     func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
         group.get("{key}", use: self.show)
-        group.get("{key}/series/{attribute}", use: self.series)
+        // A page of up to 10,000 points takes milliseconds to render: off the connection's event loop.
+        group.group().add(middleware: GlobalExecutorMiddleware()).get("{key}/series/{attribute}", use: self.series)
     }
 
     @Sendable func show(_ request: Request, context: TesseraRequestContext) async throws -> Response {

@@ -20,8 +20,11 @@ package final class EventLoopTaskExecutor: TaskExecutor {
         }
     }
 
-    /// One executor per event loop, made on first use and kept (event loops live as
-    /// long as their group, which for the server is the process).
+    /// One executor per event loop, made on first use and kept (it keeps its loop
+    /// alive, so a loop's identifier is never reused for another). The loop must run
+    /// until every task preferring it has finished: a job enqueued on a loop that has
+    /// shut down is dropped, and its task never resumes. The server's loops are the
+    /// process's, which never shut down.
     package static func on(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
         let id = ObjectIdentifier(eventLoop)
         return Self.executors.withLock { executors in
