@@ -33,8 +33,24 @@ package struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewa
             ("http_request_method", request.method.rawValue),
             ("http_response_status_code", String(status)),
         ]
-        self.registry.makeCounter(name: "http_server_requests_total", labels: labels).increment()
-        self.registry.makeDurationHistogram(name: "http_server_request_duration_seconds", labels: labels, buckets: Self.buckets)
+        self.registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        self.registry.makeDurationHistogram(descriptor: Self.duration, labels: labels, buckets: Self.buckets)
             .record(ContinuousClock.now - start)
+    }
+
+    /// `http_server_requests_total`
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "http", subsystem: "server", metricName: "requests", unitName: "total",
+            helpText: "HTTP requests answered, by route template, method and status."
+        )
+    }
+
+    /// `http_server_request_duration_seconds`
+    static var duration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "http", subsystem: "server", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time from a request's head to its response, by route template, method and status."
+        )
     }
 }
