@@ -109,7 +109,7 @@ import TesseraTestSupport
         let report = try await withTestClient(url: url) { client in
             try await HealthReport.read(from: client, logger: quietLogger)
         }
-        #expect(report.checks.map(\.name) == ["staging_backlog", "partitions_ahead", "replica_lag", "bloat"])
+        #expect(report.checks.map(\.name) == ["staging_backlog", "partitions_ahead", "replica_lag", "bloat", "quarantine"])
         let partitions = try #require(report.checks.first { $0.name == "partitions_ahead" })
         #expect(partitions.status == "ok")
         #expect(partitions.value >= 4)

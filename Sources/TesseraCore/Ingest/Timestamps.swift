@@ -67,9 +67,9 @@ package enum Timestamps {
     /// Appends `format(micros:)`'s text to `out` as UTF-8, without building a string
     /// (series responses write thousands of them).
     package static func write(micros: Int64, to out: inout [UInt8]) {
-        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let seconds = self.floorDivide(micros, 1_000_000)
         let fraction = Int(micros - seconds * 1_000_000)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let days = self.floorDivide(seconds, 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = self.civilFromDays(Int(days))
         func digits(_ value: Int, _ width: Int) {
@@ -95,6 +95,19 @@ package enum Timestamps {
         digits(fraction, 6)
         out.append(UInt8(ascii: "Z"))
     }
+
+    /// `value / divisor` rounded toward negative infinity, for any `value` (a positive
+    /// `divisor`): no intermediate step can overflow.
+    package static func floorDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+        let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? quotient - 1 : quotient
+    }
+
+    /// The instants a point's value of type `timestamp` may hold: years 0001 through
+    /// 9999 (RFC 3339's years, less year 0, which PostgreSQL refuses).
+    package static let valueRange: Range<Int64> =
+        Int64(Timestamps.daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000
+        ..< Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
     package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {

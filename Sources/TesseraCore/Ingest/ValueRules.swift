@@ -54,14 +54,14 @@ package struct ValueRules: Sendable {
             guard let micros = Timestamps.parseRFC3339(text) else {
                 throw self.mismatch(attribute, type, "\"\(Self.name(text))\" is not an RFC 3339 timestamp")
             }
-            return .timestamp(micros)
+            return .timestamp(try self.storableTime(micros, Self.name(text)))
         case (.json(.number(let literal, _)), .timestamp):
             guard let micros = Self.epochMillisToMicros(literal) else {
-                throw self.mismatch(attribute, type, "\(literal) is not a time in epoch milliseconds")
+                throw self.mismatch(attribute, type, "\(Self.name(literal)) is not a time in epoch milliseconds")
             }
-            return .timestamp(micros)
+            return .timestamp(try self.storableTime(micros, Self.name(literal)))
         case (.json(let json), .json):
-            return .json(try self.checkedText(json.jsonText, limit: self.maxJSONBytes, what: "JSON value"))
+            return .json(try self.checkedJSON(json))
 
         case (.lineProtocol(.float(let double)), .decimal):
             return .decimal(try self.finite(double, "\(double)"))
@@ -82,11 +82,27 @@ package struct ValueRules: Sendable {
         }
     }
 
+    /// Largest magnitude of a `decimal` value. Sums of doubles overflow in PostgreSQL (it
+    /// raises an error instead of answering Infinity): at most 1e250, a sum of as many
+    /// values as a bigint counts (2^63, far more than any rollup or bucket holds) stays
+    /// finite.
+    package static let maxDecimalMagnitude = 1e250
+
     private func finite(_ double: Double?, _ literal: String) throws(TesseraError) -> Double {
         guard let double, double.isFinite else {
             throw TesseraError(.invalidValue, "\(Self.name(literal)) is not a finite number; NaN and ±Infinity cannot be stored.")
         }
+        guard abs(double) <= Self.maxDecimalMagnitude else {
+            throw TesseraError(.invalidValue, "\(Self.name(literal)) is larger in magnitude than 1e250, the largest decimal value (sums of larger values overflow).")
+        }
         return double
+    }
+
+    private func storableTime(_ micros: Int64, _ text: String) throws(TesseraError) -> Int64 {
+        guard Timestamps.valueRange.contains(micros) else {
+            throw TesseraError(.invalidValue, "\(text) is outside the years 0001–9999 a timestamp value may take.")
+        }
+        return micros
     }
 
     private func checkedText(_ text: String, limit: Int, what: String) throws(TesseraError) -> String {
@@ -117,12 +133,18 @@ package struct ValueRules: Sendable {
 
     private static func name(_ text: String) -> String { NameRules.printable(text, limit: 48) }
 
+    /// Epoch milliseconds (an integer or a fraction) to microseconds, within the years
+    /// 0001–9999 (`Timestamps.queryRange`); nil otherwise.
     static func epochMillisToMicros(_ literal: String) -> Int64? {
+        let micros: Int64
         if let millis = Int64(literal) {
-            let (micros, overflow) = millis.multipliedReportingOverflow(by: 1_000)
-            return overflow ? nil : micros
+            let (product, overflow) = millis.multipliedReportingOverflow(by: 1_000)
+            guard !overflow else { return nil }
+            micros = product
+        } else {
+            guard let millis = Double(literal), millis.isFinite, abs(millis) < 9.2e15 else { return nil }
+            micros = Int64((millis * 1_000).rounded())
         }
-        guard let millis = Double(literal), millis.isFinite, abs(millis) < 9.2e15 else { return nil }
-        return Int64((millis * 1_000).rounded())
+        return Timestamps.queryRange.contains(micros) ? micros : nil
     }
 }

@@ -27,5 +27,14 @@ package struct ProjectionChange: Sendable, Equatable {
         self.atMicros = atMicros
     }
 
+    /// This change and a later one, as one.
+    package func merged(with later: ProjectionChange) -> ProjectionChange {
+        ProjectionChange(
+            tenants: Array(Set(self.tenants).union(later.tenants)).sorted(),
+            entities: self.entities + later.entities,
+            atMicros: max(self.atMicros, later.atMicros)
+        )
+    }
+
     package var isEmpty: Bool { self.tenants.isEmpty && self.entities.isEmpty }
 }

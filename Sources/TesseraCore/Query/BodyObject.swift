@@ -66,7 +66,8 @@ struct BodyObject {
     }
 
     /// True for a number literal that is a finite double (JSON allows `1e999`).
+    /// A number a query may compare with: a finite double that PostgreSQL's `jsonb` holds.
     static func isFinite(_ literal: String) -> Bool {
-        Double(literal)?.isFinite ?? false
+        (Double(literal)?.isFinite ?? false) && JSONNumberText.fitsJSONB(literal)
     }
 }

@@ -22,7 +22,7 @@ package enum Cursor {
 
     /// The time, in microseconds since 1970, a series-page cursor holds.
     package static func decodeTime(_ text: String) throws(TesseraError) -> Int64 {
-        guard let micros = self.decode(text, prefix: "t:") else { throw self.invalid }
+        guard let micros = self.decode(text, prefix: "t:"), Timestamps.queryRange.contains(micros) else { throw self.invalid }
         return micros
     }
 

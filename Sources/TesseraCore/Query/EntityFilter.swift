@@ -155,7 +155,7 @@ extension EntityFilter {
                 switch value {
                 case .number(let literal, _) where BodyObject.isFinite(literal):
                     return value
-                case .string:
+                case .string(let text) where !text.utf8.contains(0):
                     return value
                 default:
                     throw self.badValue(value, path: path, "a number or a string for op \"\(op.rawValue)\"")
@@ -203,7 +203,8 @@ extension EntityFilter {
         private static func isScalar(_ value: JSONValue) -> Bool {
             switch value {
             case .number(let literal, _): BodyObject.isFinite(literal)
-            case .string, .bool: true
+            case .string(let text): !text.utf8.contains(0)  // jsonb cannot hold U+0000
+            case .bool: true
             case .null, .array, .object: false
             }
         }

@@ -1,9 +1,7 @@
 extension Timestamps {
-    /// The times a query may name: years 0000 through 9999, all that RFC 3339 can
-    /// write and well inside what PostgreSQL stores, so a bound never overflows there.
-    static let queryRange: Range<Int64> =
-        Int64(Timestamps.daysFromCivil(year: 0, month: 1, day: 1)) * 86_400_000_000
-        ..< Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000
+    /// The times a query may name: years 0001 through 9999, what RFC 3339 can write
+    /// less year 0, which PostgreSQL refuses (it answered a bound there with an error).
+    static let queryRange: Range<Int64> = Timestamps.valueRange
 
     /// A whole number of epoch milliseconds (`1762000000000`, `-5`) to microseconds;
     /// nil when it is not an integer or falls outside `queryRange`.

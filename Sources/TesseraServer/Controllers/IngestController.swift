@@ -13,12 +13,14 @@ struct IngestController {
 
     struct Result: ResponseEncodable {
         var accepted: Int
+        /// Of `accepted`: points the database refused, kept in quarantine for an operator.
+        var quarantined: Int
         var rejected: [Rejection]
         var rejectedCount: Int
         var durability: String
 
         enum CodingKeys: String, CodingKey {
-            case accepted, rejected, durability
+            case accepted, quarantined, rejected, durability
             case rejectedCount = "rejected_count"
         }
     }
@@ -52,7 +54,7 @@ struct IngestController {
                 rejected: session.rejected
             )
         }
-        let result = Result(accepted: session.accepted, rejected: rejected, rejectedCount: session.rejectedCount, durability: durability.rawValue)
+        let result = Result(accepted: session.accepted, quarantined: session.quarantined, rejected: rejected, rejectedCount: session.rejectedCount, durability: durability.rawValue)
         var response = try result.response(from: request, context: context)
         // Safe points are in the time series and the projection now: their position
         // lets the writer read them back from a replica that has replayed it.

@@ -61,7 +61,7 @@ enum BodyPointReader {
     }
 
     static func nanosToMicros(_ nanos: Int64) -> Int64 {
-        nanos >= 0 ? nanos / 1_000 : (nanos - 999) / 1_000
+        Timestamps.floorDivide(nanos, 1_000)
     }
 
     private static func readJSON(_ body: RequestBody, maxBytes: Int, into session: inout IngestSession) async throws {

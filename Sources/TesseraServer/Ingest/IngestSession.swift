@@ -18,6 +18,9 @@ struct IngestSession {
     let chunkPoints: Int
     private(set) var buffer: [IncomingPoint] = []
     private(set) var accepted = 0
+    /// Of `accepted`: points PostgreSQL refused at the staging COPY, kept in quarantine
+    /// for an operator instead of the time series.
+    private(set) var quarantined = 0
     private(set) var rejected: [PointRejection] = []
     private(set) var rejectedCount = 0
     static let maxListedRejections = 1_000
@@ -65,7 +68,7 @@ struct IngestSession {
             Self.acceptedSafe.increment(by: safe.count)
         }
         if !fast.isEmpty {
-            try await self.submitFast(fast)
+            if try await self.submitFast(fast).quarantined { self.quarantined += fast.count }
             self.accepted += fast.count
             Self.acceptedFast.increment(by: fast.count)
         }
@@ -73,12 +76,11 @@ struct IngestSession {
 
     /// The first chunk fails fast with 429/503; later chunks of an accepted request
     /// wait for room (up to 10 s), so a big body is slowed down rather than cut.
-    private func submitFast(_ rows: [IngestRow]) async throws(TesseraError) {
+    private func submitFast(_ rows: [IngestRow]) async throws(TesseraError) -> IngestPipeline.Staged {
         let deadline = ContinuousClock.now + .seconds(10)
         while true {
             do {
-                _ = try await self.services.pipeline.submit(rows, tenant: self.tenant.id)
-                return
+                return try await self.services.pipeline.submit(rows, tenant: self.tenant.id)
             } catch where (error.code == .rateLimited || error.code == .unavailable) && self.accepted > 0 && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(100))
             } catch {

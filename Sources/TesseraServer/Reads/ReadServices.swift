@@ -63,6 +63,10 @@ package struct ReadServices: Sendable {
             throw error
         } catch {
             let clientError = DatabaseErrors.clientError(for: error)
+            if clientError.code == .invalidParameter {
+                // The request's values (a data exception): another node or a retry fails the same way.
+                throw clientError
+            }
             if clientError.code == .timeout {
                 throw TesseraError(
                     .timeout,

@@ -38,6 +38,13 @@ package enum DatabaseErrors {
         return nil
     }
 
+    /// Whether a SQLSTATE says the data was refused (data exceptions, constraint
+    /// violations but a unique one, program limits such as a value too large) rather
+    /// than the database failing: the same rows fail the same way again.
+    package static func isDataError(_ state: String) -> Bool {
+        (state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")) && state != "23505"
+    }
+
     /// The error a client should see for a failed store call: domain errors pass through,
     /// known SQLSTATEs become their code, anything else is `unavailable` (the database
     /// failed, not the request).
@@ -46,7 +53,13 @@ package enum DatabaseErrors {
         if let error = error as? PostgresTransactionError, let inner = error.closureError as? TesseraError {
             return inner
         }
-        switch self.sqlState(of: error) {
+        let state = self.sqlState(of: error)
+        if let state, state.hasPrefix("22") {
+            // A data exception: a value of the request (a bound, a sum of stored values)
+            // that PostgreSQL cannot compute with. Retrying would fail the same way.
+            return TesseraError(.invalidParameter, "The database cannot compute this with the values given (SQLSTATE \(state), out of its range).")
+        }
+        switch state {
         case "23505": return TesseraError(.duplicate, "It already exists.")
         case "57014": return TesseraError(.timeout, "The query took too long and was cancelled.")
         case "53300", "53200", "57P01", "57P02", "57P03", "08000", "08003", "08006":

@@ -8,6 +8,7 @@ struct IngestMetrics: Sendable {
     private let flushedRows = Counter(label: "tessera_ingest_flushed_rows_total")
     private let stagingBacklog = Gauge(label: "tessera_ingest_staging_backlog_rows")
     private let replayedBatches = Counter(label: "tessera_ingest_replayed_batches_total")
+    private let quarantinedPoints = Counter(label: "tessera_ingest_points_quarantined_total")
 
     func staged(points: Int, duration: Duration, backlog: Int) {
         self.copyDuration.recordNanoseconds(Int64(duration / .nanoseconds(1)))
@@ -22,6 +23,11 @@ struct IngestMetrics: Sendable {
 
     func backlog(_ rows: Int) {
         self.stagingBacklog.record(rows)
+    }
+
+    /// Points PostgreSQL refused at the staging COPY or the flush, set aside in `ingest_quarantine`.
+    func quarantined(_ points: Int) {
+        self.quarantinedPoints.increment(by: points)
     }
 
     func replayed() {

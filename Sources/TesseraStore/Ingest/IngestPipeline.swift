@@ -63,7 +63,14 @@ package final class IngestPipeline: Service, Sendable {
     /// One request's rows waiting for their batch.
     package struct Pending: Sendable {
         var rows: [IngestRow]
-        var continuation: CheckedContinuation<Int64, any Error>
+        var continuation: CheckedContinuation<Staged, any Error>
+    }
+
+    /// How a request's rows were taken: staged in a batch, or (when PostgreSQL refused
+    /// them at the staging COPY) kept in quarantine for an operator.
+    package struct Staged: Sendable, Equatable {
+        package var batchID: Int64
+        package var quarantined: Bool
     }
 
     private struct State: Sendable {
@@ -120,8 +127,8 @@ package final class IngestPipeline: Service, Sendable {
     /// Queues rows and returns once they are staged (the `fast` acknowledgement), with
     /// their batch id. Throws `rate_limited` when the tenant holds its share of the
     /// queue, `unavailable` when the queue is full or the database failed the COPY.
-    package func submit(_ rows: [IngestRow], tenant: Int64) async throws(TesseraError) -> Int64 {
-        guard !rows.isEmpty else { return 0 }
+    package func submit(_ rows: [IngestRow], tenant: Int64) async throws(TesseraError) -> Staged {
+        guard !rows.isEmpty else { return Staged(batchID: 0, quarantined: false) }
         let bytes = rows.reduce(0) { $0 + 48 + $1.value.approximateBytes }
         let admission: IngestQueue<Pending>.Admission? = self.state.withLock { state in
             guard state.accepting else { return nil }
@@ -204,50 +211,125 @@ package final class IngestPipeline: Service, Sendable {
 
     private func writeLoop(_ link: StagingLink) async {
         while let group = await self.nextGroup() {
-            var rows = [IngestRow]()
-            rows.reserveCapacity(group.reduce(0) { $0 + $1.points })
-            for entry in group { rows.append(contentsOf: entry.item.rows) }
-            rows.sort(by: Self.keyOrder)
-            let started = ContinuousClock.now
-            var attemptedBatch: Int64?
             do {
-                let sorted = rows
-                let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
-                    try await self.partitions.ensure(for: sorted)
-                    return try await self.nextBatchID()
-                }
-                let data = StagingEncoder.encode(rows, batchID: batchID)
-                attemptedBatch = batchID
-                do {
-                    try await link.copy(data)
-                } catch let failure as StagingLink.CopyFailure {
-                    // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
-                    // must mean not stored, or the client's retry would store it twice.
-                    guard failure.sent, try await self.settle(batchID: batchID) else { throw failure }
-                    self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
-                }
-                let holds = group.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
-                let pending = self.state.withLock { state in
-                    state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
-                    state.inFlight -= 1
-                    return state.log.pendingPoints
-                }
-                self.metrics.staged(points: rows.count, duration: ContinuousClock.now - started, backlog: pending)
-                for entry in group { entry.item.continuation.resume(returning: batchID) }
-            } catch {
-                self.logger.error("Staging COPY failed", metadata: [
-                    "batch.points": "\(rows.count)", "batch.id": "\(attemptedBatch.map(String.init) ?? "none")", "error": "\(String(reflecting: error))",
+                try await self.stage(group, link: link)
+            } catch let refusal as DataRefusal where group.count > 1 {
+                // One request's rows must not cost the others theirs: each is staged on its
+                // own, and only those PostgreSQL still refuses go to quarantine.
+                self.logger.warning("A staging COPY was refused on data; staging its requests one by one", metadata: [
+                    "batch.requests": "\(group.count)", "sqlstate": "\(refusal.sqlState)",
                 ])
-                self.state.withLock { state in
-                    for entry in group { state.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
-                    state.suspectLoss = true
-                    state.inFlight -= 1
+                for entry in group {
+                    do {
+                        try await self.stage([entry], link: link)
+                    } catch let refusal as DataRefusal {
+                        await self.quarantine(entry, refusal)
+                    } catch {
+                        self.fail([entry], error)
+                    }
                 }
-                self.metrics.rejected(rows.count, reason: "staging_failed")
-                let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
-                for entry in group { entry.item.continuation.resume(throwing: failure) }
+            } catch let refusal as DataRefusal {
+                await self.quarantine(group[0], refusal)
+            } catch {
+                self.fail(group, error)
             }
+            self.state.withLock { $0.inFlight -= 1 }
         }
+    }
+
+    /// A staging COPY PostgreSQL refused for its data: no retry of these rows can succeed.
+    struct DataRefusal: Error {
+        var sqlState: String
+        var message: String
+        var batchID: Int64
+        var data: ByteBuffer
+    }
+
+    /// COPYs the entries' rows as one batch and acknowledges them; throws `DataRefusal`
+    /// when PostgreSQL refused the rows, any other error when they were not staged.
+    private func stage(_ entries: [IngestQueue<Pending>.Entry], link: StagingLink) async throws {
+        var rows = [IngestRow]()
+        rows.reserveCapacity(entries.reduce(0) { $0 + $1.points })
+        for entry in entries { rows.append(contentsOf: entry.item.rows) }
+        // Requests in queue order: a point written twice keeps its later value.
+        rows = rows.keepingLastOfEachPoint()
+        rows.sort(by: Self.keyOrder)
+        let started = ContinuousClock.now
+        let sorted = rows
+        let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
+            try await self.partitions.ensure(for: sorted)
+            return try await self.nextBatchID()
+        }
+        let data = StagingEncoder.encode(rows, batchID: batchID)
+        do {
+            try await link.copy(data)
+        } catch let failure as StagingLink.CopyFailure {
+            if let state = DatabaseErrors.sqlState(of: failure.underlying), DatabaseErrors.isDataError(state) {
+                // PostgreSQL answered with an error: the COPY was aborted, nothing committed.
+                let message = (failure.underlying as? PSQLError)?.serverInfo?[.message] ?? "refused"
+                throw DataRefusal(sqlState: state, message: message, batchID: batchID, data: data)
+            }
+            // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
+            // must mean not stored, or the client's retry would store it twice.
+            guard failure.sent, try await self.settle(batchID: batchID) else {
+                self.logger.error("Staging COPY failed", metadata: [
+                    "batch.points": "\(rows.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
+                ])
+                throw failure
+            }
+            self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
+        }
+        let holds = entries.map { ReplayLog.Hold(tenant: $0.tenant, points: $0.points, bytes: $0.bytes) }
+        let pending = self.state.withLock { state in
+            state.log.staged(.init(id: batchID, data: data, holds: holds, stagedAt: .now))
+            return state.log.pendingPoints
+        }
+        self.metrics.staged(points: rows.count, duration: ContinuousClock.now - started, backlog: pending)
+        for entry in entries { entry.item.continuation.resume(returning: Staged(batchID: batchID, quarantined: false)) }
+    }
+
+    /// Answers the entries' requests with a 503: their rows were not stored.
+    private func fail(_ entries: [IngestQueue<Pending>.Entry], _ error: any Error) {
+        if !(error is StagingLink.CopyFailure) {
+            self.logger.error("Staging failed", metadata: [
+                "batch.points": "\(entries.reduce(0) { $0 + $1.points })", "error": "\(String(reflecting: error))",
+            ])
+        }
+        self.state.withLock { state in
+            for entry in entries { state.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
+            state.suspectLoss = true
+        }
+        self.metrics.rejected(entries.reduce(0) { $0 + $1.points }, reason: "staging_failed")
+        let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
+        for entry in entries { entry.item.continuation.resume(throwing: failure) }
+    }
+
+    /// Keeps the rows of one request PostgreSQL refused at the staging COPY in
+    /// `ingest_quarantine` (as the COPY text, for `tessera quarantine replay`), and
+    /// acknowledges them as quarantined; a 503 when even that fails.
+    private func quarantine(_ entry: IngestQueue<Pending>.Entry, _ refusal: DataRefusal) async {
+        do {
+            let bytes = refusal.data
+            let reason = "the staging COPY failed: " + refusal.message
+            try await Deadline.run(within: self.configuration.callDeadline, "quarantining a refused batch") {
+                try await self.primary.query(
+                    """
+                    INSERT INTO ingest_quarantine (tenant_id, batch_id, copy_data, copy_rows, sqlstate, reason)
+                    VALUES (\(entry.tenant), \(refusal.batchID), \(bytes), \(entry.points), \(refusal.sqlState), \(reason))
+                    """,
+                    logger: self.logger
+                )
+            }
+        } catch {
+            self.fail([entry], error)
+            return
+        }
+        self.logger.error("A request's points were refused by the staging COPY; kept in quarantine", metadata: [
+            "tenant.id": "\(entry.tenant)", "batch.id": "\(refusal.batchID)", "batch.points": "\(entry.points)", "sqlstate": "\(refusal.sqlState)",
+        ])
+        self.state.withLock { $0.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
+        self.metrics.quarantined(entry.points)
+        entry.item.continuation.resume(returning: Staged(batchID: refusal.batchID, quarantined: true))
     }
 
     /// After a staging COPY failed or was abandoned (PostgreSQL may still hold its rows
@@ -370,18 +452,28 @@ package final class IngestPipeline: Service, Sendable {
         let started = ContinuousClock.now
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
-        let (moved, change) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
+        // One row per move that committed (several when a data error made the flush move
+        // each batch and tenant on its own, quarantining those that failed; migration 0010).
+        let (moved, quarantined, change) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
             let rows = try await self.primary.query(
-                "SELECT moved_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()",
+                "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()",
                 logger: self.logger
             )
             var moved: Int64 = 0
+            var quarantined: Int64 = 0
             var change: ProjectionChange?
-            for try await (count, tenants, entityTenants, entities, versions, at) in rows.decode((Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
-                moved = count
-                change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+            for try await (count, setAside, tenants, entityTenants, entities, versions, at)
+                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
+                moved += max(0, count)
+                quarantined += setAside
+                let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+                change = change.map { $0.merged(with: part) } ?? part
             }
-            return (moved, change)
+            return (moved, quarantined, change)
+        }
+        if quarantined > 0 {
+            self.metrics.quarantined(Int(quarantined))
+            self.logger.error("The flush set rows aside in quarantine: PostgreSQL refused them", metadata: ["quarantined.rows": "\(quarantined)"])
         }
         if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: ContinuousClock.now - started) }
         if moved > 0, let change { await self.feed.publish(change) }

@@ -20,7 +20,7 @@ package struct SafeWriter: Sendable {
 
     package func write(_ rows: [IngestRow]) async throws(TesseraError) {
         guard !rows.isEmpty else { return }
-        let sorted = rows.sorted(by: IngestPipeline.keyOrder)
+        let sorted = rows.keepingLastOfEachPoint().sorted(by: IngestPipeline.keyOrder)
         do {
             try await self.partitions.ensure(for: sorted)
             let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
@@ -36,7 +36,7 @@ package struct SafeWriter: Sendable {
                     try await writer.write(data)
                 }
                 let rows = try await connection.query(
-                    "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM move_staged(\(batchID))",
+                    "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM flush_staged(\(batchID), NULL)",
                     logger: self.logger
                 )
                 for try await (tenants, entityTenants, entities, versions, at) in rows.decode(([Int64], [Int64], [Int64], [Int64], Int64).self) {
@@ -47,6 +47,11 @@ package struct SafeWriter: Sendable {
             if let change { await self.feed.publish(change) }
         } catch {
             self.logger.error("Safe write failed", metadata: ["points": "\(rows.count)", "error": "\(String(reflecting: error))"])
+            if let state = DatabaseErrors.sqlState(of: error), DatabaseErrors.isDataError(state) {
+                // The request's own values (nothing else is in this transaction): a retry
+                // would fail the same way.
+                throw TesseraError(.invalidValue, "The database refused a value of these points (SQLSTATE \(state)); none of them was stored.")
+            }
             throw TesseraError(.unavailable, "The database did not commit the points; they were not stored. Retry.")
         }
     }

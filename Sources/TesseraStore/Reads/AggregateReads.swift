@@ -42,7 +42,8 @@ package enum AggregateReads {
         }
         let selects = query.functions.map { function -> String in
             switch function {
-            case .avg: "to_jsonb(avg(v)::double precision)"
+            // sum / count, not avg(): avg of doubles also sums squares, which overflow far sooner.
+            case .avg: "to_jsonb((sum(v) / count(v))::double precision)"
             case .min: value("min(v)")
             case .max: value("max(v)")
             case .sum: attribute.definition.type == .int ? "to_jsonb(sum(v))" : "to_jsonb(sum(v)::double precision)"
@@ -102,7 +103,7 @@ package enum AggregateReads {
               query.bucket.micros % Self.hourMicros == 0
         else { return nil }
         func floorHour(_ micros: Int64) -> Int64 {
-            micros >= 0 ? micros / Self.hourMicros * Self.hourMicros : (micros - Self.hourMicros + 1) / Self.hourMicros * Self.hourMicros
+            Timestamps.floorDivide(micros, Self.hourMicros) * Self.hourMicros
         }
         let first = floorHour(query.fromMicros) == query.fromMicros ? query.fromMicros : floorHour(query.fromMicros) + Self.hourMicros
         let end = floorHour(query.toMicros)
