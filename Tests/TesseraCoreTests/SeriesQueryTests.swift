@@ -90,8 +90,16 @@ private func seriesError(
         }
     }
 
-    @Test(arguments: [Int64.min, -5, 0, 1_793_491_200_000_000, .max])
+    @Test(arguments: [-62_135_596_800_000_000, -5, 0, 1_793_491_200_000_000, 253_402_300_799_999_999])
     func timeCursorsRoundTrip(_ micros: Int64) throws {
         #expect(try Cursor.decodeTime(Cursor.encode(timeMicros: micros)) == micros)
+    }
+
+    /// Times outside the years 0001–9999 were never issued; at Int64's ends they made
+    /// the server trap while formatting them.
+    @Test(arguments: [Int64.min, Int64.min + 999_999, -62_135_596_800_000_001, 253_402_300_800_000_000, .max])
+    func timeCursorsOutsideTheQueryRangeAreRefused(_ micros: Int64) throws {
+        let error = try seriesError(cursor: Cursor.encode(timeMicros: micros))
+        #expect(error.code == .invalidParameter)
     }
 }

@@ -51,7 +51,9 @@ import TesseraTestSupport
             var restart: Task<Void, any Error>?
             for request in 0..<120 {
                 let values = (0..<25).map { request * 1_000 + $0 }
-                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0)}"# }.joined(separator: ",")
+                // Each value its own time: a point is (entity, attribute, time), and a second value
+                // at the same time would replace the first.
+                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",")
                 let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points)]}"#)
                 if response.status == .ok {
                     #expect(try response.object()["accepted"] as? Int == values.count)
@@ -111,7 +113,9 @@ import TesseraTestSupport
             while afterRestart < 10, ContinuousClock.now < writable {
                 request += 1
                 let values = (0..<25).map { request * 1_000 + $0 }
-                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0)}"# }.joined(separator: ",")
+                // Each value its own time: a point is (entity, attribute, time), and a second value
+                // at the same time would replace the first.
+                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",")
                 let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points)]}"#)
                 if response.status == .ok {
                     acknowledged.append(contentsOf: values)

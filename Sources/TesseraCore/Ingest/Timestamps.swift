@@ -68,7 +68,8 @@ package enum Timestamps {
     /// (series responses write thousands of them).
     package static func write(micros: Int64, to out: inout [UInt8]) {
         let seconds = self.floorDivide(micros, 1_000_000)
-        let fraction = Int(micros - seconds * 1_000_000)
+        let remainder = micros % 1_000_000
+        let fraction = Int(remainder < 0 ? remainder + 1_000_000 : remainder)
         let days = self.floorDivide(seconds, 86_400)
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = self.civilFromDays(Int(days))

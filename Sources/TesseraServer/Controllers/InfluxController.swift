@@ -49,7 +49,7 @@ struct InfluxController {
             try await BodyPointReader.read(request.body, format: .lineProtocol(precision), maxBytes: self.services.maxBodyBytes, into: &session)
             try await session.finish()
         } catch {
-            throw self.problem(error, request)
+            throw self.problem(error, request, partial: session.progress, rejected: session.progress == nil ? nil : session.rejected)
         }
         guard session.rejectedCount == 0 else {
             let first = session.rejected[0]
@@ -117,13 +117,17 @@ struct InfluxController {
         return nil
     }
 
-    private func problem(_ error: any Error, _ request: Request) -> Problem {
+    private func problem(
+        _ error: any Error, _ request: Request, partial: IngestSession.Progress? = nil, rejected: [PointRejection]? = nil
+    ) -> Problem {
         let tesseraError = (error as? TesseraError) ?? TesseraError(.internalError, "The write failed.")
         return Problem(
             tesseraError,
             instance: request.uri.path,
             headers: [Self.versionHeader: Self.version, Self.errorHeader: tesseraError.detail],
-            influxError: tesseraError.detail
+            rejected: rejected,
+            influxError: tesseraError.detail,
+            partial: partial
         )
     }
 

@@ -43,8 +43,14 @@ struct IngestController {
             throw TesseraError(.bodyTooLarge, "The body is \(length) bytes; an ingest request may carry at most \(self.services.maxBodyBytes).")
         }
         var session = IngestSession(tenant: tenant, durability: durability, services: self.services)
-        try await BodyPointReader.read(request.body, format: format, maxBytes: self.services.maxBodyBytes, into: &session)
-        try await session.finish()
+        do {
+            try await BodyPointReader.read(request.body, format: format, maxBytes: self.services.maxBodyBytes, into: &session)
+            try await session.finish()
+        } catch let error as TesseraError where session.progress != nil {
+            // Part of the body was stored before it failed (broken further on, too large,
+            // or refused for room): say exactly which part.
+            throw Problem(error, instance: request.uri.path, rejected: session.rejected, partial: session.progress)
+        }
         let rejected = session.rejected.map { Rejection(index: $0.index, code: $0.code, detail: $0.detail) }
         if session.accepted == 0 && session.rejectedCount > 0 {
             let first = session.rejected[0]

@@ -23,6 +23,9 @@ struct IngestSession {
     private(set) var quarantined = 0
     private(set) var rejected: [PointRejection] = []
     private(set) var rejectedCount = 0
+    /// The position (index in `points`, or line) of the first point not yet written:
+    /// every point before it was stored or rejected, none from it on was stored.
+    private(set) var storedBefore = 0
     static let maxListedRejections = 1_000
 
     init(tenant: Tenant, durability: Durability, services: IngestServices, chunkPoints: Int = 5_000) {
@@ -54,6 +57,7 @@ struct IngestSession {
     private mutating func writeBuffered() async throws(TesseraError) {
         guard !self.buffer.isEmpty else { return }
         let points = self.buffer
+        let next = (points.last?.index ?? self.storedBefore - 1) + 1
         self.buffer.removeAll(keepingCapacity: true)
         let resolution = try await self.services.resolver.resolve(points, tenant: self.tenant, nowMicros: Self.nowMicros())
         for rejection in resolution.rejections { self.reject(rejection) }
@@ -72,6 +76,18 @@ struct IngestSession {
             self.accepted += fast.count
             Self.acceptedFast.increment(by: fast.count)
         }
+        self.storedBefore = next
+    }
+
+    /// What a request that failed midway had stored, for its problem document.
+    struct Progress: Sendable, Equatable {
+        var accepted: Int
+        var storedBefore: Int
+    }
+
+    /// Set when some points were stored: the request's failure must say which.
+    var progress: Progress? {
+        self.accepted > 0 ? Progress(accepted: self.accepted, storedBefore: self.storedBefore) : nil
     }
 
     /// The first chunk fails fast with 429/503; later chunks of an accepted request

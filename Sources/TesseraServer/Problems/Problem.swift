@@ -13,6 +13,10 @@ package struct Problem: HTTPResponseError {
     package var rejected: [PointRejection]?
     /// InfluxDB clients read the message from an `error` member.
     package var influxError: String?
+    /// For an ingest request that failed after some of its points were stored: how many
+    /// were, and the position before which every point was either stored or rejected
+    /// (and from which none was stored).
+    var partial: IngestSession.Progress?
 
     package init(
         _ error: TesseraError,
@@ -28,6 +32,14 @@ package struct Problem: HTTPResponseError {
         self.influxError = influxError
     }
 
+    init(
+        _ error: TesseraError, instance: String?, headers: HTTPFields = [:], rejected: [PointRejection]?, influxError: String? = nil,
+        partial: IngestSession.Progress?
+    ) {
+        self.init(error, instance: instance, headers: headers, rejected: rejected, influxError: influxError)
+        self.partial = partial
+    }
+
     package var status: HTTPResponse.Status { .init(code: self.error.code.httpStatus) }
 
     struct Document: Encodable {
@@ -41,6 +53,13 @@ package struct Problem: HTTPResponseError {
         var line: Int?
         var rejected: [Rejection]?
         var error: String?
+        var accepted: Int?
+        var storedBefore: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case type, title, status, detail, code, instance, index, line, rejected, error, accepted
+            case storedBefore = "stored_before"
+        }
     }
 
     struct Rejection: Encodable {
@@ -60,7 +79,9 @@ package struct Problem: HTTPResponseError {
             index: self.error.index,
             line: self.error.line,
             rejected: self.rejected?.map { Rejection(index: $0.index, code: $0.code, detail: $0.detail) },
-            error: self.influxError
+            error: self.influxError,
+            accepted: self.partial?.accepted,
+            storedBefore: self.partial?.storedBefore
         )
         let data = try JSONCoding.encoder.encode(document)
         var headers = self.headers
