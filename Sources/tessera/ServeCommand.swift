@@ -124,12 +124,15 @@ struct ServeCommand: AsyncParsableCommand {
             port: self.port ?? environment.port,
             adminToken: adminToken.value,
             maxBodyBytes: environment.maxBodyBytes,
-            handlersOnEventLoop: environment.handlersOnEventLoop
+            handlersOnEventLoop: environment.handlersOnEventLoop,
+            idleTimeout: .seconds(Int64(max(1, environment.httpIdleTimeoutSeconds)))
         )
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: environment.poolSize,
+            resolverRules: .init(backfillHorizonMonths: max(1, min(environment.backfillHorizonMonths, 1_200))),
             maxIngestBodyBytes: environment.maxIngestBodyBytes,
+            tenantLimits: TenantLimits(maxConcurrentRequests: environment.maxConcurrentRequestsPerTenant),
             readTopology: topology,
             cache: cache,
             metrics: registry,

@@ -31,6 +31,12 @@ struct TesseraEnvironment {
     var cacheEntityTTLSliding: Bool
     var preparedStatements: Bool
     var handlersOnEventLoop: Bool
+    /// Seconds a connection may send nothing before it is closed.
+    var httpIdleTimeoutSeconds: Int
+    /// Requests of one tenant a server handles at once.
+    var maxConcurrentRequestsPerTenant: Int
+    /// How far back (whole months before the current one) points may be written.
+    var backfillHorizonMonths: Int
 
     init(_ environment: [String: String]) {
         func value(_ name: String) -> String? {
@@ -67,5 +73,8 @@ struct TesseraEnvironment {
         self.cacheEntityTTLSliding = isOn("TESSERA_CACHE_ENTITY_TTL_SLIDING")
         self.preparedStatements = isOn("TESSERA_DB_PREPARED_STATEMENTS")
         self.handlersOnEventLoop = isOn("TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP")
+        self.httpIdleTimeoutSeconds = value("TESSERA_HTTP_IDLE_TIMEOUT_S").flatMap(Int.init) ?? 60
+        self.maxConcurrentRequestsPerTenant = value("TESSERA_MAX_CONCURRENT_REQUESTS_PER_TENANT").flatMap(Int.init) ?? 32
+        self.backfillHorizonMonths = value("TESSERA_BACKFILL_HORIZON_MONTHS").flatMap(Int.init) ?? 240
     }
 }

@@ -31,6 +31,8 @@ enum APITester {
         readTopology: ServerDependencies.ReadTopology = .init(poolSize: 4),
         cache: ServerDependencies.CacheSettings? = nil,
         overHTTP: Bool = false,
+        tenantLimits: TenantLimits = TenantLimits(),
+        resolverRules: IngestResolver.Rules = .init(),
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -39,7 +41,9 @@ enum APITester {
             primaryURL: url,
             poolSize: 4,
             ingest: ingest,
+            resolverRules: resolverRules,
             maxIngestBodyBytes: maxIngestBodyBytes,
+            tenantLimits: tenantLimits,
             readTopology: readTopology,
             cache: cache,
             metrics: PrometheusCollectorRegistry(),
@@ -84,9 +88,11 @@ extension TestClientProtocol {
         }
     }
 
-    func createTenant(_ prefix: String = "t") async throws -> Tenant {
+    /// A new tenant; `settings` is more members of the creation body (`"max_entities": 3`).
+    func createTenant(_ prefix: String = "t", settings: String = "") async throws -> Tenant {
         let name = "\(prefix)-\(UUID().uuidString.prefix(12))"
-        let response = try await self.send(.post, "/v1/tenants", key: APITester.adminToken, json: #"{"name": "\#(name)"}"#)
+        let extra = settings.isEmpty ? "" : ", " + settings
+        let response = try await self.send(.post, "/v1/tenants", key: APITester.adminToken, json: #"{"name": "\#(name)"\#(extra)}"#)
         #expect(response.status == .created)
         let body = try response.object()
         return Tenant(id: try #require(body["id"] as? Int), name: name, key: try #require(body["api_key"] as? String))

@@ -9,12 +9,15 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
     package var index: Int?
     /// 1-based line of the offending input, for line-oriented formats.
     package var line: Int?
+    /// For `rate_limited` and `unavailable`: when to retry, in seconds (`Retry-After`).
+    package var retryAfterSeconds: Int?
 
-    package init(_ code: Code, _ detail: String, index: Int? = nil, line: Int? = nil) {
+    package init(_ code: Code, _ detail: String, index: Int? = nil, line: Int? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.detail = detail
         self.index = index
         self.line = line
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     package var description: String { "\(self.code.rawValue): \(self.detail)" }

@@ -8,6 +8,7 @@ enum PostgresSettings {
         listen_addresses = '127.0.0.1'        # loopback only
         unix_socket_directories = ''          # TCP only: no socket folder to own or to outgrow the path limit
         max_connections = 200                 # several servers' pools (20 each) plus tools
+        max_locks_per_transaction = 1024      # a read with no time bound locks every month's partition and its 3 indexes: 240 months back + 4 ahead (TESSERA_BACKFILL_HORIZON_MONTHS)
         shared_buffers = 2GB                  # ~1/12 of RAM: primary and replicas share the machine's page cache
         effective_cache_size = 12GB           # what the OS page cache can hold for us
         work_mem = 32MB                       # hourly aggregates sort/hash in memory; few concurrent queries
@@ -45,6 +46,7 @@ enum PostgresSettings {
         listen_addresses = '127.0.0.1'
         unix_socket_directories = ''
         max_connections = 800                 # dozens of test servers run at once, each with write, read and staging pools
+        max_locks_per_transaction = 256       # the horizon's partitions for a read with no time bound (tests write few months)
         shared_buffers = 128MB
         work_mem = 16MB
         wal_level = replica

@@ -18,7 +18,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     TenantController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken)))
 
-    let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog))
+    let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits))
     AttributeController(catalog: dependencies.catalog, resolver: dependencies.ingest.resolver, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("attributes").add(middleware: CommitPositionMiddleware(primary: dependencies.primary)))
     let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
@@ -47,7 +47,13 @@ package func buildApplication(
 ) -> Application<RouterResponder<TesseraRequestContext>> {
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()]), onEventLoop: configuration.handlersOnEventLoop),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ExpectContinueHandler()],
+                idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
+            ),
+            onEventLoop: configuration.handlersOnEventLoop
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
         logger: logger
     )

@@ -10,12 +10,18 @@ package struct ServerConfiguration: Sendable {
     /// Request handlers run on their connection's event loop (`EventLoopPinnedChildChannel`);
     /// off: on Swift's global concurrent executor.
     package var handlersOnEventLoop: Bool
+    /// A connection that sends nothing for this long is closed.
+    package var idleTimeout: Duration
 
-    package init(host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20, handlersOnEventLoop: Bool = true) {
+    package init(
+        host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20, handlersOnEventLoop: Bool = true,
+        idleTimeout: Duration = .seconds(60)
+    ) {
         self.host = host
         self.port = port
         self.adminToken = adminToken
         self.maxBodyBytes = maxBodyBytes
         self.handlersOnEventLoop = handlersOnEventLoop
+        self.idleTimeout = idleTimeout
     }
 }

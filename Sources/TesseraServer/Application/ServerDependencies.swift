@@ -68,6 +68,7 @@ package struct ServerDependencies: Sendable {
         ingest configuration: IngestPipeline.Configuration = .init(),
         resolverRules: IngestResolver.Rules = .init(),
         maxIngestBodyBytes: Int = 256 << 20,
+        tenantLimits: TenantLimits = TenantLimits(),
         readTopology: ReadTopology = .init(),
         cache cacheSettings: CacheSettings? = nil,
         metrics: PrometheusCollectorRegistry,
@@ -112,7 +113,8 @@ package struct ServerDependencies: Sendable {
             resolver: resolver,
             pipeline: try IngestPipeline(configuration: configuration, stagingURL: primaryURL, primary: primary, partitions: partitions, feed: feed, logger: logger),
             safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
-            maxBodyBytes: maxIngestBodyBytes
+            maxBodyBytes: maxIngestBodyBytes,
+            limits: tenantLimits
         )
     }
 

@@ -32,6 +32,14 @@ struct InfluxController {
 
     @Sendable func write(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try await self.authenticate(request)
+        do {
+            return try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, tenant: tenant) }
+        } catch let error as TesseraError {
+            throw self.problem(error, request)
+        }
+    }
+
+    private func write(_ request: Request, tenant: Tenant) async throws -> Response {
         guard let database = request.uri.queryParameters.get("db"), !database.isEmpty else {
             throw self.problem(TesseraError(.invalidParameter, "database is required"), request)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import TesseraCore
+import TesseraStore
 
 /// The JSON shapes the API answers with.
 struct TenantCreatedResponse: ResponseEncodable {
@@ -17,6 +18,14 @@ struct TenantCreatedResponse: ResponseEncodable {
         var maxAttributes: Int
         var maxPointsPerSecond: Int
 
+        init(_ settings: Tenant.Settings) {
+            self.autoCreateAttributes = settings.autoCreateAttributes
+            self.retentionMonths = settings.retentionMonths
+            self.maxEntities = settings.maxEntities
+            self.maxAttributes = settings.maxAttributes
+            self.maxPointsPerSecond = settings.maxPointsPerSecond
+        }
+
         enum CodingKeys: String, CodingKey {
             case autoCreateAttributes = "auto_create_attributes"
             case retentionMonths = "retention_months"
@@ -29,6 +38,33 @@ struct TenantCreatedResponse: ResponseEncodable {
     enum CodingKeys: String, CodingKey {
         case id, name, settings
         case apiKey = "api_key"
+        case createdAt = "created_at"
+    }
+}
+
+/// `GET`/`PATCH /v1/tenants/{id}`: the tenant's settings and what it holds of its caps.
+struct TenantResponse: ResponseEncodable {
+    var id: Int64
+    var name: String
+    var createdAt: Date
+    var settings: TenantCreatedResponse.SettingsBody
+    var usage: Usage
+
+    struct Usage: Codable {
+        var entities: Int64
+        var attributes: Int
+    }
+
+    init(_ tenant: Tenant, _ usage: Catalog.Usage) {
+        self.id = tenant.id
+        self.name = tenant.name
+        self.createdAt = tenant.createdAt
+        self.settings = .init(tenant.settings)
+        self.usage = Usage(entities: usage.entities, attributes: usage.attributes)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, settings, usage
         case createdAt = "created_at"
     }
 }

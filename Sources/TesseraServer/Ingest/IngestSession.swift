@@ -59,6 +59,9 @@ struct IngestSession {
         let points = self.buffer
         let next = (points.last?.index ?? self.storedBefore - 1) + 1
         self.buffer.removeAll(keepingCapacity: true)
+        // The tenant's points per second: the first chunk of a request is refused at once
+        // (429, nothing stored); a later chunk waits for its allowance, up to 10 s.
+        try await self.takeAllowance(points.count)
         let resolution = try await self.services.resolver.resolve(points, tenant: self.tenant, nowMicros: Self.nowMicros())
         for rejection in resolution.rejections { self.reject(rejection) }
         var fast = [IngestRow]()
@@ -88,6 +91,18 @@ struct IngestSession {
     /// Set when some points were stored: the request's failure must say which.
     var progress: Progress? {
         self.accepted > 0 ? Progress(accepted: self.accepted, storedBefore: self.storedBefore) : nil
+    }
+
+    private func takeAllowance(_ points: Int) async throws(TesseraError) {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try self.services.limits.takePoints(points, tenant: self.tenant)
+                return
+            } catch where self.accepted > 0 && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     /// The first chunk fails fast with 429/503; later chunks of an accepted request

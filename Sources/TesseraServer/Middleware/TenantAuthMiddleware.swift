@@ -8,9 +8,12 @@ import TesseraStore
 package struct TenantAuthMiddleware: RouterMiddleware {
     package typealias Context = TesseraRequestContext
     let catalog: Catalog
+    /// Requests in flight per tenant: past the limit, 429.
+    let limits: TenantLimits
 
-    package init(catalog: Catalog) {
+    package init(catalog: Catalog, limits: TenantLimits) {
         self.catalog = catalog
+        self.limits = limits
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -29,7 +32,8 @@ package struct TenantAuthMiddleware: RouterMiddleware {
         var context = context
         context.tenant = tenant
         context.logger[metadataKey: "tenant.id"] = "\(tenant.id)"
-        return try await next(request, context)
+        let authorized = context
+        return try await self.limits.withRequestSlot(tenant: tenant.id) { try await next(request, authorized) }
     }
 }
 

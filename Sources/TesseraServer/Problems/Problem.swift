@@ -87,7 +87,7 @@ package struct Problem: HTTPResponseError {
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
         if self.error.code == .rateLimited || self.error.code == .unavailable, headers[.retryAfter] == nil {
-            headers[.retryAfter] = "1"
+            headers[.retryAfter] = String(self.error.retryAfterSeconds ?? 1)
         }
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

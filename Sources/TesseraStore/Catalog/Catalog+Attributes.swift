@@ -8,49 +8,32 @@ extension Catalog {
     /// Returns the attribute and whether it was created.
     package func putAttribute(_ definition: AttributeDefinition, tenant: Tenant) async throws(TesseraError) -> (Attribute, created: Bool) {
         let definition = try definition.validated()
-        let existing = try await self.attribute(named: definition.name, tenant: tenant)
-        if let existing, existing.definition.type != definition.type {
-            throw Self.typeConflict(existing, requested: definition.type)
-        }
-        if existing == nil {
-            let count = try await self.attributeCount(tenant: tenant)
-            if count >= tenant.settings.maxAttributes {
-                throw TesseraError(
-                    .quotaExceeded,
-                    "The tenant has \(count) attributes, its limit; no new attribute can be created."
-                )
-            }
-        }
-        let row = try await self.run {
+        // Updated in place when it exists, else created under the tenant's cap, race-free
+        // and without burning identity values (migration 0011).
+        let outcome = try await self.run {
             let rows = try await self.client.query(
                 """
-                INSERT INTO attributes (tenant_id, name, value_type, hot, critical, unit, description)
-                VALUES (\(tenant.id), \(definition.name), \(definition.type.rawValue), \(definition.hot),
-                        \(definition.critical), \(definition.unit), \(definition.description))
-                ON CONFLICT (tenant_id, name) DO UPDATE
-                   SET hot = EXCLUDED.hot, critical = EXCLUDED.critical, unit = EXCLUDED.unit,
-                       description = EXCLUDED.description, updated_at = now()
-                 WHERE attributes.value_type = EXCLUDED.value_type
-                RETURNING \(unescaped: Self.attributeColumns), (xmax = 0) AS inserted
+                SELECT put_attribute(\(tenant.id), \(definition.name), \(definition.type.rawValue), \(definition.hot),
+                                     \(definition.critical), \(definition.unit), \(definition.description))
                 """,
                 logger: self.logger
             )
-            for try await (id, name, type, hot, critical, unit, description, createdAt, slot, inserted) in rows.decode(
-                (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?, Bool).self
-            ) {
-                let attribute = try Self.attribute(id, tenant.id, name, type, hot, critical, unit, description, createdAt, slot)
-                return (attribute, inserted) as (Attribute, Bool)?
-            }
-            return nil
+            for try await outcome in rows.decode(String.self) { return outcome }
+            return "missing"
         }
-        guard let row else {
-            // Raced with a writer that created it with another type.
-            if let current = try await self.attribute(named: definition.name, tenant: tenant) {
-                throw Self.typeConflict(current, requested: definition.type)
+        guard let attribute = try await self.attribute(named: definition.name, tenant: tenant) else {
+            if outcome == "quota" {
+                throw TesseraError(
+                    .quotaExceeded,
+                    "The tenant has \(tenant.settings.maxAttributes) attributes, its limit; no new attribute can be created."
+                )
             }
             throw TesseraError(.unavailable, "The attribute could not be stored; retry.")
         }
-        return (row.0, created: row.1)
+        if outcome == "type_conflict" {
+            throw Self.typeConflict(attribute, requested: definition.type)
+        }
+        return (attribute, created: outcome == "created")
     }
 
     /// A tenant's attributes, by name.
@@ -71,17 +54,6 @@ extension Catalog {
                 logger: self.logger
             )
             return try await Self.decodeAttributes(rows, tenantID: tenant.id).first
-        }
-    }
-
-    func attributeCount(tenant: Tenant) async throws(TesseraError) -> Int {
-        try await self.run {
-            let rows = try await self.client.query(
-                "SELECT count(*)::bigint FROM attributes WHERE tenant_id = \(tenant.id)",
-                logger: self.logger
-            )
-            for try await count in rows.decode(Int.self) { return count }
-            return 0
         }
     }
 

@@ -8,6 +8,18 @@ extension Catalog {
     package func upsertEntity(key: String, type: String?, tenant: Tenant) async throws(TesseraError) -> (Entity, created: Bool) {
         try NameRules.validateEntityKey(key)
         if let type { try NameRules.validateEntityType(type) }
+        // Made (or brought back) under the tenant's cap first (migration 0011).
+        let admitted = try await self.run {
+            let rows = try await self.client.query(
+                "SELECT count(*), coalesce(bool_or(created), false) FROM create_entities(\(tenant.id), ARRAY[\(key)]::text[])",
+                logger: self.logger
+            )
+            for try await (count, created) in rows.decode((Int64, Bool).self) { return count > 0 ? created : nil }
+            return nil
+        }
+        guard let madeNow = admitted else {
+            throw TesseraError(.quotaExceeded, "The tenant has \(tenant.settings.maxEntities) entities, its limit; no new entity can be created.")
+        }
         let result = try await self.run {
             let rows = try await self.client.query(
                 """
@@ -32,12 +44,12 @@ extension Catalog {
             }
             return nil
         }
-        if let result { return (result.0, created: result.1) }
+        if let result { return (result.0, created: result.1 || madeNow) }
         // Nothing changed: the entity exists as asked.
         guard let entity = try await self.entity(key: key, tenant: tenant) else {
             throw TesseraError(.unavailable, "The entity could not be stored; retry.")
         }
-        return (entity, created: false)
+        return (entity, created: madeNow)
     }
 
     /// A live (not deleted) entity of the tenant by external key.

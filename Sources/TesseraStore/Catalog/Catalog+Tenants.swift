@@ -100,3 +100,99 @@ extension Catalog {
         return nil
     }
 }
+
+extension Catalog {
+    /// A change of a tenant's settings; nil fields stay as they are.
+    package struct TenantPatch: Sendable {
+        package var autoCreateAttributes: Bool?
+        package var retentionMonths: Int?
+        package var maxEntities: Int64?
+        package var maxAttributes: Int?
+        package var maxPointsPerSecond: Int?
+
+        package init(
+            autoCreateAttributes: Bool? = nil, retentionMonths: Int? = nil, maxEntities: Int64? = nil,
+            maxAttributes: Int? = nil, maxPointsPerSecond: Int? = nil
+        ) {
+            self.autoCreateAttributes = autoCreateAttributes
+            self.retentionMonths = retentionMonths
+            self.maxEntities = maxEntities
+            self.maxAttributes = maxAttributes
+            self.maxPointsPerSecond = maxPointsPerSecond
+        }
+
+        /// Refuses values out of their ranges (a 400 that says which).
+        package func validated() throws(TesseraError) -> TenantPatch {
+            if let months = self.retentionMonths, !(0...1200).contains(months) {
+                throw TesseraError(.invalidBody, "'retention_months' must be from 0 (keep forever) to 1200.")
+            }
+            if let value = self.maxEntities, !(1...1_000_000_000_000).contains(value) {
+                throw TesseraError(.invalidBody, "'max_entities' must be from 1 to 10^12.")
+            }
+            if let value = self.maxAttributes, !(1...1_000_000).contains(value) {
+                throw TesseraError(.invalidBody, "'max_attributes' must be from 1 to 1000000.")
+            }
+            if let value = self.maxPointsPerSecond, !(1...100_000_000).contains(value) {
+                throw TesseraError(.invalidBody, "'max_points_per_second' must be from 1 to 100000000.")
+            }
+            return self
+        }
+    }
+
+    /// The tenant by id, with its usage (entities and attributes, as the caps count them).
+    package func tenant(id: Int64) async throws(TesseraError) -> (Tenant, usage: Usage)? {
+        try await self.run {
+            let rows = try await self.client.query(
+                "SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count FROM tenants WHERE tenant_id = \(id)",
+                logger: self.logger
+            )
+            return try await Self.tenantWithUsage(rows)
+        }
+    }
+
+    /// Changes the tenant's settings; every server sees them within its key cache's
+    /// few seconds (this one at once).
+    package func updateTenant(id: Int64, _ patch: TenantPatch) async throws(TesseraError) -> (Tenant, usage: Usage)? {
+        let patch = try patch.validated()
+        defer { self.keys.removeAll() }
+        return try await self.run {
+            let rows = try await self.client.query(
+                """
+                UPDATE tenants
+                   SET auto_create_attributes = coalesce(\(patch.autoCreateAttributes), auto_create_attributes),
+                       retention_months = coalesce(\(patch.retentionMonths)::integer, retention_months),
+                       max_entities = coalesce(\(patch.maxEntities)::bigint, max_entities),
+                       max_attributes = coalesce(\(patch.maxAttributes)::integer, max_attributes),
+                       max_points_per_second = coalesce(\(patch.maxPointsPerSecond)::integer, max_points_per_second)
+                 WHERE tenant_id = \(id)
+                RETURNING \(unescaped: Self.tenantColumns), entity_count, attribute_count
+                """,
+                logger: self.logger
+            )
+            return try await Self.tenantWithUsage(rows)
+        }
+    }
+
+    /// What a tenant holds of what its caps count.
+    package struct Usage: Sendable, Equatable {
+        package var entities: Int64
+        package var attributes: Int
+    }
+
+    static func tenantWithUsage(_ rows: PostgresRowSequence) async throws -> (Tenant, usage: Usage)? {
+        for try await (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt, entities, attributes) in rows.decode(
+            (Int64, String, Bool, Int, Int64, Int, Int, Date, Int64, Int).self
+        ) {
+            let tenant = Tenant(
+                id: id, name: name,
+                settings: .init(
+                    autoCreateAttributes: autoCreate, retentionMonths: retention, maxEntities: maxEntities,
+                    maxAttributes: maxAttributes, maxPointsPerSecond: maxRate
+                ),
+                createdAt: createdAt
+            )
+            return (tenant, Usage(entities: entities, attributes: attributes))
+        }
+        return nil
+    }
+}

@@ -15,17 +15,23 @@ package final class IngestResolver: Sendable {
         package var attributeCacheTTL: Duration
         /// Entity ids cached per process before the cache starts over.
         package var maxCachedEntities: Int
+        /// Points may be written back to the first day of the month this many months
+        /// before the current one, and no further: each month has a partition, so this
+        /// bounds the partitions writes can make (and reads plan) to this plus those ahead.
+        package var backfillHorizonMonths: Int
 
         package init(
             values: ValueRules = .init(),
             maxFutureSkewMicros: Int64 = 86_400_000_000,
             attributeCacheTTL: Duration = .seconds(10),
-            maxCachedEntities: Int = 2_000_000
+            maxCachedEntities: Int = 2_000_000,
+            backfillHorizonMonths: Int = 240
         ) {
             self.values = values
             self.maxFutureSkewMicros = maxFutureSkewMicros
             self.attributeCacheTTL = attributeCacheTTL
             self.maxCachedEntities = maxCachedEntities
+            self.backfillHorizonMonths = backfillHorizonMonths
         }
     }
 
@@ -84,19 +90,34 @@ package final class IngestResolver: Sendable {
 
         let attributes = try await self.attributes(for: named, tenant: tenant)
         let retentionFloor = Self.retentionFloor(tenant: tenant, nowMicros: nowMicros)
+        let horizon = Self.monthsBack(self.rules.backfillHorizonMonths, nowMicros: nowMicros)
         for point in named {
             guard let attribute = attributes[point.attribute] else {
-                let detail = tenant.settings.autoCreateAttributes
-                    ? "Attribute '\(NameRules.printable(point.attribute))' could not be created (the tenant's attribute limit is reached, or its first value is null)."
-                    : "Attribute '\(NameRules.printable(point.attribute))' does not exist; create it with PUT /v1/attributes/{name} (this tenant does not create attributes on first sight)."
-                resolution.rejections.append(PointRejection(index: point.index, code: TesseraError.Code.unknownAttribute.rawValue, detail: detail))
+                let name = NameRules.printable(point.attribute)
+                if !tenant.settings.autoCreateAttributes {
+                    resolution.rejections.append(PointRejection(
+                        index: point.index, code: TesseraError.Code.unknownAttribute.rawValue,
+                        detail: "Attribute '\(name)' does not exist; create it with PUT /v1/attributes/{name} (this tenant does not create attributes on first sight)."
+                    ))
+                } else if ValueRules.inferType(point.value) == nil {
+                    resolution.rejections.append(PointRejection(
+                        index: point.index, code: TesseraError.Code.unknownAttribute.rawValue,
+                        detail: "Attribute '\(name)' does not exist, and a null value cannot say its type."
+                    ))
+                } else {
+                    resolution.rejections.append(PointRejection(
+                        index: point.index, code: TesseraError.Code.quotaExceeded.rawValue,
+                        detail: "Attribute '\(name)' would pass the tenant's limit of \(tenant.settings.maxAttributes) attributes."
+                    ))
+                }
                 continue
             }
             let time = point.timestamp ?? nowMicros
-            if time > nowMicros + self.rules.maxFutureSkewMicros || time < Self.earliestMicros || time >= Self.latestMicros {
+            if time > nowMicros + self.rules.maxFutureSkewMicros || time < horizon {
                 resolution.rejections.append(PointRejection(
                     index: point.index, code: TesseraError.Code.timestampOutOfRange.rawValue,
-                    detail: "The point's time \(Timestamps.format(micros: time)) is too far in the future (more than \(self.rules.maxFutureSkewMicros / 1_000_000) s ahead) or outside the years 1900–9999."
+                    detail: "The point's time \(Timestamps.format(micros: time)) is too far in the future (more than \(self.rules.maxFutureSkewMicros / 1_000_000) s ahead) "
+                        + "or before \(Timestamps.format(micros: horizon)), the server's backfill horizon (\(self.rules.backfillHorizonMonths) months)."
                 ))
                 continue
             }
@@ -125,7 +146,10 @@ package final class IngestResolver: Sendable {
         resolution.rows.reserveCapacity(typed.count)
         for (point, attribute, value, time) in typed {
             guard let entityID = entityIDs[point.entityKey] else {
-                resolution.rejections.append(PointRejection(index: point.index, code: TesseraError.Code.unavailable.rawValue, detail: "The entity could not be created; retry."))
+                resolution.rejections.append(PointRejection(
+                    index: point.index, code: TesseraError.Code.quotaExceeded.rawValue,
+                    detail: "The entity '\(NameRules.printable(point.entityKey))' would pass the tenant's limit of \(tenant.settings.maxEntities) entities."
+                ))
                 continue
             }
             resolution.rows.append(IngestRow(tenantID: tenant.id, entityID: entityID, attributeID: attribute.id, value: value, timestamp: time))
@@ -135,15 +159,17 @@ package final class IngestResolver: Sendable {
         return resolution
     }
 
-    static let earliestMicros: Int64 = Int64(Timestamps.daysFromCivil(year: 1900, month: 1, day: 1)) * 86_400_000_000
-    static let latestMicros: Int64 = Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000
-
     /// The first instant kept under the tenant's retention (whole months), or nil for "forever".
     static func retentionFloor(tenant: Tenant, nowMicros: Int64) -> Int64? {
         let months = tenant.settings.retentionMonths
         guard months > 0 else { return nil }
-        let (year, month, _) = Timestamps.civilFromDays(Int(nowMicros / 86_400_000_000))
-        let index = year * 12 + (month - 1) - (months - 1)
+        return self.monthsBack(months - 1, nowMicros: nowMicros)
+    }
+
+    /// The first instant of the month `months` before the current one (UTC).
+    static func monthsBack(_ months: Int, nowMicros: Int64) -> Int64 {
+        let (year, month, _) = Timestamps.civilFromDays(Int(Timestamps.floorDivide(nowMicros, 86_400_000_000)))
+        let index = year * 12 + (month - 1) - months
         return Int64(Timestamps.daysFromCivil(year: index / 12, month: index % 12 + 1, day: 1)) * 86_400_000_000
     }
 
@@ -171,23 +197,17 @@ package final class IngestResolver: Sendable {
             if let type = ValueRules.inferType(point.value) { firstTypes[point.attribute] = type }
         }
         guard !firstTypes.isEmpty else { return byName }
-        let room = tenant.settings.maxAttributes - byName.count
-        let toCreate = firstTypes.sorted { $0.key < $1.key }.prefix(max(0, room))
-        if !toCreate.isEmpty {
-            let createNames = toCreate.map(\.key)
-            let createTypes = toCreate.map(\.value.rawValue)
-            try await self.run {
-                try await self.client.query(
-                    """
-                    INSERT INTO attributes (tenant_id, name, value_type)
-                    SELECT \(tenant.id), name, value_type FROM unnest(\(createNames)::text[], \(createTypes)::text[]) AS n(name, value_type)
-                    ON CONFLICT (tenant_id, name) DO NOTHING
-                    """,
-                    logger: self.logger
-                )
-            }
-            byName = try await self.loadAttributes(tenant: tenant.id)
+        // Created under the tenant's cap, race-free (migration 0011); names past it stay missing.
+        let toCreate = firstTypes.sorted { $0.key < $1.key }
+        let createNames = toCreate.map(\.key)
+        let createTypes = toCreate.map(\.value.rawValue)
+        try await self.run {
+            try await self.client.query(
+                "SELECT create_attributes(\(tenant.id), \(createNames)::text[], \(createTypes)::text[])",
+                logger: self.logger
+            )
         }
+        byName = try await self.loadAttributes(tenant: tenant.id)
         return byName
     }
 
@@ -223,13 +243,7 @@ package final class IngestResolver: Sendable {
             }
         }
         guard !missing.isEmpty else { return found }
-        var loaded = try await self.createOrFindEntities(missing.sorted(), tenant: tenant)
-        let raced = missing.subtracting(loaded.keys)
-        if !raced.isEmpty {
-            // Created by a concurrent request after this statement's snapshot was taken:
-            // invisible to it, visible to the next statement.
-            loaded.merge(try await self.createOrFindEntities(raced.sorted(), tenant: tenant)) { first, _ in first }
-        }
+        let loaded = try await self.createOrFindEntities(missing.sorted(), tenant: tenant)
         self.entities.withLock { cache in
             if cache.count + loaded.count > self.rules.maxCachedEntities {
                 cache = (0, [:])
@@ -242,24 +256,12 @@ package final class IngestResolver: Sendable {
         return found
     }
 
+    /// The ids of the keys' entities, created (or brought back) as needed, while the
+    /// tenant's `max_entities` leaves room (migration 0011): keys past it are missing.
     private func createOrFindEntities(_ keys: [String], tenant: Tenant) async throws(TesseraError) -> [String: Int64] {
         try await self.run {
             let rows = try await self.client.query(
-                """
-                WITH wanted AS (SELECT unnest(\(keys)::text[]) AS key),
-                inserted AS (
-                    INSERT INTO entities AS e (tenant_id, external_key)
-                    SELECT \(tenant.id), key FROM wanted ORDER BY key
-                    ON CONFLICT (tenant_id, external_key) DO UPDATE
-                       SET is_deleted = false, version = e.version + 1, updated_at = now()
-                     WHERE e.is_deleted
-                    RETURNING external_key, entity_id
-                )
-                SELECT external_key, entity_id FROM inserted
-                UNION ALL
-                SELECT e.external_key, e.entity_id FROM entities e JOIN wanted w ON w.key = e.external_key
-                 WHERE e.tenant_id = \(tenant.id) AND NOT e.is_deleted
-                """,
+                "SELECT external_key, entity_id FROM create_entities(\(tenant.id), \(keys)::text[])",
                 logger: self.logger
             )
             var loaded = [String: Int64]()
