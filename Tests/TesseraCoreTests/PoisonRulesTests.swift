@@ -74,3 +74,14 @@ import TesseraCore
         #expect(distinct.keepingLastOfEachPoint() == distinct)
     }
 }
+
+@Suite struct ExactKeyUnitTests {
+    @Test func canonicallyEquivalentSpellingsAreDifferentKeys() {
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
+        #expect(nfc == nfd)  // Swift's String equality
+        #expect(ExactKey(nfc) != ExactKey(nfd))
+        #expect(Set([ExactKey(nfc), ExactKey(nfd)]).count == 2)
+        #expect(ExactKey(nfc) == ExactKey("caf\u{E9}"))
+    }
+}

@@ -13,7 +13,7 @@ import TesseraCore
         )
     }
 
-    let attributes: [String: Attribute] = [
+    let attributes: AttributesByName = [
         "temp": Self.attribute(116, "temp", .decimal, slot: 0),
         "load": Self.attribute(108, "load", .int, slot: 3),
         "spare": Self.attribute(5, "spare", .decimal, slot: nil),   // past the sixteen slots
@@ -73,7 +73,7 @@ import TesseraCore
         #expect(NumberIndexPlan(self.condition("temp", .exists, nil), attributes: self.attributes) == nil)
         #expect(NumberIndexPlan(self.condition("temp", .in, .array([.number(literal: "1", isInteger: true)])), attributes: self.attributes) == nil)
         #expect(NumberIndexPlan(self.condition("site", .gt, .number(literal: "1", isInteger: true)), attributes: self.attributes) == nil)
-        let cold = ["temp": Self.attribute(116, "temp", .decimal, hot: false, slot: 0)]
+        let cold: AttributesByName = ["temp": Self.attribute(116, "temp", .decimal, hot: false, slot: 0)]
         #expect(NumberIndexPlan(self.condition("temp", .gt, .number(literal: "1", isInteger: true)), attributes: cold) == nil)
     }
 }

@@ -83,7 +83,8 @@ package final class ReadCache: Sendable {
     let redis: RedisClient
     let logger: Logger
     private let breaker: Mutex<BreakerState>
-    private let entityIDs = Mutex<[String: Int64]>([:])
+    /// Entity ids by "tenant:key", compared as bytes (`ExactKey`), as the database compares keys.
+    private let entityIDs = Mutex<[ExactKey: Int64]>([:])
     let metrics = CacheMetrics()
 
     package init(redis: RedisClient, configuration: Configuration = .init(), logger: Logger) {
@@ -99,13 +100,13 @@ package final class ReadCache: Sendable {
 
     /// The entity id of a key, as this process last saw it.
     package func entityID(tenant: Int64, key: String) -> Int64? {
-        self.entityIDs.withLock { $0["\(tenant):\(key)"] }
+        self.entityIDs.withLock { $0[ExactKey("\(tenant):\(key)")] }
     }
 
     package func rememberEntityID(_ id: Int64, tenant: Int64, key: String) {
         self.entityIDs.withLock { ids in
             if ids.count >= self.configuration.localKeyCapacity { ids.removeAll(keepingCapacity: true) }
-            ids["\(tenant):\(key)"] = id
+            ids[ExactKey("\(tenant):\(key)")] = id
         }
     }
 

@@ -20,6 +20,15 @@ extension Catalog {
         guard let madeNow = admitted else {
             throw TesseraError(.quotaExceeded, "The tenant has \(tenant.settings.maxEntities) entities, its limit; no new entity can be created.")
         }
+        if madeNow, let type {
+            // Just made: its type is part of its creation, not a new version of it.
+            try await self.run {
+                try await self.client.query(
+                    "UPDATE entities SET entity_type = \(type) WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND entity_type IS NULL",
+                    logger: self.logger
+                )
+            }
+        }
         let result = try await self.run {
             let rows = try await self.client.query(
                 """

@@ -43,7 +43,7 @@ package final class IngestResolver: Sendable {
     }
 
     private struct AttributeSet: Sendable {
-        var byName: [String: Attribute]
+        var byName: AttributesByName
         var loadedAt: ContinuousClock.Instant
     }
 
@@ -51,7 +51,8 @@ package final class IngestResolver: Sendable {
     let rules: Rules
     let logger: Logger
     private let attributes = Mutex<[Int64: AttributeSet]>([:])
-    private let entities = Mutex<(count: Int, byTenant: [Int64: [String: Int64]])>((0, [:]))
+    /// Entity ids by tenant and key; keys compare as bytes, as in the database.
+    private let entities = Mutex<(count: Int, byTenant: [Int64: [ExactKey: Int64]])>((0, [:]))
 
     package init(client: PostgresClient, rules: Rules = .init(), logger: Logger) {
         self.client = client
@@ -67,7 +68,7 @@ package final class IngestResolver: Sendable {
     /// Forgets a cached entity id (after the entity was deleted).
     package func invalidateEntity(tenant: Int64, key: String) {
         self.entities.withLock { cache in
-            if cache.byTenant[tenant]?.removeValue(forKey: key) != nil { cache.count -= 1 }
+            if cache.byTenant[tenant]?.removeValue(forKey: ExactKey(key)) != nil { cache.count -= 1 }
         }
     }
 
@@ -145,7 +146,7 @@ package final class IngestResolver: Sendable {
         let entityIDs = try await self.entityIDs(for: typed.map(\.0.entityKey), tenant: tenant)
         resolution.rows.reserveCapacity(typed.count)
         for (point, attribute, value, time) in typed {
-            guard let entityID = entityIDs[point.entityKey] else {
+            guard let entityID = entityIDs[ExactKey(point.entityKey)] else {
                 resolution.rejections.append(PointRejection(
                     index: point.index, code: TesseraError.Code.quotaExceeded.rawValue,
                     detail: "The entity '\(NameRules.printable(point.entityKey))' would pass the tenant's limit of \(tenant.settings.maxEntities) entities."
@@ -177,29 +178,30 @@ package final class IngestResolver: Sendable {
 
     /// The tenant's attributes by name, from the cache while it is fresh and holds
     /// every name in `needing` (else reloaded).
-    package func knownAttributes(tenant: Int64, needing names: Set<String> = []) async throws(TesseraError) -> [String: Attribute] {
-        if let cached = self.cachedAttributes(tenant: tenant), names.isSubset(of: cached.keys) { return cached }
+    package func knownAttributes(tenant: Int64, needing names: Set<String> = []) async throws(TesseraError) -> AttributesByName {
+        if let cached = self.cachedAttributes(tenant: tenant), cached.containsAll(names) { return cached }
         return try await self.loadAttributes(tenant: tenant)
     }
 
-    private func attributes(for points: [IncomingPoint], tenant: Tenant) async throws(TesseraError) -> [String: Attribute] {
-        let names = Set(points.map(\.attribute))
+    private func attributes(for points: [IncomingPoint], tenant: Tenant) async throws(TesseraError) -> AttributesByName {
+        let names = Set(points.map { ExactKey($0.attribute) })
         var known = self.cachedAttributes(tenant: tenant.id)
-        if known == nil || !names.isSubset(of: known!.keys) {
+        if known == nil || !known!.containsAll(names.map(\.text)) {
             known = try await self.loadAttributes(tenant: tenant.id)
         }
         var byName = known ?? [:]
-        let missing = names.subtracting(byName.keys)
+        let missing = names.filter { byName[$0.text] == nil }
         guard !missing.isEmpty, tenant.settings.autoCreateAttributes else { return byName }
         // Create each missing attribute with the type of its first non-null value.
-        var firstTypes = [String: ValueType]()
-        for point in points where missing.contains(point.attribute) && firstTypes[point.attribute] == nil {
-            if let type = ValueRules.inferType(point.value) { firstTypes[point.attribute] = type }
+        var firstTypes = [ExactKey: ValueType]()
+        for point in points {
+            let name = ExactKey(point.attribute)
+            if missing.contains(name), firstTypes[name] == nil, let type = ValueRules.inferType(point.value) { firstTypes[name] = type }
         }
         guard !firstTypes.isEmpty else { return byName }
         // Created under the tenant's cap, race-free (migration 0011); names past it stay missing.
-        let toCreate = firstTypes.sorted { $0.key < $1.key }
-        let createNames = toCreate.map(\.key)
+        let toCreate = firstTypes.sorted { Array($0.key.text.utf8).lexicographicallyPrecedes(Array($1.key.text.utf8)) }
+        let createNames = toCreate.map(\.key.text)
         let createTypes = toCreate.map(\.value.rawValue)
         try await self.run {
             try await self.client.query(
@@ -211,14 +213,14 @@ package final class IngestResolver: Sendable {
         return byName
     }
 
-    private func cachedAttributes(tenant: Int64) -> [String: Attribute]? {
+    private func cachedAttributes(tenant: Int64) -> AttributesByName? {
         self.attributes.withLock { cache in
             guard let set = cache[tenant], set.loadedAt.duration(to: .now) < self.rules.attributeCacheTTL else { return nil }
             return set.byName
         }
     }
 
-    private func loadAttributes(tenant: Int64) async throws(TesseraError) -> [String: Attribute] {
+    private func loadAttributes(tenant: Int64) async throws(TesseraError) -> AttributesByName {
         let list = try await self.run {
             let rows = try await self.client.query(
                 "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)",
@@ -226,24 +228,24 @@ package final class IngestResolver: Sendable {
             )
             return try await Catalog.decodeAttributes(rows, tenantID: tenant)
         }
-        let byName = Dictionary(list.map { ($0.definition.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let byName = AttributesByName(list)
         self.attributes.withLock { $0[tenant] = AttributeSet(byName: byName, loadedAt: .now) }
         return byName
     }
 
     // MARK: - Entities
 
-    private func entityIDs(for keys: [String], tenant: Tenant) async throws(TesseraError) -> [String: Int64] {
-        var found = [String: Int64]()
-        var missing = Set<String>()
+    private func entityIDs(for keys: [String], tenant: Tenant) async throws(TesseraError) -> [ExactKey: Int64] {
+        var found = [ExactKey: Int64]()
+        var missing = Set<ExactKey>()
         self.entities.withLock { cache in
             let known = cache.byTenant[tenant.id] ?? [:]
-            for key in keys {
+            for key in keys.map(ExactKey.init) {
                 if let id = known[key] { found[key] = id } else { missing.insert(key) }
             }
         }
         guard !missing.isEmpty else { return found }
-        let loaded = try await self.createOrFindEntities(missing.sorted(), tenant: tenant)
+        let loaded = try await self.createOrFindEntities(missing.map(\.text), tenant: tenant)
         self.entities.withLock { cache in
             if cache.count + loaded.count > self.rules.maxCachedEntities {
                 cache = (0, [:])
@@ -258,14 +260,14 @@ package final class IngestResolver: Sendable {
 
     /// The ids of the keys' entities, created (or brought back) as needed, while the
     /// tenant's `max_entities` leaves room (migration 0011): keys past it are missing.
-    private func createOrFindEntities(_ keys: [String], tenant: Tenant) async throws(TesseraError) -> [String: Int64] {
+    private func createOrFindEntities(_ keys: [String], tenant: Tenant) async throws(TesseraError) -> [ExactKey: Int64] {
         try await self.run {
             let rows = try await self.client.query(
                 "SELECT external_key, entity_id FROM create_entities(\(tenant.id), \(keys)::text[])",
                 logger: self.logger
             )
-            var loaded = [String: Int64]()
-            for try await (key, id) in rows.decode((String, Int64).self) { loaded[key] = id }
+            var loaded = [ExactKey: Int64]()
+            for try await (key, id) in rows.decode((String, Int64).self) { loaded[ExactKey(key)] = id }
             return loaded
         }
     }

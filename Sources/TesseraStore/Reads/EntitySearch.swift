@@ -22,7 +22,7 @@ package enum EntitySearch {
     /// `attributes` (the tenant's attributes the filter names, by name) lets
     /// comparisons with numbers read the slot columns of `entity_hot_numbers`.
     package static func search(
-        _ query: EntityQuery, tenantID: Int64, attributes: [String: Attribute] = [:],
+        _ query: EntityQuery, tenantID: Int64, attributes: AttributesByName = [:],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> Page {
         if let plan = NumberIndexPlan(query.filter, attributes: attributes),

@@ -29,7 +29,7 @@ struct NumberIndexPlan: Equatable {
     var isExact: Bool
 
     /// `attributes`: the tenant's attributes the filter names, by name.
-    init?(_ filter: EntityFilter, attributes: [String: Attribute]) {
+    init?(_ filter: EntityFilter, attributes: AttributesByName) {
         let conjuncts: [EntityFilter]
         switch filter {
         case .and(let children): conjuncts = children
