@@ -13,6 +13,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # InfluxDB 1.x (Debian 12: 1.6.7), the peer `tessera bench all` compares against; the
 # benchmark starts its own influxd, so the package's service is disabled below too.
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+# curl: the tests send `Expect: 100-continue` requests with it, as users do.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import TesseraCore
@@ -45,11 +46,20 @@ package func buildApplication(
     dependencies: ServerDependencies,
     logger: Logger
 ) -> Application<RouterResponder<TesseraRequestContext>> {
+    // `100 Continue` only for a request whose key is the admin token or a tenant's.
+    let catalog = dependencies.catalog
+    let adminToken = configuration.adminToken
+    let continueVerifier: ExpectContinueHandler.Verifier = { head in
+        let password = head.path.flatMap { URLComponents(string: $0)?.queryItems?.first { $0.name == "p" }?.value }
+        guard let token = InfluxController.credential(authorization: head.headerFields[.authorization], password: password) else { return false }
+        if BearerToken.constantTimeEquals(token, adminToken) { return true }
+        return (try? await catalog.tenant(forKey: APIKey(value: token))) != nil
+    }
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [ExpectContinueHandler()],
+                additionalChannelHandlers: [ExpectContinueHandler(verify: continueVerifier)],
                 idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
             ),
             onEventLoop: configuration.handlersOnEventLoop

@@ -108,7 +108,13 @@ struct InfluxController {
 
     /// The key from any of the places Influx clients put credentials.
     static func credential(_ request: Request) -> String? {
-        if let header = request.headers[.authorization] {
+        self.credential(authorization: request.headers[.authorization], password: request.uri.queryParameters.get("p"))
+    }
+
+    /// The key in an `Authorization` header (`Token`, `Bearer`, or Basic's password), or
+    /// else the `p` query parameter.
+    static func credential(authorization header: String?, password: String?) -> String? {
+        if let header {
             let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
             if parts.count == 2 {
                 let scheme = parts[0].lowercased()
@@ -121,7 +127,7 @@ struct InfluxController {
                 }
             }
         }
-        if let password = request.uri.queryParameters.get("p"), !password.isEmpty { return password }
+        if let password, !password.isEmpty { return password }
         return nil
     }
 

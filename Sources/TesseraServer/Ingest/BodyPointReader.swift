@@ -14,7 +14,9 @@ enum BodyPointReader {
         case lineProtocol(LineProtocolPrecision)
     }
 
-    static let maxPointBytes = 1 << 20
+    /// Largest point (a JSON element or a line): room for the largest value (64 KiB of
+    /// text, up to 6x that when written with JSON escapes) and its names.
+    static let maxPointBytes = 512 << 10
 
     static func read(_ body: RequestBody, format: Format, maxBytes: Int, into session: inout IngestSession) async throws {
         switch format {
@@ -87,7 +89,7 @@ enum BodyPointReader {
                             session.reject(PointRejection(index: index, error))
                             continue
                         }
-                        try await session.add(point)
+                        try await session.add(point, bytes: bytes.count)
                     case .elementTooLarge(let index):
                         session.reject(PointRejection(index: index, code: TesseraError.Code.invalidPoint.rawValue, detail: "Point \(index) is larger than \(self.maxPointBytes) bytes."))
                     }
@@ -143,7 +145,7 @@ enum BodyPointReader {
                     session.reject(PointRejection(index: line, error))
                     continue
                 }
-                for point in points { try await session.add(point) }
+                for point in points { try await session.add(point, bytes: bytes.count / max(1, points.count) + 1) }
             case .tooLong(let line):
                 session.reject(PointRejection(index: line, code: TesseraError.Code.invalidPoint.rawValue, detail: "Line \(line) is longer than \(self.maxPointBytes) bytes."))
             }

@@ -16,7 +16,12 @@ struct IngestSession {
     let durability: Durability
     let services: IngestServices
     let chunkPoints: Int
+    /// A chunk is written once its points' body bytes reach this, whatever their count:
+    /// with `BodyPointReader.maxPointBytes` per point, a request holds a few MiB of
+    /// parsed points at most, however large its body.
+    let chunkBytes: Int
     private(set) var buffer: [IncomingPoint] = []
+    private var bufferedBytes = 0
     private(set) var accepted = 0
     /// Of `accepted`: points PostgreSQL refused at the staging COPY, kept in quarantine
     /// for an operator instead of the time series.
@@ -28,17 +33,20 @@ struct IngestSession {
     private(set) var storedBefore = 0
     static let maxListedRejections = 1_000
 
-    init(tenant: Tenant, durability: Durability, services: IngestServices, chunkPoints: Int = 5_000) {
+    init(tenant: Tenant, durability: Durability, services: IngestServices, chunkPoints: Int = 5_000, chunkBytes: Int = 2 << 20) {
         self.tenant = tenant
         self.durability = durability
         self.services = services
         self.chunkPoints = chunkPoints
+        self.chunkBytes = chunkBytes
         self.buffer.reserveCapacity(chunkPoints)
     }
 
-    mutating func add(_ point: IncomingPoint) async throws(TesseraError) {
+    /// Buffers a point that took `bytes` of the body, writing the chunk when it is full.
+    mutating func add(_ point: IncomingPoint, bytes: Int) async throws(TesseraError) {
         self.buffer.append(point)
-        if self.buffer.count >= self.chunkPoints {
+        self.bufferedBytes += bytes
+        if self.buffer.count >= self.chunkPoints || self.bufferedBytes >= self.chunkBytes {
             try await self.writeBuffered()
         }
     }
@@ -59,6 +67,7 @@ struct IngestSession {
         let points = self.buffer
         let next = (points.last?.index ?? self.storedBefore - 1) + 1
         self.buffer.removeAll(keepingCapacity: true)
+        self.bufferedBytes = 0
         // The tenant's points per second: the first chunk of a request is refused at once
         // (429, nothing stored); a later chunk waits for its allowance, up to 10 s.
         try await self.takeAllowance(points.count)
