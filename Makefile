@@ -6,12 +6,15 @@ SWIFT ?= swift
 DIR ?= .tessera
 PORT ?= 8080
 
-.PHONY: run test deps build build-debug bench
+.PHONY: run test deps build build-debug bench fuzz
 
 bench: build
 	.build/release/tessera bench ingest --dir .tessera-bench
 	.build/release/tessera bench read --dir .tessera-bench-read
 	.build/release/tessera bench all --dir .tessera-bench-all
+
+fuzz:
+	bash fuzz/run.sh $${FUZZ_SECONDS:-300}
 
 deps:
 	@bash scripts/install-deps.sh
@@ -48,3 +51,5 @@ test: deps
 	  ( .build/debug/tessera bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
 	    for size in $$bench_dir/*/; do .build/debug/tessera cluster down --dir $$size >/dev/null 2>&1; done; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test
+	@# Coverage-guided fuzzing of the line-protocol parser and the JSON point scanner (libFuzzer), 30 s each.
+	bash fuzz/run.sh 30

@@ -143,4 +143,28 @@ import TesseraStore
             #expect(bucket["max"] as? Double == 40)
         }
     }
+
+    /// A series cursor holds a time: exact, since a series has one point a time (points
+    /// written again at the same time replace it), so no page boundary skips a point.
+    @Test func seriesPagesLoseNoPointWhenPointsShareATime() async throws {
+        try await APITester.run { client, _ in
+            let tenant = try await client.createTenant("pages")
+            #expect(try await client.send(.put, "/v1/attributes/v", key: tenant.key, json: #"{"type":"int"}"#).status == .created)
+            for value in 1...6 {
+                let ts = ["2026-11-01T00:00:00Z", "2026-11-01T00:00:01Z", "2026-11-01T00:00:02Z"][value % 3]
+                let body = #"{"points":[{"entity":"e","attribute":"v","value":\#(value),"ts":"\#(ts)"}]}"#
+                #expect(try await client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: body).status == .ok)
+            }
+            var values = [Int]()
+            var cursor: String?
+            repeat {
+                let page = try await client.send(.get, "/v1/entities/e/series/v?consistency=strong&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: tenant.key)
+                let object = try page.object()
+                values += (object["points"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? Int }
+                cursor = object["next_cursor"] as? String
+            } while cursor != nil && values.count < 10
+            // The last write of each time: 6 (ts 0), 4 (ts 1), 5 (ts 2).
+            #expect(values == [6, 4, 5])
+        }
+    }
 }

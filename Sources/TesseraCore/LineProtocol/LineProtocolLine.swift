@@ -24,6 +24,16 @@ package struct LineProtocolLine: Sendable, Equatable {
     /// The series key as InfluxDB forms it from a name and tags (`models.MakeKey`): the measurement
     /// with `,` and ` ` escaped, then `,key=value` per tag in order with `,`, ` ` and `=` escaped,
     /// e.g. `weather,station=Dongsi,zone=a\ b`.
+    /// The line's points: entity = the series key, one attribute a field, the time in
+    /// microseconds (rounded down from nanoseconds), each at `index`.
+    package func incomingPoints(index: Int) -> [IncomingPoint] {
+        let entity = self.seriesKey
+        let time = self.timestamp.map { Timestamps.floorDivide($0, 1_000) }
+        return self.fields.map { field in
+            IncomingPoint(entityKey: entity, attribute: field.key, value: .lineProtocol(field.value), timestamp: time, index: index)
+        }
+    }
+
     package var seriesKey: String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(measurement.utf8.count + tags.count * 16)

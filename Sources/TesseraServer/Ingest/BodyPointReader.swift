@@ -52,18 +52,9 @@ enum BodyPointReader {
                 } catch {
                     throw TesseraError(.invalidPoint, error.message, index: line, line: line)
                 }
-                guard let parsed else { return [] }
-                let entity = parsed.seriesKey
-                let time = parsed.timestamp.map(BodyPointReader.nanosToMicros)
-                return parsed.fields.map { field in
-                    IncomingPoint(entityKey: entity, attribute: field.key, value: .lineProtocol(field.value), timestamp: time, index: line)
-                }
+                return parsed?.incomingPoints(index: line) ?? []
             }
         }
-    }
-
-    static func nanosToMicros(_ nanos: Int64) -> Int64 {
-        Timestamps.floorDivide(nanos, 1_000)
     }
 
     private static func readJSON(_ body: RequestBody, maxBytes: Int, into session: inout IngestSession) async throws {
