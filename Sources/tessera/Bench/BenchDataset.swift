@@ -40,10 +40,17 @@ struct BenchDataset {
         for _ in 0..<self.shape.distinctBodies {
             let tenant = self.pickTenant(&random)
             var text = #"{"points":["#
+            // A point is (entity, attribute, time) and a body's points share their arrival
+            // time: each body names a pair once, or its later point would replace the earlier.
+            var pairs = Set<Int>()
             for point in 0..<self.shape.batchPoints {
                 if point > 0 { text += "," }
-                let entity = Int(random.next() % UInt64(self.entityCounts[tenant]))
-                let attribute = Int(random.next() % UInt64(self.shape.attributes))
+                var entity = 0
+                var attribute = 0
+                repeat {
+                    entity = Int(random.next() % UInt64(self.entityCounts[tenant]))
+                    attribute = Int(random.next() % UInt64(self.shape.attributes))
+                } while !pairs.insert(entity * self.shape.attributes + attribute).inserted && pairs.count < self.entityCounts[tenant] * self.shape.attributes
                 let value = self.isText(attribute)
                     ? "\"state-\(random.next() % 16)\""
                     : String(Double(random.next() % 100_000) / 100)

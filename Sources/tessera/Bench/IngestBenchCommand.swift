@@ -301,12 +301,13 @@ struct IngestBenchCommand: AsyncParsableCommand {
     static func copyRows(_ count: Int, tenants: [Int64], dataset: BenchDataset, seed: UInt64) -> ByteBuffer {
         var random = SplitMix64(seed: seed)
         var buffer = ByteBufferAllocator().buffer(capacity: count * 100)
-        let now = Timestamps.format(micros: Int64(Date().timeIntervalSince1970 * 1_000_000))
-        for _ in 0..<count {
+        // Each row its own time: a point is (entity, attribute, time), unique in the table.
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000) - Int64(seed % 1_000_000) * Int64(count)
+        for index in 0..<count {
             let tenant = tenants[Int(random.next() % UInt64(tenants.count))]
             let attribute = Int(random.next() % UInt64(dataset.shape.attributes))
             let value = dataset.isText(attribute) ? "\\N\tstate-\(random.next() % 16)" : "\(Double(random.next() % 100_000) / 100)\t\\N"
-            buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(now)\n")
+            buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(Timestamps.format(micros: now - Int64(index)))\n")
         }
         return buffer
     }

@@ -88,6 +88,7 @@ struct ReadBenchDataset {
                        round((random() * 1000)::numeric, 2)::double precision, now() - random() * interval '30 days'
                   FROM attributes a, generate_series(1, \(planted - self.shape.seriesDays * 1440)) g
                  WHERE a.tenant_id = \(tenantIDs[0]) AND a.name = 'a0'
+                ON CONFLICT DO NOTHING  -- a point is (entity, attribute, time): a random time drawn twice is one point
                 """, logger: logger)
             step("planted: dev-0's 7-day series and tenant 0's \(planted) a0 points")
             // The rest, by each tenant's share, over all 50 attributes and 60 days.
@@ -111,6 +112,7 @@ struct ReadBenchDataset {
                                        1 + floor(random() * \(ids.count))::int AS i,
                                        now() - random() * interval '60 days' AS ts
                                   FROM generate_series(1, \(count))) AS r
+                        ON CONFLICT DO NOTHING
                         """, logger: logger)
                     done += count
                     if index == 0 || done == rows && index % 20 == 0 { step("tenant \(index): \(done) of \(rows) values") }
