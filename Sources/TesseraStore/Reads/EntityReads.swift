@@ -102,24 +102,27 @@ package enum EntityReads {
     ) async throws -> [LatestPoint] {
         guard !attributes.isEmpty else { return [] }
         let ids = attributes.map(\.id)
+        // Newest month first, stopping once every attribute has its point (migration 0012):
+        // no lookup plans every partition.
         let rows = try await connection.query(
             """
-            SELECT a.attribute_id, (\(unescaped: StoredValueSQL.json("v")))::text,
-                   (extract(epoch FROM v.ts) * 1000000)::bigint
-              FROM unnest(\(ids)::integer[]) AS a(attribute_id)
-              CROSS JOIN LATERAL (
-                  SELECT * FROM entity_values_ts AS t
-                   WHERE t.tenant_id = \(tenantID) AND t.entity_id = \(entityID) AND t.attribute_id = a.attribute_id
-                   ORDER BY t.ts DESC
-                   LIMIT 1
-              ) AS v
+            SELECT attribute_id, (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
+                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
+              FROM latest_points(\(tenantID), \(entityID), \(ids)::integer[])
             """,
             logger: logger
         )
         var points = [LatestPoint]()
-        for try await (attributeID, value, time) in rows.decode((Int32, String, Int64).self) {
+        for try await row in rows {
+            var cells = RowCells(row)
+            let attributeID = try cells.next(Int32.self)
+            let time = try cells.next(Int64.self)
+            let value = try StoredValueSQL.value(
+                int: try cells.next(Int64?.self), decimal: try cells.next(Double?.self), text: try cells.next(String?.self),
+                bool: try cells.next(Bool?.self), timestamp: try cells.next(Int64?.self), json: try cells.next(String?.self)
+            )
             guard let attribute = attributes.first(where: { $0.id == attributeID }) else { continue }
-            points.append(LatestPoint(attribute: attribute.definition.name, value: try JSONReader.parse(Array(value.utf8)), timeMicros: time))
+            points.append(LatestPoint(attribute: attribute.definition.name, value: value, timeMicros: time))
         }
         return points
     }
