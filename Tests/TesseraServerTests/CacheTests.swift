@@ -103,6 +103,34 @@ import TesseraTestSupport
         }
     }
 
+    /// A graceful shutdown flushes what was staged and tells the cache: Redis outlives
+    /// the pipeline's drain. Two servers share the database and Redis (a rolling
+    /// deploy); the one that stops drains a point, and the one still serving must not
+    /// answer the value that point replaced from its cache.
+    @Test func theShutdownsDrainForgetsWhatItFlushed() async throws {
+        let redis = try await TestRedis.url()
+        let settings = Self.settings(redis)
+        let database = try await TestCluster.freshDatabase()
+        try await withTestClient(url: database) { client in
+            _ = try await Migrator(client: client, logger: quietLogger).migrate()
+        }
+        // Neither server flushes on its own during the test: the stopping server's drain is
+        // the one flush of the staged point.
+        let drainOnly = IngestPipeline.Configuration(writers: 1, flushInterval: .seconds(3_600), idleFlushInterval: .seconds(3_600))
+        try await APITester.run(ingest: drainOnly, primary: database, cache: settings) { staying, _ in
+            let tenant = try await Self.hotTenant(staying)
+            try await Self.write(staying, tenant, entity: "dev-1", value: 1)
+            _ = try await staying.send(.get, "/v1/entities/dev-1", key: tenant.key)
+            #expect(Self.source(try await staying.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "cache")
+            try await APITester.run(ingest: drainOnly, primary: database, cache: settings) { stopping, dependencies in
+                try await Self.write(stopping, tenant, entity: "dev-1", value: 2, durability: "fast")
+                #expect(dependencies.ingest.pipeline.unflushedPoints == 1)
+            }
+            let read = try await staying.send(.get, "/v1/entities/dev-1", key: tenant.key)
+            #expect(try Self.temp(read) == 2, "served by \(Self.source(read) ?? "?")")
+        }
+    }
+
     @Test func aDeletedEntityIsNeverServedFromTheCache() async throws {
         let redis = try await TestRedis.url()
         try await Self.run(cache: Self.settings(redis)) { client, _ in

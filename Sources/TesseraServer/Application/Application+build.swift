@@ -67,14 +67,17 @@ package func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
         logger: logger
     )
+    // A graceful shutdown stops services in the reverse of this order, after the HTTP
+    // server: the pipeline first (its drain flushes what was staged and tells the cache),
+    // so Redis and the primary must come before it here, and outlive it.
+    app.addServices(dependencies.primary)
+    if let redis = dependencies.redis { app.addServices(redis) }
+    app.addServices(dependencies.readPools)
+    app.addServices(dependencies.lagMonitor)
     app.addServices(
-        dependencies.primary,
         PartitionMaintainer(client: dependencies.primary, logger: logger),
         HeartbeatWriter(primary: dependencies.primary, logger: logger),
         dependencies.ingest.pipeline
     )
-    app.addServices(dependencies.readPools)
-    app.addServices(dependencies.lagMonitor)
-    if let redis = dependencies.redis { app.addServices(redis) }
     return app
 }
