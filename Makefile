@@ -8,10 +8,11 @@ PORT ?= 8080
 
 .PHONY: run test deps build build-debug bench fuzz
 
-bench: build
-	.build/release/tessera bench ingest --dir .tessera-bench
-	.build/release/tessera bench read --dir .tessera-bench-read
-	.build/release/tessera bench all --dir .tessera-bench-all
+bench: deps
+	$(SWIFT) build -c release --product tessera-bench
+	.build/release/tessera-bench ingest --dir .tessera-bench
+	.build/release/tessera-bench read --dir .tessera-bench-read
+	.build/release/tessera-bench all --dir .tessera-bench-all
 
 fuzz:
 	bash fuzz/run.sh $${FUZZ_SECONDS:-300}
@@ -32,23 +33,23 @@ test: deps
 	$(SWIFT) build --build-tests
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \
-	  ( .build/debug/tessera bench ingest --smoke --dir $$bench_dir --port 18199; status=$$?; \
+	  ( .build/debug/tessera-bench ingest --smoke --dir $$bench_dir --port 18199; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	@# The same for the read benchmark (primary, two replicas, routed reads, replica lag under ingest).
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-read-smoke.XXXXXX) && chmod 755 $$bench_dir && \
-	  ( .build/debug/tessera bench read --smoke --dir $$bench_dir --port 18198; status=$$?; \
+	  ( .build/debug/tessera-bench read --smoke --dir $$bench_dir --port 18198; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	@# The side-by-side benchmark: Tessera, COPY, naive EAV, pure JSONB and InfluxDB on the same rows,
 	@# then the real air-quality readings through line protocol when ../shared/data has them.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-all-smoke.XXXXXX) && chmod 755 $$bench_dir && \
-	  ( .build/debug/tessera bench all --smoke --dir $$bench_dir --port 18196 --results $$bench_dir/results && \
+	  ( .build/debug/tessera-bench all --smoke --dir $$bench_dir --port 18196 --results $$bench_dir/results && \
 	    if [ -d ../shared/data/beijing-air-quality ]; then \
-	      .build/debug/tessera bench all --smoke --dataset air-quality --data-dir ../shared/data/beijing-air-quality \
+	      .build/debug/tessera-bench all --smoke --dataset air-quality --data-dir ../shared/data/beijing-air-quality \
 	        --dir $$bench_dir --port 18196 --results $$bench_dir/results; fi; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	@# The scaling run at two small sizes (each size its own cluster, stopped as it ends).
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-scale-smoke.XXXXXX) && chmod 755 $$bench_dir && \
-	  ( .build/debug/tessera bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
+	  ( .build/debug/tessera-bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
 	    for size in $$bench_dir/*/; do .build/debug/tessera cluster down --dir $$size >/dev/null 2>&1; done; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test
 	@# Coverage-guided fuzzing of the line-protocol parser and the JSON point scanner (libFuzzer), 30 s each.

@@ -10,7 +10,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 # Redis 7 for the cache (the local cluster starts it; the cache tests need it). The
 # package's own service is disabled below: `tessera cluster up` runs its own redis-server.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-# InfluxDB 1.x (Debian 12: 1.6.7), the peer `tessera bench all` compares against; the
+# InfluxDB 1.x (Debian 12: 1.6.7), the peer `tessera-bench all` compares against; the
 # benchmark starts its own influxd, so the package's service is disabled below too.
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 # curl: the tests send `Expect: 100-continue` requests with it, as users do.

@@ -3,7 +3,7 @@
 
 Each server gets blocks of lookups in turn (A, B, then B, A, ...), one curl process
 a block: one keep-alive connection, one request at a time. Keys follow Zipf(1.1) over
-`dev-0` .. `dev-(N-1)` of one tenant, as `tessera bench read --zipf` draws them. The
+`dev-0` .. `dev-(N-1)` of one tenant, as `tessera-bench read --zipf` draws them. The
 lookups answered from the cache (`X-Tessera-Source: cache`) and the others are
 summarised apart. Needs curl 7.84 or later (`%header{}`).
 

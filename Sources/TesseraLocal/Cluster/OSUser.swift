@@ -4,10 +4,16 @@ import Glibc
 import Foundation
 
 /// The OS user PostgreSQL runs as: ourselves, or `postgres` when we are root.
-struct OSUser: Sendable {
-    var name: String
-    var uid: uid_t
-    var gid: gid_t
+package struct OSUser: Sendable {
+    package var name: String
+    package var uid: uid_t
+    package var gid: gid_t
+
+    package init(name: String, uid: uid_t, gid: gid_t) {
+        self.name = name
+        self.uid = uid
+        self.gid = gid
+    }
 
     /// nil when we are not root: then everything runs as ourselves.
     static func forPostgres() throws -> OSUser? {
@@ -17,12 +23,12 @@ struct OSUser: Sendable {
     }
 
     /// Gives a path we made to this user.
-    func own(_ path: String) {
+    package func own(_ path: String) {
         _ = chown(path, self.uid, self.gid)
     }
 
     /// Whether this user can reach `path` (every parent searchable).
-    func canReach(_ path: String) -> Bool {
+    package func canReach(_ path: String) -> Bool {
         (try? Command(executable: "/usr/bin/test", arguments: ["-x", path], user: self.name).run().status) == 0
     }
 }

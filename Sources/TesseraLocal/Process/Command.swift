@@ -5,15 +5,22 @@ import Foundation
 
 /// Runs a program to completion and captures its output, optionally as another OS user
 /// (through `runuser`, for PostgreSQL, which refuses to run as root).
-struct Command {
-    var executable: String
-    var arguments: [String]
-    var environment: [String: String] = [:]
-    var user: String?
+package struct Command {
+    package var executable: String
+    package var arguments: [String]
+    package var environment: [String: String]
+    package var user: String?
 
-    struct Result {
-        var status: Int32
-        var output: String
+    package init(executable: String, arguments: [String], environment: [String: String] = [:], user: String? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.user = user
+    }
+
+    package struct Result {
+        package var status: Int32
+        package var output: String
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -29,7 +36,7 @@ struct Command {
     ///
     /// Spawned with `posix_spawn` and reaped with `waitpid`; output goes to a temporary
     /// file, not a pipe, so a daemon the program leaves behind cannot hold us up.
-    func run() throws -> Result {
+    package func run() throws -> Result {
         var argv = [String]()
         if let user {
             let runuser = FileManager.default.isExecutableFile(atPath: "/sbin/runuser") ? "/sbin/runuser" : "/usr/sbin/runuser"
@@ -97,7 +104,7 @@ struct Command {
 
     /// Runs and throws unless the program exits with 0.
     @discardableResult
-    func check() throws -> String {
+    package func check() throws -> String {
         let result = try self.run()
         guard result.status == 0 else {
             throw Failure(command: ([self.executable] + self.arguments).joined(separator: " "), status: result.status, output: result.output)

@@ -6,11 +6,11 @@ import Darwin
 import Foundation
 
 /// Signals and liveness of processes started by the cluster, by pid.
-enum ProcessControl {
+package enum ProcessControl {
     /// Whether the process exists and has not exited. A zombie counts as gone: the
     /// servers daemonise, so their parent is init, and an init that does not reap (a
     /// container's or a microVM's) would otherwise keep them "alive" for a long time.
-    static func isAlive(_ pid: Int32) -> Bool {
+    package static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         guard kill(pid, 0) == 0 || errno == EPERM else { return false }
         return !self.isZombie(pid)
@@ -24,13 +24,13 @@ enum ProcessControl {
         return text[text.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
-    static func signal(_ pid: Int32, _ signal: Int32) {
+    package static func signal(_ pid: Int32, _ signal: Int32) {
         guard pid > 0 else { return }
         _ = kill(pid, signal)
     }
 
     /// Waits until the process is gone; false if it is still alive after `timeout`.
-    static func waitForExit(_ pid: Int32, timeout: TimeInterval) -> Bool {
+    package static func waitForExit(_ pid: Int32, timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !self.isAlive(pid) { return true }
@@ -39,13 +39,13 @@ enum ProcessControl {
         return !self.isAlive(pid)
     }
 
-    static var isRoot: Bool { geteuid() == 0 }
+    package static var isRoot: Bool { geteuid() == 0 }
 }
 
 /// Loopback TCP ports.
-enum Ports {
+package enum Ports {
     /// A port that is free on 127.0.0.1 now, chosen by the kernel.
-    static func free() throws -> Int {
+    package static func free() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw LocalClusterError.noFreePort }
         defer { close(fd) }
@@ -80,7 +80,7 @@ enum Ports {
     /// The port a component had before, once it is free (waiting up to `patience` for a
     /// dead server's socket to go), else a new one. Clients were told the old port: a
     /// server that comes back elsewhere leaves their pools waiting for it.
-    static func reuse(_ previous: Int?, patience: Duration = .seconds(10)) throws -> Int {
+    package static func reuse(_ previous: Int?, patience: Duration = .seconds(10)) throws -> Int {
         guard let previous else { return try self.free() }
         let deadline = ContinuousClock.now + patience
         while !self.isFree(previous) {

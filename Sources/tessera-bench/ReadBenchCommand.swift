@@ -14,7 +14,7 @@ import TesseraRouting
 import TesseraServer
 import TesseraStore
 
-/// `tessera bench read`: the read path over HTTP on a primary with streaming
+/// `tessera-bench read`: the read path over HTTP on a primary with streaming
 /// replicas — entity lookup, multi-attribute filter, a 7-day series, an hourly
 /// aggregate over 1M rows — then replica lag while ingest runs.
 struct ReadBenchCommand: AsyncParsableCommand {

@@ -3,14 +3,15 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import TesseraLocal
 
 /// InfluxDB 1.x (Debian's `influxdb`, 1.6.7) on 127.0.0.1: not part of the cluster, but
-/// the peer `tessera bench all` compares against. Modelled on `RedisServer`: its folder
+/// the peer `tessera-bench all` compares against. Modelled on `RedisServer`: its folder
 /// `<directory>` holds `influxdb.conf`, `influxd.pid` and the meta, data and wal folders;
 /// the log is `<directory>.log`.
 ///
 /// influxd does not daemonise, so it is started in the background in its own session
-/// (a Ctrl-C in the terminal that ran `tessera` does not reach it) and stopped by
+/// (a Ctrl-C in the terminal that ran `tessera-bench` does not reach it) and stopped by
 /// signalling its pid. When we are root it runs as Debian's `influxdb` user if that user
 /// can reach the folder; otherwise as ourselves (influxd does not refuse root).
 ///
@@ -214,8 +215,8 @@ package struct InfluxServer: Sendable {
         return text.split(separator: "\n").suffix(15).joined(separator: "\n")
     }
 
-    /// Whether `GET /ping` on 127.0.0.1 answers 204, over a plain socket: this module has
-    /// no HTTP client, and one request a poll needs none. Gives up after a second.
+    /// Whether `GET /ping` on 127.0.0.1 answers 204, over a plain socket: it is polled from
+    /// blocking code, and one request a poll needs no HTTP client. Gives up after a second.
     package static func ping(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }

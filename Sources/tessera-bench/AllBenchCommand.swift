@@ -8,7 +8,7 @@ import TesseraCore
 import TesseraLocal
 import TesseraStore
 
-/// `tessera bench all`: the seed's performance table, answered in one run on one
+/// `tessera-bench all`: the seed's performance table, answered in one run on one
 /// machine by Tessera (over its HTTP API) and, on the same rows, by the
 /// alternatives a user would pick: PostgreSQL's own COPY (the ingest ceiling), the
 /// naive EAV table the seed started from, one JSONB document per entity, and

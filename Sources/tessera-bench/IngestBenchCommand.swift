@@ -14,7 +14,7 @@ import TesseraLocal
 import TesseraServer
 import TesseraStore
 
-/// `tessera bench ingest`: drives the real HTTP write path from concurrent clients
+/// `tessera-bench ingest`: drives the real HTTP write path from concurrent clients
 /// with batches of 1,000 points for a fixed time, then checks the database holds
 /// exactly what was acknowledged, and loads as many rows with PostgreSQL's own COPY
 /// into `entity_values_ts` (the ceiling) for the ratio.

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
+import TesseraLocal
 import TesseraTestSupport
-@testable import TesseraLocal
+import tessera_bench
 
 /// InfluxDB 1.x, the benchmark's peer, for real: started in its own folder, asked over
 /// HTTP, stopped. Skipped (and shown as skipped) where influxd is not installed.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// `tessera bench scale`: the read operations and sustained ingest at growing
+/// `tessera-bench scale`: the read operations and sustained ingest at growing
 /// dataset sizes (1M, 10M, 50M values by default), each size in its own cluster
 /// folder (kept and reused), and how each figure moves with size: the exponent of a
 /// power law fitted to the medians (0: flat, 1: linear) and what it predicts at the

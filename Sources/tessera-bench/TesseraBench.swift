@@ -1,8 +1,11 @@
 import ArgumentParser
 
-struct BenchCommand: AsyncParsableCommand {
+/// The benchmarks, an executable of their own so that `tessera` ships without them (and
+/// without AsyncHTTPClient): `tessera-bench ingest`, `read`, `all`, `scale`.
+@main
+struct TesseraBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "tessera-bench",
         abstract: "Benchmarks, against an embedded cluster and server this command starts.",
         subcommands: [IngestBenchCommand.self, ReadBenchCommand.self, AllBenchCommand.self, ScaleBenchCommand.self]
     )
