@@ -1,0 +1,48 @@
+-- The ids of the tenant's entities with these keys: live ones as they are, deleted ones brought back, missing
+-- ones created (key order, created = true) while max_entities leaves room; keys past the cap are left out.
+-- Called by IngestResolver.createOrFindEntities (ingest) and Catalog.upsertEntity.
+-- Locks: the tenant's row FOR UPDATE when keys are missing; no advisory lock.
+-- Last defined in 0011_enforced_quotas.sql.
+CREATE OR REPLACE FUNCTION public.create_entities(tenant bigint, keys text[])
+ RETURNS TABLE(external_key text, entity_id bigint, created boolean)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+DECLARE
+    missing text[];
+    room bigint;
+    made bigint;
+BEGIN
+    RETURN QUERY
+    WITH revived AS (
+        UPDATE entities AS e SET is_deleted = false, version = e.version + 1, updated_at = now()
+         WHERE e.tenant_id = tenant AND e.external_key = ANY (keys) AND e.is_deleted
+        RETURNING e.external_key, e.entity_id
+    )
+    SELECT r.external_key, r.entity_id, false FROM revived AS r
+    UNION ALL
+    SELECT e.external_key, e.entity_id, false FROM entities AS e
+     WHERE e.tenant_id = tenant AND e.external_key = ANY (keys) AND NOT e.is_deleted;
+
+    SELECT array_agg(k ORDER BY k) INTO missing FROM unnest(keys) AS k
+     WHERE NOT EXISTS (SELECT 1 FROM entities AS e WHERE e.tenant_id = tenant AND e.external_key = k);
+    IF missing IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT t.max_entities - t.entity_count INTO room FROM tenants AS t WHERE t.tenant_id = tenant FOR UPDATE;
+    RETURN QUERY
+    INSERT INTO entities AS e (tenant_id, external_key)
+    SELECT tenant, k FROM unnest(missing) AS k ORDER BY k LIMIT greatest(room, 0)
+    ON CONFLICT (tenant_id, external_key) DO NOTHING
+    RETURNING e.external_key, e.entity_id, true;
+    GET DIAGNOSTICS made = ROW_COUNT;
+    IF made > 0 THEN
+        UPDATE tenants AS t SET entity_count = t.entity_count + made WHERE t.tenant_id = tenant;
+    END IF;
+    -- Made by another request after this one looked (a conflict above): theirs to count.
+    -- (Keys made here come again; callers keep one id a key.)
+    RETURN QUERY
+    SELECT e.external_key, e.entity_id, false FROM entities AS e
+     WHERE e.tenant_id = tenant AND e.external_key = ANY (missing) AND NOT e.is_deleted;
+END
+$function$;
