@@ -1,5 +1,6 @@
 import PostgresNIO
 import _ConnectionPoolModule
+import TesseraCore
 
 /// Tells a failed node from a failed query: a node failure counts against the
 /// node's breaker and the read is retried elsewhere; a query failure (bad SQL, a
@@ -29,10 +30,11 @@ package enum NodeFailure {
              .sslUnsupported, .failedToAddSSLHandler, .messageDecodingFailure, .unexpectedBackendMessage:
             return .nodeDown
         case .server:
-            let state = error.serverInfo?[.sqlState] ?? ""
-            if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300", "53000"].contains(state) { return .nodeDown }
-            if state == "40001" { return .retryElsewhere }
-            return .query
+            switch SQLState(error.serverInfo?[.sqlState] ?? "") {
+            case .unavailable: return .nodeDown
+            case .recoveryConflict: return .retryElsewhere
+            default: return .query
+            }
         default:
             return .query
         }

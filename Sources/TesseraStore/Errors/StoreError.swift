@@ -38,11 +38,10 @@ package enum DatabaseErrors {
         return nil
     }
 
-    /// Whether a SQLSTATE says the data was refused (data exceptions, constraint
-    /// violations but a unique one, program limits such as a value too large) rather
-    /// than the database failing: the same rows fail the same way again.
+    /// Whether a SQLSTATE says the data was refused rather than the database failing
+    /// (`SQLState.refusesData`): the same rows fail the same way again.
     package static func isDataError(_ state: String) -> Bool {
-        (state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")) && state != "23505"
+        SQLState(state).refusesData
     }
 
     /// The error a client should see for a failed store call: domain errors pass through,
@@ -53,18 +52,17 @@ package enum DatabaseErrors {
         if let error = error as? PostgresTransactionError, let inner = error.closureError as? TesseraError {
             return inner
         }
-        let state = self.sqlState(of: error)
-        if let state, state.hasPrefix("22") {
-            // A data exception: a value of the request (a bound, a sum of stored values)
-            // that PostgreSQL cannot compute with. Retrying would fail the same way.
+        let state = self.sqlState(of: error) ?? ""
+        switch SQLState(state) {
+        case .dataException:
+            // A value of the request (a bound, a sum of stored values) that PostgreSQL
+            // cannot compute with. Retrying would fail the same way.
             return TesseraError(.invalidParameter, "The database cannot compute this with the values given (SQLSTATE \(state), out of its range).")
-        }
-        switch state {
-        case "23505": return TesseraError(.duplicate, "It already exists.")
-        case "57014": return TesseraError(.timeout, "The query took too long and was cancelled.")
-        case "53300", "53200", "57P01", "57P02", "57P03", "08000", "08003", "08006":
-            return TesseraError(.unavailable, "The database is unavailable; retry shortly.")
-        default: return TesseraError(.unavailable, "The database could not complete the request; retry shortly.")
+        case .uniqueViolation: return TesseraError(.duplicate, "It already exists.")
+        case .queryCanceled: return TesseraError(.timeout, "The query took too long and was cancelled.")
+        case .unavailable: return TesseraError(.unavailable, "The database is unavailable; retry shortly.")
+        case .constraintViolation, .programLimit, .recoveryConflict, .other:
+            return TesseraError(.unavailable, "The database could not complete the request; retry shortly.")
         }
     }
 }
