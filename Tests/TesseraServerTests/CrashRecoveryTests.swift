@@ -172,7 +172,7 @@ import TesseraTestSupport
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
         )
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger)
-        try await connection.query("SELECT pg_advisory_lock(\(FlushLock.flush))", logger: quietLogger)
+        try await connection.query("SELECT pg_advisory_lock(\(AdvisoryLock.flush))", logger: quietLogger)
         return connection
     }
 

@@ -109,7 +109,7 @@ import TesseraTestSupport
             try await AbandonedCopyTests.withConnection(database) { holder in
                 // Safe writes wait while a delete holds this lock: two stay in flight.
                 try await holder.query("BEGIN", logger: quietLogger)
-                try await holder.query("SELECT pg_advisory_xact_lock(\(FlushLock.deletion))", logger: quietLogger)
+                try await holder.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.deletion))", logger: quietLogger)
                 let write = #"{"points":[{"entity":"e","attribute":"v","value":1}]}"#
                 async let first = client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: write)
                 async let second = client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: write)

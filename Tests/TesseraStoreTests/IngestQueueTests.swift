@@ -1,4 +1,5 @@
 import Testing
+import TesseraCore
 import NIOCore
 @testable import TesseraStore
 
@@ -49,26 +50,26 @@ import NIOCore
 @Suite struct ReplayLogTests {
     @Test func flushedBatchesAreForgottenAndTheirCapacityReturned() {
         var log = ReplayLog()
-        let now = ContinuousClock.now
+        let now = ServiceClock.Instant(offset: .seconds(100))
         log.staged(.init(id: 7, data: .init(), holds: [.init(tenant: 1, points: 5, bytes: 50)], stagedAt: now))
         log.staged(.init(id: 8, data: .init(), holds: [.init(tenant: 2, points: 3, bytes: 30)], stagedAt: now))
         #expect(log.pendingPoints == 8)
         #expect(log.flushed([7, 99]) == [.init(tenant: 1, points: 5, bytes: 50)])
         #expect(log.pendingIDs == [8])
         #expect(log.batches([8]).map(\.id) == [8])
-        #expect(log.staged(before: now + .seconds(1)) == [8])
-        #expect(log.staged(before: now - .seconds(1)).isEmpty)
+        #expect(log.staged(before: now.advanced(by: .seconds(1))) == [8])
+        #expect(log.staged(before: now.advanced(by: .seconds(-1))).isEmpty)
     }
 
     @Test func aBatchIdStagedTwiceKeepsBothBatchesForReplay() {
         var log = ReplayLog()
-        let now = ContinuousClock.now
+        let now = ServiceClock.Instant(offset: .seconds(100))
         log.staged(.init(id: 7, data: ByteBuffer(string: "first\n"), holds: [.init(tenant: 1, points: 5, bytes: 50)], stagedAt: now))
-        log.staged(.init(id: 7, data: ByteBuffer(string: "second\n"), holds: [.init(tenant: 2, points: 3, bytes: 30)], stagedAt: now + .seconds(1)))
+        log.staged(.init(id: 7, data: ByteBuffer(string: "second\n"), holds: [.init(tenant: 2, points: 3, bytes: 30)], stagedAt: now.advanced(by: .seconds(1))))
         #expect(log.contains(7))
         #expect(log.pendingPoints == 8)
         #expect(log.batches([7]).map { String(buffer: $0.data) } == ["first\nsecond\n"])
-        #expect(log.staged(before: now + .milliseconds(1)) == [7])
+        #expect(log.staged(before: now.advanced(by: .milliseconds(1))) == [7])
         #expect(log.flushed([7]) == [.init(tenant: 1, points: 5, bytes: 50), .init(tenant: 2, points: 3, bytes: 30)])
         #expect(!log.contains(7))
     }

@@ -62,6 +62,24 @@ import TesseraTestSupport
         }
     }
 
+    /// Lock keys are named once, in `AdvisoryLock`: a function that takes one uses its number.
+    @Test func everyLockKeyInTheFunctionsIsANamedOne() throws {
+        let files = try Self.functionFiles()
+        let pattern = /7346812\d{3}/
+        var used = Set<Int64>()
+        for (name, text) in files {
+            for match in text.matches(of: pattern) {
+                let key = Int64(match.output)!
+                #expect(AdvisoryLock.all.contains(key), "\(name).sql takes advisory lock \(key), which AdvisoryLock does not name")
+                used.insert(key)
+            }
+        }
+        #expect(files["stage_flush"]?.contains(String(AdvisoryLock.flush)) == true)
+        #expect(files["stage_flush"]?.contains(String(AdvisoryLock.deletion)) == true)
+        #expect(files["ensure_ts_partitions"]?.contains(String(AdvisoryLock.partitions)) == true)
+        #expect(used.isSuperset(of: [AdvisoryLock.partitions, AdvisoryLock.flush, AdvisoryLock.deletion]))
+    }
+
     /// The definitions of the functions (and procedures) in schema `public` of a freshly
     /// migrated database, by name, not counting extensions' own: one a function, several
     /// for overloads (ordered by their arguments); nil for an aggregate.

@@ -34,7 +34,7 @@ package final class ReadCache: Sendable {
         /// How long a tombstone keeps older values out: longer than any replica that
         /// still gets reads may lag (the routing threshold, 3 s by default).
         package var tombstoneTTL: Duration
-        package var breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration
+        package var breaker: CircuitBreaker<ServiceClock.Instant>.Configuration
         /// Entity keys → ids kept in this process (ids never change for a key).
         package var localKeyCapacity: Int
         /// Put before every key, for deployments that share one Redis (`""`: none).
@@ -45,7 +45,7 @@ package final class ReadCache: Sendable {
             slidingEntityTTL: Bool = true,
             queryTTL: Duration = .seconds(60),
             tombstoneTTL: Duration = .seconds(5),
-            breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration = .init(failureThreshold: 3, coolDown: .seconds(2)),
+            breaker: CircuitBreaker<ServiceClock.Instant>.Configuration = .init(failureThreshold: 3, coolDown: .seconds(2)),
             localKeyCapacity: Int = 1_000_000,
             namespace: String = ""
         ) {
@@ -74,21 +74,23 @@ package final class ReadCache: Sendable {
     }
 
     private struct BreakerState {
-        var breaker: CircuitBreaker<ContinuousClock.Instant>
+        var breaker: CircuitBreaker<ServiceClock.Instant>
         /// Writes were skipped while the breaker was open: entries may be stale.
         var skippedWrites = false
     }
 
     package let configuration: Configuration
     let redis: RedisClient
+    let clock: ServiceClock
     let logger: Logger
     private let breaker: Mutex<BreakerState>
     /// Entity ids by "tenant:key", compared as bytes (`ExactKey`), as the database compares keys.
     private let entityIDs = Mutex<[ExactKey: Int64]>([:])
     let metrics = CacheMetrics()
 
-    package init(redis: RedisClient, configuration: Configuration = .init(), logger: Logger) {
+    package init(redis: RedisClient, configuration: Configuration = .init(), clock: ServiceClock = .continuous, logger: Logger) {
         self.redis = redis
+        self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.breaker = Mutex(BreakerState(breaker: CircuitBreaker(configuration: configuration.breaker)))
@@ -241,8 +243,8 @@ package final class ReadCache: Sendable {
 
     /// Runs a Redis call unless the breaker is open; nil when it did not run or failed.
     func guarded<T: Sendable>(reading: Bool, _ call: () async throws(RedisError) -> T) async -> T? {
-        let decision = self.breaker.withLock { state -> CircuitBreaker<ContinuousClock.Instant>.Decision in
-            let decision = state.breaker.decide(now: .now)
+        let decision = self.breaker.withLock { state -> CircuitBreaker<ServiceClock.Instant>.Decision in
+            let decision = state.breaker.decide(now: self.clock.now)
             if decision == .reject, !reading { state.skippedWrites = true }
             return decision
         }
@@ -264,7 +266,7 @@ package final class ReadCache: Sendable {
             switch error.kind {
             case .timeout, .connection, .outOfMemory, .protocolViolation, .authentication:
                 let opened = self.breaker.withLock { state -> Bool in
-                    state.breaker.recordFailure(now: .now)
+                    state.breaker.recordFailure(now: self.clock.now)
                     if !reading { state.skippedWrites = true }
                     return state.breaker.isOpen
                 }

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import TesseraCore
 
 /// Measures every non-primary node's lag and replay position, continuously (every
 /// `interval`), and feeds them and the node's health to the router. It is also the
@@ -15,10 +16,15 @@ package struct LagMonitor: Service {
     let router: ReadRouter
     let interval: Duration
     let heartbeatInterval: Duration
+    let clock: ServiceClock
     let logger: Logger
 
-    package init(router: ReadRouter, interval: Duration = .milliseconds(250), heartbeatInterval: Duration = .milliseconds(250), logger: Logger) {
+    package init(
+        router: ReadRouter, interval: Duration = .milliseconds(250), heartbeatInterval: Duration = .milliseconds(250),
+        clock: ServiceClock = .continuous, logger: Logger
+    ) {
         self.router = router
+        self.clock = clock
         self.interval = interval
         self.heartbeatInterval = heartbeatInterval
         self.logger = logger
@@ -28,7 +34,7 @@ package struct LagMonitor: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await self.tick()
             let interval = self.interval
-            _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            _ = try? await cancelWhenGracefulShutdown { try await self.clock.sleep(for: interval) }
         }
     }
 

@@ -9,7 +9,7 @@ import TesseraCore
 package final class ReadRouter: Sendable {
     package struct Configuration: Sendable {
         package var policy: RoutingPolicy.Configuration
-        package var breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration
+        package var breaker: CircuitBreaker<ServiceClock.Instant>.Configuration
         /// Waiting longer than this for a connection to a node counts as the node failing.
         package var leaseTimeout: Duration
         /// `statement_timeout` per consistency class, in milliseconds: past it the
@@ -18,7 +18,7 @@ package final class ReadRouter: Sendable {
 
         package init(
             policy: RoutingPolicy.Configuration = .init(),
-            breaker: CircuitBreaker<ContinuousClock.Instant>.Configuration = .init(),
+            breaker: CircuitBreaker<ServiceClock.Instant>.Configuration = .init(),
             leaseTimeout: Duration = .seconds(1),
             statementTimeoutMilliseconds: [Consistency: Int] = [.strong: 5_000, .eventual: 2_000, .analytics: 30_000]
         ) {
@@ -30,7 +30,7 @@ package final class ReadRouter: Sendable {
     }
 
     struct NodeState: Sendable {
-        var breaker: CircuitBreaker<ContinuousClock.Instant>
+        var breaker: CircuitBreaker<ServiceClock.Instant>
         var lagMilliseconds: Double?
         var replayed: LogSequenceNumber?
     }
@@ -52,17 +52,19 @@ package final class ReadRouter: Sendable {
     package let nodes: [ReadNode]
     package let configuration: Configuration
     let policy: RoutingPolicy
+    let clock: ServiceClock
     let logger: Logger
     private let states: Mutex<[String: NodeState]>
     /// The statement timeout last set on each pooled connection, so it is set only when it changes.
     private let connectionTimeouts = Mutex<[String: Int]>([:])
 
     /// `nodes` must hold exactly one primary.
-    package init(nodes: [ReadNode], configuration: Configuration = .init(), logger: Logger) {
+    package init(nodes: [ReadNode], configuration: Configuration = .init(), clock: ServiceClock = .continuous, logger: Logger) {
         precondition(nodes.filter { $0.role == .primary }.count == 1, "a read router needs exactly one primary")
         self.nodes = nodes
         self.configuration = configuration
         self.policy = RoutingPolicy(configuration: configuration.policy)
+        self.clock = clock
         self.logger = logger
         var states = [String: NodeState]()
         for node in nodes {
@@ -144,8 +146,8 @@ package final class ReadRouter: Sendable {
     }
 
     /// Whether the monitor should look at a node now (a `.probe` half-opens its breaker).
-    func breakerDecision(_ name: String) -> CircuitBreaker<ContinuousClock.Instant>.Decision {
-        self.states.withLock { $0[name]?.breaker.decide(now: .now) } ?? .reject
+    func breakerDecision(_ name: String) -> CircuitBreaker<ServiceClock.Instant>.Decision {
+        self.states.withLock { $0[name]?.breaker.decide(now: self.clock.now) } ?? .reject
     }
 
     func recordLag(_ name: String, lagMilliseconds: Double?, replayed: LogSequenceNumber?) {
@@ -161,7 +163,7 @@ package final class ReadRouter: Sendable {
 
     func recordFailure(_ name: String) {
         self.states.withLock { states in
-            states[name]?.breaker.recordFailure(now: .now)
+            states[name]?.breaker.recordFailure(now: self.clock.now)
             if states[name]?.breaker.isOpen == true, self.nodes.first(where: { $0.name == name })?.role != .primary {
                 states[name]?.lagMilliseconds = nil
             }

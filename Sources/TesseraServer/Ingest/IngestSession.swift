@@ -52,7 +52,7 @@ struct IngestSession {
     }
 
     mutating func reject(_ rejection: PointRejection) {
-        Counter(label: "tessera_ingest_points_rejected_total", dimensions: [("reason", rejection.code)]).increment()
+        IngestMetrics.rejected(1, reason: rejection.code)
         self.rejectedCount += 1
         if self.rejected.count < Self.maxListedRejections { self.rejected.append(rejection) }
     }
@@ -81,12 +81,12 @@ struct IngestSession {
         if !safe.isEmpty {
             try await self.services.safeWriter.write(safe)
             self.accepted += safe.count
-            Self.acceptedSafe.increment(by: safe.count)
+            IngestMetrics.accepted(safe.count, durability: "safe")
         }
         if !fast.isEmpty {
             if try await self.submitFast(fast).quarantined { self.quarantined += fast.count }
             self.accepted += fast.count
-            Self.acceptedFast.increment(by: fast.count)
+            IngestMetrics.accepted(fast.count, durability: "fast")
         }
         self.storedBefore = next
     }
@@ -115,25 +115,15 @@ struct IngestSession {
     }
 
     /// The first chunk fails fast with 429/503; later chunks of an accepted request
-    /// wait for room (up to 10 s), so a big body is slowed down rather than cut.
+    /// wait in the pipeline for room (up to 10 s), so a big body is slowed down rather
+    /// than cut.
     private func submitFast(_ rows: [IngestRow]) async throws(TesseraError) -> IngestPipeline.Staged {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            do {
-                return try await self.services.pipeline.submit(rows, tenant: self.tenant.id)
-            } catch where (error.code == .rateLimited || error.code == .unavailable) && self.accepted > 0 && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(100))
-            } catch {
-                if self.accepted > 0 {
-                    throw TesseraError(error.code, error.detail + " \(self.accepted) points of this request were accepted before this.")
-                }
-                throw error
-            }
+        do {
+            return try await self.services.pipeline.submit(rows, tenant: self.tenant.id, patience: self.accepted > 0 ? .seconds(10) : .zero)
+        } catch where self.accepted > 0 {
+            throw TesseraError(error.code, error.detail + " \(self.accepted) points of this request were accepted before this.")
         }
     }
-
-    static let acceptedFast = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "fast")])
-    static let acceptedSafe = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "safe")])
 
     static func nowMicros() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1_000_000).rounded())

@@ -92,7 +92,7 @@ extension Catalog {
             try await self.client.withTransaction(logger: self.logger) { connection -> (id: Int64, atMicros: Int64)? in
                 // No flush or safe write runs meanwhile: one that began before the delete
                 // and committed after it would store the entity's points again (migration 0006).
-                try await connection.query("SELECT pg_advisory_xact_lock(\(FlushLock.deletion))", logger: self.logger)
+                try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.deletion))", logger: self.logger)
                 let rows = try await connection.query(
                     """
                     UPDATE entities SET is_deleted = true, version = version + 1, updated_at = clock_timestamp(), deleted_at = clock_timestamp()

@@ -10,24 +10,27 @@ import TesseraCore
 package final class TenantKeyCache: Sendable {
     private struct Entry {
         var tenant: Tenant
-        var expires: ContinuousClock.Instant
+        var expires: ServiceClock.Instant
     }
 
     package let ttl: Duration
     private let capacity: Int
     private let entries = Mutex<(byHash: [ByteBuffer: Entry], generation: Int)>(([:], 0))
 
-    package init(ttl: Duration = .seconds(5), capacity: Int = 10_000) {
+    let clock: ServiceClock
+
+    package init(ttl: Duration = .seconds(5), capacity: Int = 10_000, clock: ServiceClock = .continuous) {
         self.ttl = ttl
+        self.clock = clock
         self.capacity = capacity
     }
 
     /// The tenant of a key's stored hash, unless its entry expired; else the generation
     /// to hand back to `remember` with what the database said.
-    func tenant(hash: ByteBuffer, now: ContinuousClock.Instant = .now) -> (tenant: Tenant?, generation: Int) {
+    func tenant(hash: ByteBuffer, now: ServiceClock.Instant? = nil) -> (tenant: Tenant?, generation: Int) {
         self.entries.withLock { entries in
             guard let entry = entries.byHash[hash] else { return (nil, entries.generation) }
-            guard entry.expires > now else {
+            guard entry.expires > (now ?? self.clock.now) else {
                 entries.byHash[hash] = nil
                 return (nil, entries.generation)
             }
@@ -37,12 +40,12 @@ package final class TenantKeyCache: Sendable {
 
     /// Remembers a key's tenant, unless keys changed since `generation` was read (the
     /// answer may predate a rotation).
-    func remember(_ tenant: Tenant, hash: ByteBuffer, generation: Int, now: ContinuousClock.Instant = .now) {
+    func remember(_ tenant: Tenant, hash: ByteBuffer, generation: Int, now: ServiceClock.Instant? = nil) {
         guard self.ttl > .zero else { return }
         self.entries.withLock { entries in
             guard entries.generation == generation else { return }
             if entries.byHash.count >= self.capacity { entries.byHash.removeAll(keepingCapacity: true) }
-            entries.byHash[hash] = Entry(tenant: tenant, expires: now + self.ttl)
+            entries.byHash[hash] = Entry(tenant: tenant, expires: (now ?? self.clock.now).advanced(by: self.ttl))
         }
     }
 

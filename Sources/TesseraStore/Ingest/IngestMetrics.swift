@@ -1,7 +1,8 @@
 import Metrics
 
-/// The write path's metrics, through swift-metrics (Prometheus in `serve`).
-struct IngestMetrics: Sendable {
+/// The write path's metrics, through swift-metrics (Prometheus in `serve`): every
+/// `tessera_ingest_*` series is defined here and nowhere else.
+package struct IngestMetrics: Sendable {
     private let copyDuration = Timer(label: "tessera_ingest_copy_duration_seconds")
     private let flushDuration = Timer(label: "tessera_ingest_flush_duration_seconds")
     private let batchPoints = Recorder(label: "tessera_ingest_batch_points")
@@ -34,7 +35,17 @@ struct IngestMetrics: Sendable {
         self.replayedBatches.increment()
     }
 
-    func rejected(_ points: Int, reason: String) {
+    /// Points refused, by reason: a rejection code of the request (`invalid_value`, …) or
+    /// the pipeline's (`rate_limited`, `saturated`, `staging_failed`).
+    package static func rejected(_ points: Int, reason: String) {
         Counter(label: "tessera_ingest_points_rejected_total", dimensions: [("reason", reason)]).increment(by: points)
     }
+
+    /// Points accepted, by durability (`fast`, `safe`).
+    package static func accepted(_ points: Int, durability: String) {
+        (durability == "safe" ? Self.acceptedSafe : Self.acceptedFast).increment(by: points)
+    }
+
+    private static let acceptedFast = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "fast")])
+    private static let acceptedSafe = Counter(label: "tessera_ingest_points_accepted_total", dimensions: [("durability", "safe")])
 }

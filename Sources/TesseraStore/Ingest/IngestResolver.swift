@@ -44,17 +44,19 @@ package final class IngestResolver: Sendable {
 
     private struct AttributeSet: Sendable {
         var byName: AttributesByName
-        var loadedAt: ContinuousClock.Instant
+        var loadedAt: ServiceClock.Instant
     }
 
     let client: PostgresClient
     let rules: Rules
+    let clock: ServiceClock
     let logger: Logger
     private let attributes = Mutex<[Int64: AttributeSet]>([:])
     /// Entity ids by tenant and key; keys compare as bytes, as in the database.
     private let entities = Mutex<(count: Int, byTenant: [Int64: [ExactKey: Int64]])>((0, [:]))
 
-    package init(client: PostgresClient, rules: Rules = .init(), logger: Logger) {
+    package init(client: PostgresClient, rules: Rules = .init(), clock: ServiceClock = .continuous, logger: Logger) {
+        self.clock = clock
         self.client = client
         self.rules = rules
         self.logger = logger
@@ -215,7 +217,7 @@ package final class IngestResolver: Sendable {
 
     private func cachedAttributes(tenant: Int64) -> AttributesByName? {
         self.attributes.withLock { cache in
-            guard let set = cache[tenant], set.loadedAt.duration(to: .now) < self.rules.attributeCacheTTL else { return nil }
+            guard let set = cache[tenant], set.loadedAt.duration(to: self.clock.now) < self.rules.attributeCacheTTL else { return nil }
             return set.byName
         }
     }
@@ -229,7 +231,7 @@ package final class IngestResolver: Sendable {
             return try await Catalog.decodeAttributes(rows, tenantID: tenant)
         }
         let byName = AttributesByName(list)
-        self.attributes.withLock { $0[tenant] = AttributeSet(byName: byName, loadedAt: .now) }
+        self.attributes.withLock { $0[tenant] = AttributeSet(byName: byName, loadedAt: self.clock.now) }
         return byName
     }
 

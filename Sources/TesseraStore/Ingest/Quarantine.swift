@@ -63,7 +63,7 @@ package struct Quarantine: Sendable {
     package func replay(_ selection: Selection = .init()) async throws -> Int {
         try await self.client.withTransaction(logger: self.logger) { connection in
             try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
-            try await connection.query("SELECT pg_advisory_xact_lock_shared(\(FlushLock.deletion))", logger: self.logger)
+            try await connection.query("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))", logger: self.logger)
             var batches = [(Int64, ByteBuffer?)]()
             let selected = try await connection.query(
                 """

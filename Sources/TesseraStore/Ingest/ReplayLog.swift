@@ -1,4 +1,5 @@
 import NIOCore
+import TesseraCore
 
 /// The acknowledged batches whose flush has not been seen committed yet, kept so
 /// they can be replayed if the database loses its UNLOGGED staging table (crash
@@ -10,7 +11,7 @@ package struct ReplayLog: Sendable {
         package var data: ByteBuffer
         /// Capacity to give back to the queue, per tenant.
         package var holds: [Hold]
-        package var stagedAt: ContinuousClock.Instant
+        package var stagedAt: ServiceClock.Instant
     }
 
     package struct Hold: Sendable, Equatable {
@@ -62,7 +63,7 @@ package struct ReplayLog: Sendable {
     }
 
     /// Pending batches staged before `instant`.
-    package func staged(before instant: ContinuousClock.Instant) -> [Int64] {
+    package func staged(before instant: ServiceClock.Instant) -> [Int64] {
         self.batches.values.filter { $0.stagedAt < instant }.map(\.id).sorted()
     }
 }

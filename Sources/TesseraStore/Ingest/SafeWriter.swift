@@ -20,25 +20,22 @@ package struct SafeWriter: Sendable {
 
     package func write(_ rows: [IngestRow]) async throws(TesseraError) {
         guard !rows.isEmpty else { return }
-        let sorted = rows.keepingLastOfEachPoint().sorted(by: IngestPipeline.keyOrder)
+        let sorted = StagingEncoder.prepare(rows)
         do {
             try await self.partitions.ensure(for: sorted)
             let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
-                try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
+                try await connection.query(StagingSQL.synchronousCommit, logger: self.logger)
                 // Not while an entity is being deleted (migration 0006).
-                try await connection.query("SELECT pg_advisory_xact_lock_shared(\(FlushLock.deletion))", logger: self.logger)
+                try await connection.query(StagingSQL.sharedDeletionLock, logger: self.logger)
                 var batchID: Int64 = 0
-                for try await id in try await connection.query("SELECT nextval('ingest_batch_seq')", logger: self.logger).decode(Int64.self) {
+                for try await id in try await connection.query(StagingSQL.nextBatchID, logger: self.logger).decode(Int64.self) {
                     batchID = id
                 }
                 let data = StagingEncoder.encode(sorted, batchID: batchID)
                 try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
                     try await writer.write(data)
                 }
-                let rows = try await connection.query(
-                    "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM flush_staged(\(batchID), NULL)",
-                    logger: self.logger
-                )
+                let rows = try await connection.query(StagingSQL.flushStaged(batchID), logger: self.logger)
                 for try await (tenants, entityTenants, entities, versions, at) in rows.decode(([Int64], [Int64], [Int64], [Int64], Int64).self) {
                     return ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
                 }

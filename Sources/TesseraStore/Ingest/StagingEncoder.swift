@@ -9,6 +9,20 @@ package enum StagingEncoder {
         "value_bool", "value_ts", "value_json", "ts", "batch_id",
     ]
 
+    /// The rows of one batch as both write paths stage them: a point written twice keeps
+    /// its later value (`rows` in arrival order), sorted by key so the flush's inserts
+    /// walk the indexes in order.
+    package static func prepare(_ rows: [IngestRow]) -> [IngestRow] {
+        rows.keepingLastOfEachPoint().sorted(by: Self.keyOrder)
+    }
+
+    static func keyOrder(_ a: IngestRow, _ b: IngestRow) -> Bool {
+        if a.tenantID != b.tenantID { return a.tenantID < b.tenantID }
+        if a.entityID != b.entityID { return a.entityID < b.entityID }
+        if a.attributeID != b.attributeID { return a.attributeID < b.attributeID }
+        return a.timestamp < b.timestamp
+    }
+
     /// Encodes `rows` tagged with `batchID`.
     package static func encode(_ rows: [IngestRow], batchID: Int64) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: rows.count * 96)

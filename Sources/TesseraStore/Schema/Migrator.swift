@@ -7,7 +7,7 @@ import TesseraCore
 /// an edited applied migration or a database newer than the build is refused.
 package struct Migrator: Sendable {
     /// Advisory lock key held while migrating.
-    package static let lockKey: Int64 = 7_346_812_000
+    package static let lockKey = AdvisoryLock.migration
     /// Months of partitions made ahead, counting the current one.
     package static let partitionMonthsAhead = 4
 

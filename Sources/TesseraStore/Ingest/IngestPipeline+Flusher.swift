@@ -1,0 +1,117 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TesseraCore
+
+/// The flusher: moves what is staged with `stage_flush()`, confirms which held batches
+/// were flushed (giving their queue capacity back), and stages again the batches the
+/// database lost. When it runs and when it stops is the state machine's decision.
+extension IngestPipeline {
+    func flushLoop() async {
+        while true {
+            // Cancelled (not a graceful shutdown: the service group is tearing down after a
+            // failure): no query can run any more and every sleep returns at once, so stop
+            // instead of spinning. What is staged stays in the table for the next flush.
+            if Task.isCancelled {
+                self.logger.error("Flusher cancelled", metadata: ["unflushed.points": "\(self.unflushedPoints)"])
+                return
+            }
+            let now = self.clock.now
+            switch self.state.withLock({ $0.machine.flusherNext(now: now) }) {
+            case .stop(let unflushed):
+                if unflushed > 0 {
+                    self.logger.error("Shutting down with staged points not confirmed flushed", metadata: ["points": "\(unflushed)"])
+                }
+                return
+            case .sleep(let duration, let endsOnShutdown):
+                if endsOnShutdown {
+                    _ = try? await cancelWhenGracefulShutdown { try await self.clock.sleep(for: duration) }
+                } else {
+                    try? await self.clock.sleep(for: duration)
+                }
+            case .flush(let prune):
+                do {
+                    try await self.flushOnce()
+                    if prune {
+                        try await self.primary.query(StagingSQL.pruneFlushed, logger: self.logger)
+                        try await self.primary.query(StagingSQL.pruneFenced, logger: self.logger)
+                    }
+                    let finished = self.clock.now
+                    self.state.withLock { $0.machine.flushSucceeded(pruned: prune, at: finished) }
+                } catch {
+                    self.state.withLock { $0.machine.flushFailed() }
+                    self.logger.warning("Flush failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+        }
+    }
+
+    /// A flush may move a large backlog: it gets ten call deadlines.
+    private var flushDeadline: Duration { self.configuration.callDeadline * 10 }
+
+    /// One flush, then confirm and (if there is reason to) check for lost batches.
+    package func flushOnce() async throws {
+        let started = self.clock.now
+        // Abandoning a flush at its deadline is safe: a later one that meets it still
+        // running skips (stage_flush takes a try-lock), and confirms what it committed.
+        let (moved, quarantined, change) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
+            let rows = try await self.primary.query(StagingSQL.stageFlush, logger: self.logger)
+            var moved: Int64 = 0
+            var quarantined: Int64 = 0
+            var change: ProjectionChange?
+            for try await (count, setAside, tenants, entityTenants, entities, versions, at)
+                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
+                moved += max(0, count)
+                quarantined += setAside
+                let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+                change = change.map { $0.merged(with: part) } ?? part
+            }
+            return (moved, quarantined, change)
+        }
+        if quarantined > 0 {
+            self.metrics.quarantined(Int(quarantined))
+            self.logger.error("The flush set rows aside in quarantine: PostgreSQL refused them", metadata: ["quarantined.rows": "\(quarantined)"])
+        }
+        if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: started.duration(to: self.clock.now)) }
+        if moved > 0, let change { await self.feed.publish(change) }
+        try await self.confirmFlushed()
+        let now = self.clock.now
+        let check = self.state.withLock { $0.machine.lossCheck(now: now) }
+        if !check.candidates.isEmpty {
+            try await self.replayLost(check.candidates)
+        }
+        self.state.withLock { $0.machine.lossCheckDone(check) }
+    }
+
+    private func confirmFlushed() async throws {
+        let pending = self.state.withLock { $0.machine.pendingBatchIDs }
+        guard !pending.isEmpty else { return }
+        let flushed = try await self.batchIDs("the flush confirmation", StagingSQL.flushed(among: pending))
+        guard !flushed.isEmpty else { return }
+        let backlog = self.state.withLock { $0.machine.flushConfirmed(flushed) }
+        self.metrics.backlog(backlog)
+    }
+
+    /// Stages again the batches that are neither flushed nor staged any more.
+    private func replayLost(_ candidates: [Int64]) async throws {
+        let lost = try await self.batchIDs("the check for lost batches", StagingSQL.lost(among: candidates))
+        guard !lost.isEmpty else { return }
+        let batches = self.state.withLock { $0.machine.lostBatches(lost) }
+        for batch in batches {
+            self.partitions.reset()
+            try await self.replayLink.copy(batch.data)
+            self.metrics.replayed()
+            self.state.withLock { $0.machine.replayed(batch.id) }
+            self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
+        }
+    }
+
+    /// The batch ids `query` answers on the primary, within the call deadline.
+    private func batchIDs(_ what: String, _ query: PostgresQuery) async throws -> [Int64] {
+        try await Deadline.run(within: self.configuration.callDeadline, what) {
+            var ids = [Int64]()
+            for try await id in try await self.primary.query(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
+            return ids
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import TesseraCore
+
+/// The writers: each takes a group of queued requests, stages it as one batch with one
+/// COPY on its own connection, and answers the requests: staged, quarantined or 503.
+extension IngestPipeline {
+    typealias Entry = IngestQueue<Pending>.Entry
+
+    /// A staging COPY PostgreSQL refused for its data: no retry of these rows can succeed.
+    struct DataRefusal: Error {
+        var sqlState: String
+        var message: String
+        var batchID: Int64
+        var data: ByteBuffer
+    }
+
+    func writeLoop(writer: Int, link: StagingLink) async {
+        while let group = await self.nextGroup(writer: writer) {
+            do {
+                try await self.stage(group, link: link)
+            } catch let refusal as DataRefusal where group.count > 1 {
+                // One request's rows must not cost the others theirs: each is staged on its
+                // own, and only those PostgreSQL still refuses go to quarantine.
+                self.logger.warning("A staging COPY was refused on data; staging its requests one by one", metadata: [
+                    "batch.requests": "\(group.count)", "sqlstate": "\(refusal.sqlState)",
+                ])
+                for entry in group {
+                    do {
+                        try await self.stage([entry], link: link)
+                    } catch let refusal as DataRefusal {
+                        await self.quarantine(entry, refusal)
+                    } catch {
+                        self.fail([entry], error)
+                    }
+                }
+            } catch let refusal as DataRefusal {
+                await self.quarantine(group[0], refusal)
+            } catch {
+                self.fail(group, error)
+            }
+            self.state.withLock { $0.machine.groupDone() }
+        }
+    }
+
+    /// The writer's next group, waiting parked while there is none; nil once draining
+    /// has emptied the queue.
+    private func nextGroup(writer: Int) async -> [Entry]? {
+        while true {
+            var action = IngestStateMachine<Pending>.WriterAction.park
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Parked and its continuation kept under one lock: a `submit` in between
+                // cannot wake a writer that is not listening yet.
+                action = self.state.withLock { state in
+                    let action = state.machine.writerIsFree(writer)
+                    if case .park = action { state.parkedWriters[writer] = continuation }
+                    return action
+                }
+                if case .park = action { return }
+                continuation.resume()
+            }
+            switch action {
+            case .stage(let group): return group
+            case .stop: return nil
+            case .park: continue
+            }
+        }
+    }
+
+    /// COPYs the entries' rows as one batch and acknowledges them; throws `DataRefusal`
+    /// when PostgreSQL refused the rows, any other error when they were not staged.
+    private func stage(_ entries: [Entry], link: StagingLink) async throws {
+        var rows = [IngestRow]()
+        rows.reserveCapacity(entries.reduce(0) { $0 + $1.points })
+        // Requests in queue order: a point written twice keeps its later value.
+        for entry in entries { rows.append(contentsOf: entry.item.rows) }
+        let sorted = StagingEncoder.prepare(rows)
+        let started = self.clock.now
+        let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
+            try await self.partitions.ensure(for: sorted)
+            return try await self.nextBatchID()
+        }
+        let data = StagingEncoder.encode(sorted, batchID: batchID)
+        do {
+            try await link.copy(data)
+        } catch let failure as StagingLink.CopyFailure {
+            if let state = DatabaseErrors.sqlState(of: failure.underlying), DatabaseErrors.isDataError(state) {
+                // PostgreSQL answered with an error: the COPY was aborted, nothing committed.
+                let message = (failure.underlying as? PSQLError)?.serverInfo?[.message] ?? "refused"
+                throw DataRefusal(sqlState: state, message: message, batchID: batchID, data: data)
+            }
+            // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
+            // must mean not stored, or the client's retry would store it twice.
+            guard failure.sent, try await self.settle(batchID: batchID) else {
+                self.logger.error("Staging COPY failed", metadata: [
+                    "batch.points": "\(sorted.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
+                ])
+                throw failure
+            }
+            self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
+        }
+        let now = self.clock.now
+        let pending = self.state.withLock { $0.machine.staged(entries, batch: batchID, data: data, at: now) }
+        self.metrics.staged(points: sorted.count, duration: started.duration(to: now), backlog: pending)
+        for entry in entries { entry.item.continuation.resume(returning: Staged(batchID: batchID, quarantined: false)) }
+    }
+
+    /// Answers the entries' requests with a 503: their rows were not stored.
+    private func fail(_ entries: [Entry], _ error: any Error) {
+        if !(error is StagingLink.CopyFailure) {
+            self.logger.error("Staging failed", metadata: [
+                "batch.points": "\(entries.reduce(0) { $0 + $1.points })", "error": "\(String(reflecting: error))",
+            ])
+        }
+        self.state.withLock { $0.machine.stagingFailed(entries) }
+        IngestMetrics.rejected(entries.reduce(0) { $0 + $1.points }, reason: "staging_failed")
+        let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
+        for entry in entries { entry.item.continuation.resume(throwing: failure) }
+    }
+
+    /// Keeps the rows of one request PostgreSQL refused at the staging COPY in
+    /// `ingest_quarantine` (as the COPY text, for `tessera quarantine replay`), and
+    /// acknowledges them as quarantined; a 503 when even that fails.
+    private func quarantine(_ entry: Entry, _ refusal: DataRefusal) async {
+        do {
+            let query = StagingSQL.quarantine(
+                tenant: entry.tenant, batchID: refusal.batchID, data: refusal.data, rows: entry.points,
+                sqlState: refusal.sqlState, reason: "the staging COPY failed: " + refusal.message
+            )
+            try await Deadline.run(within: self.configuration.callDeadline, "quarantining a refused batch") {
+                try await self.primary.query(query, logger: self.logger)
+            }
+        } catch {
+            self.fail([entry], error)
+            return
+        }
+        self.logger.error("A request's points were refused by the staging COPY; kept in quarantine", metadata: [
+            "tenant.id": "\(entry.tenant)", "batch.id": "\(refusal.batchID)", "batch.points": "\(entry.points)", "sqlstate": "\(refusal.sqlState)",
+        ])
+        self.state.withLock { $0.machine.quarantined(entry) }
+        self.metrics.quarantined(entry.points)
+        entry.item.continuation.resume(returning: Staged(batchID: refusal.batchID, quarantined: true))
+    }
+
+    /// After a staging COPY failed or was abandoned (PostgreSQL may still hold its rows
+    /// and commit them): true when the batch was committed, staged or flushed, and is to
+    /// be acknowledged; false when it was not, and is now fenced: `stage_flush()` drops
+    /// its rows, whenever they commit (migration 0007). Throws when the primary does not
+    /// answer within the configuration's `settleDeadline`; the batch is then answered as not stored, as
+    /// before this check, which is true unless that COPY commits after all.
+    package func settle(batchID: Int64) async throws -> Bool {
+        let logger = self.logger
+        return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging COPY") {
+            // The lock wait ends on the server before the deadline here: no settling goes on
+            // after its request was answered.
+            let deadline = self.configuration.settleDeadline.components
+            let waitMilliseconds = Int32(clamping: max(100, deadline.seconds * 1_000 + deadline.attoseconds / 1_000_000_000_000_000 - 2_000))
+            let rows = try await self.primary.query(StagingSQL.settle(batchID, waitMilliseconds: waitMilliseconds), logger: logger)
+            for try await committed in rows.decode(Bool.self) { return committed }
+            throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
+        }
+    }
+
+    /// A batch id no batch ever had, from a block of 64 taken at once. Blocks are taken on
+    /// the synchronous-commit pool: PostgreSQL WAL-logs a sequence 32 values ahead, and
+    /// with `synchronous_commit=off` that record can be lost in a crash, so the sequence
+    /// would hand out again ids of acknowledged batches waiting for replay (and the
+    /// replay would take the new batch for the old one). With synchronous commit, the
+    /// statement that logs waits for the record to be on disk. Ids this server still
+    /// holds are skipped all the same.
+    private func nextBatchID() async throws -> Int64 {
+        for _ in 0..<4 {
+            switch self.state.withLock({ $0.machine.takeBatchID() }) {
+            case .use(let id, let skipped):
+                for id in skipped {
+                    self.logger.error("The batch id sequence went back to an id still held; skipping it", metadata: ["batch.id": "\(id)"])
+                }
+                return id
+            case .fetchBlock:
+                var block = [Int64]()
+                for try await id in try await self.primary.query(StagingSQL.nextBatchIDs, logger: self.logger).decode(Int64.self) {
+                    block.append(id)
+                }
+                self.state.withLock { $0.machine.addBatchIDs(block) }
+            }
+        }
+        throw TesseraError(.unavailable, "No batch id.")
+    }
+}

@@ -1,0 +1,60 @@
+import PostgresNIO
+
+/// Every statement of the write path (the `fast` pipeline and the `safe` writer), in
+/// one place. The functions they call are in `Schema/Functions/` (one file each).
+enum StagingSQL {
+    /// A block of 64 batch ids.
+    static let nextBatchIDs: PostgresQuery = "SELECT nextval('ingest_batch_seq') FROM generate_series(1, 64)"
+
+    /// One batch id (the safe writer's, inside its transaction).
+    static let nextBatchID: PostgresQuery = "SELECT nextval('ingest_batch_seq')"
+
+    /// Moves everything staged into the time series, the projection and the rollups:
+    /// one row per move that committed (several when a data error made it move each
+    /// batch and tenant on its own, quarantining those that failed).
+    static let stageFlush: PostgresQuery = "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()"
+
+    /// Moves one batch staged in this transaction (the safe writer's).
+    static func flushStaged(_ batchID: Int64) -> PostgresQuery {
+        "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM flush_staged(\(batchID), NULL)"
+    }
+
+    /// A safe write waits for no entity delete (migration 0006).
+    static let sharedDeletionLock: PostgresQuery = "SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))"
+
+    static let synchronousCommit: PostgresQuery = "SET LOCAL synchronous_commit TO on"
+
+    /// Whether a batch whose COPY failed was committed (true) or is now fenced (false).
+    static func settle(_ batchID: Int64, waitMilliseconds: Int32) -> PostgresQuery {
+        "SELECT settle_staged_batch(\(batchID), \(waitMilliseconds))"
+    }
+
+    /// Of these batches, those whose flush committed.
+    static func flushed(among ids: [Int64]) -> PostgresQuery {
+        "SELECT batch_id FROM ingest_flushed_batches WHERE batch_id = ANY(\(ids)::bigint[])"
+    }
+
+    /// Of these batches, those neither flushed nor staged: lost by the database. One
+    /// snapshot answers both, and a flush moves and records a batch atomically, so a
+    /// batch called lost really is.
+    static func lost(among ids: [Int64]) -> PostgresQuery {
+        """
+        SELECT b FROM unnest(\(ids)::bigint[]) AS b
+         WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
+           AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
+        """
+    }
+
+    /// Records of flushed and fenced batches older than a day (no replay or settle
+    /// looks that far back).
+    static let pruneFlushed: PostgresQuery = "DELETE FROM ingest_flushed_batches WHERE flushed_at < now() - interval '24 hours'"
+    static let pruneFenced: PostgresQuery = "DELETE FROM ingest_fenced_batches WHERE fenced_at < now() - interval '24 hours'"
+
+    /// One request's rows PostgreSQL refused at the staging COPY, kept for an operator.
+    static func quarantine(tenant: Int64, batchID: Int64, data: ByteBuffer, rows: Int, sqlState: String, reason: String) -> PostgresQuery {
+        """
+        INSERT INTO ingest_quarantine (tenant_id, batch_id, copy_data, copy_rows, sqlstate, reason)
+        VALUES (\(tenant), \(batchID), \(data), \(rows), \(sqlState), \(reason))
+        """
+    }
+}
