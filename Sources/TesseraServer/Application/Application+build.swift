@@ -13,14 +13,14 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.add(middleware: ProblemMiddleware())
 
     OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics).addRoutes(to: router)
-    InfluxController(catalog: dependencies.catalog, services: dependencies.ingest).addRoutes(to: router)
+    InfluxController(catalog: dependencies.catalog, services: dependencies.ingest).addRoutes(to: router.group().add(middleware: InfluxProblemMiddleware()))
 
     let v1 = router.group("v1")
     TenantController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken)))
 
     let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits))
-    AttributeController(catalog: dependencies.catalog, resolver: dependencies.ingest.resolver, maxBodyBytes: configuration.maxBodyBytes)
+    AttributeController(catalog: dependencies.catalog, attributes: dependencies.reads.attributes, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("attributes").add(middleware: CommitPositionMiddleware(primary: dependencies.primary)))
     let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
     EntityController(

@@ -104,7 +104,7 @@ package struct ServerDependencies: Sendable {
             self.redis = nil
         }
         self.reads = ReadServices(
-            router: router, resolver: resolver, cache: cache, limits: readTopology.limits,
+            router: router, attributes: resolver.attributes, cache: cache, limits: readTopology.limits,
             preparedStatements: readTopology.preparedStatements, logger: logger
         )
         self.readPools = nodes.map(\.client)

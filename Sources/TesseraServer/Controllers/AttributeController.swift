@@ -5,8 +5,8 @@ import TesseraStore
 /// `/v1/attributes`: a tenant's attribute catalog.
 struct AttributeController {
     let catalog: Catalog
-    /// Told when an attribute changes, so ingest sees it at once on this server.
-    let resolver: IngestResolver
+    /// Told when an attribute changes, so ingest and reads see it at once on this server.
+    let attributes: AttributeCatalog
     let maxBodyBytes: Int
 
     struct PutBody: Decodable {
@@ -37,7 +37,7 @@ struct AttributeController {
             description: body.description
         )
         let (attribute, created) = try await self.catalog.putAttribute(definition, tenant: tenant)
-        self.resolver.invalidateAttributes(tenant: tenant.id)
+        self.attributes.invalidate(tenant: tenant.id)
         return EditedResponse(status: created ? .created : .ok, response: AttributeResponse(attribute))
     }
 

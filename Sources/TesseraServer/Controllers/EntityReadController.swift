@@ -29,7 +29,7 @@ struct EntityReadController {
         let requested = try Self.requestedAttributes(request)
         var extra = [Attribute]()
         if !requested.isEmpty {
-            let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: Set(requested))
+            let known = try await self.reads.attributes.known(tenant: tenant.id, needing: Set(requested))
             for name in requested {
                 guard let attribute = known[name] else {
                     throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
@@ -41,36 +41,22 @@ struct EntityReadController {
         let prepared = self.reads.preparedStatements
         let nonHot = extra
         // `eventual` and `analytics` lookups of the hot state may be answered by the cache.
-        let cache = options.consistency != .strong && options.minimum == nil && extra.isEmpty ? self.reads.cache : nil
-        if let cache, let id = cache.entityID(tenant: tenant.id, key: key), let hit = await cache.entity(tenant: tenant.id, entityID: id) {
-            return ReadResponse.cached(hit, consistency: options.consistency)
-        }
-        let read = { @Sendable () async throws -> ReadRouter.Served<EntityLookup?> in
-            try await self.reads.read(options) { connection in
+        return try await self.reads.cached.entity(
+            tenant: tenant.id, key: key, options: options, cacheable: extra.isEmpty,
+            notFound: "No entity with key '\(NameRules.printable(key))'."
+        ) {
+            let served = try await self.reads.read(options) { connection in
                 guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
                     return nil as EntityLookup?
                 }
                 let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
                 return EntityLookup(state: state, points: points)
             }
-        }
-        // Concurrent misses on one entity make one database read.
-        let served = cache != nil ? try await self.reads.entityFlights.run("\(tenant.id):\(key)", read) : try await read()
-        guard let lookup = served.value else {
-            throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
-        }
-        let members = Self.document(lookup)
-        if let cache {
-            cache.rememberEntityID(lookup.state.entity.id, tenant: tenant.id, key: key)
-            await cache.storeEntity(
-                tenant: tenant.id,
-                entityID: lookup.state.entity.id,
-                version: lookup.state.version,
-                lagMilliseconds: Int(served.source.lagMilliseconds.rounded(.up)),
-                document: ByteBuffer(bytes: JSONValue.object(members).jsonBytes)
+            guard let lookup = served.value else { return CachedReads.Computed(members: nil, served: served) }
+            return CachedReads.Computed(
+                members: Self.document(lookup), served: served, entity: (lookup.state.entity.id, lookup.state.version)
             )
         }
-        return ReadResponse.make(members, served: served)
     }
 
     /// An entity's state and the latest points of the non-hot attributes asked for.
@@ -119,7 +105,7 @@ struct EntityReadController {
             from: parameters.get("from"), to: parameters.get("to"), limit: parameters.get("limit"),
             cursor: parameters.get("cursor"), order: parameters.get("order")
         )
-        let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: [name])
+        let known = try await self.reads.attributes.known(tenant: tenant.id, needing: [name])
         guard let attribute = known[name] else {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
         }

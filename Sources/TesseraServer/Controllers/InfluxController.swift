@@ -17,7 +17,7 @@ struct InfluxController {
     let catalog: Catalog
     let services: IngestServices
 
-    func addRoutes(to router: Router<TesseraRequestContext>) {
+    func addRoutes(to router: RouterGroup<TesseraRequestContext>) {
         // Decoding a write's lines is long CPU work: off the connection's event loop.
         router.group("write").add(middleware: GlobalExecutorMiddleware()).post(use: self.write)
         router.get("ping", use: self.ping)
@@ -32,43 +32,32 @@ struct InfluxController {
 
     @Sendable func write(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try await self.authenticate(request)
-        do {
-            return try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, tenant: tenant) }
-        } catch let error as TesseraError {
-            throw self.problem(error, request)
-        }
+        return try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, context: context, tenant: tenant) }
     }
 
-    private func write(_ request: Request, tenant: Tenant) async throws -> Response {
+    private func write(_ request: Request, context: TesseraRequestContext, tenant: Tenant) async throws -> Response {
         guard let database = request.uri.queryParameters.get("db"), !database.isEmpty else {
-            throw self.problem(TesseraError(.invalidParameter, "database is required"), request)
+            throw TesseraError(.invalidParameter, "database is required")
         }
-        let precision: LineProtocolPrecision
-        do {
-            precision = try IngestController.precision(request)
-        } catch {
-            throw self.problem(error, request)
-        }
+        let precision = try IngestController.precision(request)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > self.services.maxBodyBytes {
-            throw self.problem(TesseraError(.bodyTooLarge, "Request Entity Too Large"), request)
+            throw TesseraError(.bodyTooLarge, "Request Entity Too Large")
         }
         var session = IngestSession(tenant: tenant, durability: .fast, services: self.services)
         do {
             try await BodyPointReader.read(request.body, format: .lineProtocol(precision), maxBytes: self.services.maxBodyBytes, into: &session)
             try await session.finish()
         } catch {
-            throw self.problem(error, request, partial: session.progress, rejected: session.progress == nil ? nil : session.rejected)
+            // What a write that failed midway had stored.
+            var problem = Problem.from(error, request: request, context: context)
+            problem.partial = session.progress
+            if session.progress != nil { problem.rejected = session.rejected }
+            throw problem
         }
         guard session.rejectedCount == 0 else {
             let first = session.rejected[0]
             let message = (session.accepted > 0 ? "partial write: " : "") + first.detail + " dropped=\(session.rejectedCount)"
-            throw Problem(
-                TesseraError(.partialWrite, message, line: first.index),
-                instance: request.uri.path,
-                headers: [Self.versionHeader: Self.version, Self.errorHeader: message],
-                rejected: session.rejected,
-                influxError: message
-            )
+            throw Problem(TesseraError(.partialWrite, message, line: first.index), instance: request.uri.path, rejected: session.rejected, influxError: message)
         }
         return Response(status: .noContent, headers: [Self.versionHeader: Self.version])
     }
@@ -87,10 +76,7 @@ struct InfluxController {
         // Form encoding writes spaces as '+'.
         statement = statement.replacingOccurrences(of: "+", with: " ")
         guard statement.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("CREATE DATABASE") else {
-            throw self.problem(
-                TesseraError(.invalidParameter, "Tessera takes InfluxDB writes only; query through the /v1 API."),
-                request
-            )
+            throw TesseraError(.invalidParameter, "Tessera takes InfluxDB writes only; query through the /v1 API.")
         }
         return Response(
             status: .ok,
@@ -101,7 +87,7 @@ struct InfluxController {
 
     private func authenticate(_ request: Request) async throws -> Tenant {
         guard let key = Self.credential(request), let tenant = try await self.catalog.tenant(forKey: APIKey(value: key)) else {
-            throw self.problem(TesseraError(.unauthorized, "authorization failed"), request)
+            throw TesseraError(.unauthorized, "authorization failed")
         }
         return tenant
     }
@@ -129,20 +115,6 @@ struct InfluxController {
         }
         if let password, !password.isEmpty { return password }
         return nil
-    }
-
-    private func problem(
-        _ error: any Error, _ request: Request, partial: IngestSession.Progress? = nil, rejected: [PointRejection]? = nil
-    ) -> Problem {
-        let tesseraError = (error as? TesseraError) ?? TesseraError(.internalError, "The write failed.")
-        return Problem(
-            tesseraError,
-            instance: request.uri.path,
-            headers: [Self.versionHeader: Self.version, Self.errorHeader: tesseraError.detail],
-            rejected: rejected,
-            influxError: tesseraError.detail,
-            partial: partial
-        )
     }
 
     static let versionHeader = HTTPField.Name("X-Influxdb-Version")!

@@ -23,7 +23,7 @@ struct QueryController {
         let options = try ReadOptions.parse(request, default: .eventual)
         let query = try EntityQuery.parse(try await JSONBody.value(from: request, limit: self.maxBodyBytes))
         let names = query.filter.attributeNames
-        let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: names)
+        let known = try await self.reads.attributes.known(tenant: tenant.id, needing: names)
         for name in names.sorted() {
             guard let attribute = known[name] else {
                 throw TesseraError(.unknownAttribute, "The filter names '\(NameRules.printable(name))', which the tenant has no attribute of.")
@@ -36,7 +36,7 @@ struct QueryController {
             }
         }
         let logger = self.reads.logger
-        return try await self.cached(tenant: tenant.id, kind: "filter", normalized: "\(query)", options: options) {
+        return try await self.reads.cached.query(tenant: tenant.id, kind: "filter", normalized: "\(query)", options: options) {
             let served = try await self.reads.read(options) { connection in
                 try await EntitySearch.search(query, tenantID: tenant.id, attributes: known, on: connection, logger: logger)
             }
@@ -52,54 +52,16 @@ struct QueryController {
                 ("entities", .array(entities)),
                 ("next_cursor", served.value.nextAfter.map { .string(Cursor.encode(entityID: $0)) } ?? .null),
             ]
-            return Computed(members: members, served: served)
+            return CachedReads.Computed(members: members, served: served)
         }
     }
 
     /// A query's answer without `meta`, and where it was read.
-    struct Computed: Sendable {
-        var members: [(String, JSONValue)]
-        var served: ReadRouter.Served<Void>
-
-        init<Value>(members: [(String, JSONValue)], served: ReadRouter.Served<Value>) {
-            self.members = members
-            self.served = .init(value: (), source: served.source, databaseTime: served.databaseTime)
-        }
-    }
-
-    /// Answers from the cache when the consistency allows it; else computes (one
-    /// computation for concurrent misses), stores and answers.
-    func cached(
-        tenant: Int64,
-        kind: String,
-        normalized: String,
-        options: ReadOptions,
-        _ compute: @escaping @Sendable () async throws -> Computed
-    ) async throws -> Response {
-        guard let cache = self.reads.cache, options.consistency != .strong, options.minimum == nil else {
-            let computed = try await compute()
-            return ReadResponse.make(computed.members, served: computed.served)
-        }
-        let (hit, slot) = await cache.query(tenant: tenant, kind: kind, normalized: normalized)
-        if let hit { return ReadResponse.cached(hit, consistency: options.consistency) }
-        let computed = try await self.reads.queryFlights.run(slot?.key ?? "\(tenant):\(kind):\(normalized)", compute)
-        if let slot {
-            let nowMicros = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            await cache.storeQuery(
-                slot,
-                document: ByteBuffer(bytes: JSONValue.object(computed.members).jsonBytes),
-                lagMilliseconds: Int(computed.served.source.lagMilliseconds.rounded(.up)),
-                nowMicros: nowMicros
-            )
-        }
-        return ReadResponse.make(computed.members, served: computed.served)
-    }
-
     @Sendable func aggregate(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let options = try ReadOptions.parse(request, default: .analytics)
         let query = try AggregateQuery.parse(try await JSONBody.value(from: request, limit: self.maxBodyBytes), limits: self.reads.limits.aggregate)
-        let known = try await self.reads.resolver.knownAttributes(tenant: tenant.id, needing: [query.attribute])
+        let known = try await self.reads.attributes.known(tenant: tenant.id, needing: [query.attribute])
         guard let attribute = known[query.attribute] else {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(query.attribute))'.")
         }
@@ -111,7 +73,7 @@ struct QueryController {
         }
         let maxRows = self.reads.limits.maxAggregateRows
         let logger = self.reads.logger
-        return try await self.cached(tenant: tenant.id, kind: "aggregate", normalized: "\(query)", options: options) {
+        return try await self.reads.cached.query(tenant: tenant.id, kind: "aggregate", normalized: "\(query)", options: options) {
             let served = try await self.reads.read(options) { connection in
                 try await AggregateReads.aggregate(query, attribute: attribute, tenantID: tenant.id, maxRows: maxRows, on: connection, logger: logger)
             }
@@ -133,7 +95,7 @@ struct QueryController {
                 ("bucket", .string(query.bucket.text)),
                 ("buckets", .array(buckets)),
             ]
-            return Computed(members: members, served: served)
+            return CachedReads.Computed(members: members, served: served)
         }
     }
 }

@@ -3,33 +3,39 @@ import Hummingbird
 import Logging
 import TesseraCore
 
-/// Turns every error into an `application/problem+json` response with a stable code.
-/// Unexpected errors become a 500 whose body says nothing internal; the detail is logged.
+/// Turns every error into an `application/problem+json` response with a stable code
+/// (`Problem.from`). The one error→HTTP path: the InfluxDB endpoints' errors pass
+/// through here too, rendered for Influx clients by `InfluxProblemMiddleware` first.
 package struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     package init() {}
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as Problem {
-            return try problem.response(from: request, context: context)
         } catch {
-            let problem = Problem(Self.clientError(for: error, context: context), instance: request.uri.path)
-            if problem.error.code == .internalError {
-                context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            }
-            return try problem.response(from: request, context: context)
+            return try Problem.from(error, request: request, context: context).response(from: request, context: context)
         }
     }
+}
 
-    static func clientError(for error: any Error, context: Context) -> TesseraError {
+extension Problem {
+    /// The problem for any error a handler threw: a `Problem` as it is, a
+    /// `TesseraError` with its code, Hummingbird's HTTP errors by status, anything
+    /// else a 500 that says nothing internal (its detail is logged).
+    static func from(_ error: any Error, request: Request, context: some RequestContext) -> Problem {
         switch error {
+        case let problem as Problem:
+            return problem
         case let error as TesseraError:
-            return error
+            return Problem(error, instance: request.uri.path)
         case let error as HTTPError:
-            return Self.clientError(for: error)
+            return Problem(Self.clientError(for: error), instance: request.uri.path)
         default:
-            return TesseraError(.internalError, "The server failed to handle the request (request id \(context.id)).")
+            context.logger.error("Unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return Problem(
+                TesseraError(.internalError, "The server failed to handle the request (request id \(context.id))."),
+                instance: request.uri.path
+            )
         }
     }
 

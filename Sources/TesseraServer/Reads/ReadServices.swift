@@ -6,7 +6,7 @@ import TesseraRouting
 import TesseraStore
 
 /// What the read endpoints use: the router over the nodes, the attribute catalog
-/// (cached), and the limits on what one read may ask for.
+/// (shared with ingest), the cache-aside path, and the limits on what one read may ask for.
 package struct ReadServices: Sendable {
     package struct Limits: Sendable {
         package var aggregate: AggregateQuery.Limits
@@ -20,9 +20,11 @@ package struct ReadServices: Sendable {
     }
 
     package var router: ReadRouter
-    package var resolver: IngestResolver
+    package var attributes: AttributeCatalog
     /// The Redis read cache, when one is configured.
-    package var cache: ReadCache?
+    package var cache: ReadCache? { self.cached.cache }
+    /// Cache-aside and single-flight for lookups, filters and aggregates.
+    let cached: CachedReads
     package var limits: Limits
     /// Entity lookups run as named prepared statements, parsed and planned once per
     /// connection, unless disabled: behind a transaction-pooling pgbouncer older than
@@ -30,14 +32,10 @@ package struct ReadServices: Sendable {
     /// statements do not follow its client.
     package let preparedStatements: PreparedStatementPolicy
     package var logger: Logger
-    /// One database read per entity for concurrent cache misses.
-    let entityFlights = SingleFlight<ReadRouter.Served<EntityReadController.EntityLookup?>>()
-    /// One database read per query for concurrent cache misses.
-    let queryFlights = SingleFlight<QueryController.Computed>()
 
     package init(
         router: ReadRouter,
-        resolver: IngestResolver,
+        attributes: AttributeCatalog,
         cache: ReadCache? = nil,
         limits: Limits = .init(),
         preparedStatements: Bool = true,
@@ -45,8 +43,8 @@ package struct ReadServices: Sendable {
     ) {
         self.router = router
         self.preparedStatements = PreparedStatementPolicy(enabled: preparedStatements)
-        self.resolver = resolver
-        self.cache = cache
+        self.attributes = attributes
+        self.cached = CachedReads(cache: cache)
         self.limits = limits
         self.logger = logger
     }

@@ -42,29 +42,19 @@ package final class IngestResolver: Sendable {
         package var rejections: [PointRejection] = []
     }
 
-    private struct AttributeSet: Sendable {
-        var byName: AttributesByName
-        var loadedAt: ServiceClock.Instant
-    }
-
     let client: PostgresClient
     let rules: Rules
-    let clock: ServiceClock
     let logger: Logger
-    private let attributes = Mutex<[Int64: AttributeSet]>([:])
+    /// The tenants' attributes, shared with the reads.
+    package let attributes: AttributeCatalog
     /// Entity ids by tenant and key; keys compare as bytes, as in the database.
     private let entities = Mutex<(count: Int, byTenant: [Int64: [ExactKey: Int64]])>((0, [:]))
 
-    package init(client: PostgresClient, rules: Rules = .init(), clock: ServiceClock = .continuous, logger: Logger) {
-        self.clock = clock
+    package init(client: PostgresClient, rules: Rules = .init(), attributes: AttributeCatalog? = nil, clock: ServiceClock = .continuous, logger: Logger) {
+        self.attributes = attributes ?? AttributeCatalog(client: client, ttl: rules.attributeCacheTTL, clock: clock, logger: logger)
         self.client = client
         self.rules = rules
         self.logger = logger
-    }
-
-    /// Forgets a tenant's cached attributes (after one was created or changed here).
-    package func invalidateAttributes(tenant: Int64) {
-        _ = self.attributes.withLock { $0.removeValue(forKey: tenant) }
     }
 
     /// Forgets a cached entity id (after the entity was deleted).
@@ -178,20 +168,9 @@ package final class IngestResolver: Sendable {
 
     // MARK: - Attributes
 
-    /// The tenant's attributes by name, from the cache while it is fresh and holds
-    /// every name in `needing` (else reloaded).
-    package func knownAttributes(tenant: Int64, needing names: Set<String> = []) async throws(TesseraError) -> AttributesByName {
-        if let cached = self.cachedAttributes(tenant: tenant), cached.containsAll(names) { return cached }
-        return try await self.loadAttributes(tenant: tenant)
-    }
-
     private func attributes(for points: [IncomingPoint], tenant: Tenant) async throws(TesseraError) -> AttributesByName {
         let names = Set(points.map { ExactKey($0.attribute) })
-        var known = self.cachedAttributes(tenant: tenant.id)
-        if known == nil || !known!.containsAll(names.map(\.text)) {
-            known = try await self.loadAttributes(tenant: tenant.id)
-        }
-        var byName = known ?? [:]
+        let byName = try await self.attributes.known(tenant: tenant.id, needing: Set(names.map(\.text)))
         let missing = names.filter { byName[$0.text] == nil }
         guard !missing.isEmpty, tenant.settings.autoCreateAttributes else { return byName }
         // Create each missing attribute with the type of its first non-null value.
@@ -203,36 +182,7 @@ package final class IngestResolver: Sendable {
         guard !firstTypes.isEmpty else { return byName }
         // Created under the tenant's cap, race-free (migration 0011); names past it stay missing.
         let toCreate = firstTypes.sorted { Array($0.key.text.utf8).lexicographicallyPrecedes(Array($1.key.text.utf8)) }
-        let createNames = toCreate.map(\.key.text)
-        let createTypes = toCreate.map(\.value.rawValue)
-        try await self.run {
-            try await self.client.query(
-                "SELECT create_attributes(\(tenant.id), \(createNames)::text[], \(createTypes)::text[])",
-                logger: self.logger
-            )
-        }
-        byName = try await self.loadAttributes(tenant: tenant.id)
-        return byName
-    }
-
-    private func cachedAttributes(tenant: Int64) -> AttributesByName? {
-        self.attributes.withLock { cache in
-            guard let set = cache[tenant], set.loadedAt.duration(to: self.clock.now) < self.rules.attributeCacheTTL else { return nil }
-            return set.byName
-        }
-    }
-
-    private func loadAttributes(tenant: Int64) async throws(TesseraError) -> AttributesByName {
-        let list = try await self.run {
-            let rows = try await self.client.query(
-                "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)",
-                logger: self.logger
-            )
-            return try await Catalog.decodeAttributes(rows, tenantID: tenant)
-        }
-        let byName = AttributesByName(list)
-        self.attributes.withLock { $0[tenant] = AttributeSet(byName: byName, loadedAt: self.clock.now) }
-        return byName
+        return try await self.attributes.create(names: toCreate.map(\.key.text), types: toCreate.map(\.value), tenant: tenant.id)
     }
 
     // MARK: - Entities
