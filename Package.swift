@@ -168,6 +168,8 @@ let package = Package(
                 "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -203,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraCore", "TesseraStore", "TesseraLocal", "TesseraServer", "TesseraTestSupport",
+                "TesseraCore", "TesseraStore", "TesseraServer", "TesseraTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -9,17 +9,18 @@ import TesseraServer
 import TesseraStore
 import TesseraTestSupport
 
-/// The read cache against a real Redis and a real PostgreSQL, through the API.
+/// The read cache against a real Redis and a real PostgreSQL, through the API: which
+/// reads the server answers from it, and what in the server tells it about changes.
+/// The cache's own semantics (TTLs, keys per tenant, query slots, tombstones, its
+/// breaker when Redis dies) are tested on `ReadCache` itself, in TesseraCacheTests.
 @Suite struct CacheTests {
-    static func settings(_ url: RedisURL, entityTTL: Duration = .seconds(300), sliding: Bool = true) -> ServerDependencies.CacheSettings {
+    static func settings(_ url: RedisURL) -> ServerDependencies.CacheSettings {
         // Each test's database numbers tenants and entities from 1: a namespace keeps their keys apart.
         // A generous command timeout: on a loaded CI machine a 200 ms one let a GET time out,
         // and the read that should have been a hit went to the database.
         .init(
             redis: .init(url: url, commandTimeout: .seconds(1)),
             cache: .init(
-                entityTTL: entityTTL,
-                slidingEntityTTL: sliding,
                 breaker: .init(failureThreshold: 3, coolDown: .seconds(1)),
                 namespace: "test-\(UUID().uuidString.prefix(8)):"
             )
@@ -131,6 +132,8 @@ import TesseraTestSupport
         }
     }
 
+    /// The DELETE route announces the deletion to the cache (the tombstone itself is
+    /// ReadCacheTests' business).
     @Test func aDeletedEntityIsNeverServedFromTheCache() async throws {
         let redis = try await TestRedis.url()
         try await Self.run(cache: Self.settings(redis)) { client, _ in
@@ -145,71 +148,9 @@ import TesseraTestSupport
         }
     }
 
-    @Test func entriesExpireAfterTheirTTL() async throws {
-        let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis, entityTTL: .seconds(1))) { client, _ in
-            let tenant = try await Self.hotTenant(client)
-            try await Self.write(client, tenant, entity: "brief", value: 1)
-            _ = try await client.send(.get, "/v1/entities/brief", key: tenant.key)
-            #expect(Self.source(try await client.send(.get, "/v1/entities/brief", key: tenant.key)) == "cache")
-            try await Task.sleep(for: .milliseconds(1_300))
-            #expect(Self.source(try await client.send(.get, "/v1/entities/brief", key: tenant.key)) == "primary")
-        }
-    }
-
-    @Test func aHitRestartsAnEntrysTTL() async throws {
-        let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis, entityTTL: .seconds(2))) { client, _ in
-            let tenant = try await Self.hotTenant(client)
-            try await Self.write(client, tenant, entity: "popular", value: 1)
-            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
-            // Read every second for 3 s: past the 2 s TTL, each hit kept the entry.
-            for _ in 0..<3 {
-                try await Task.sleep(for: .seconds(1))
-                #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "cache")
-            }
-            // Unread for longer than the TTL: gone.
-            try await Task.sleep(for: .milliseconds(2_500))
-            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
-        }
-    }
-
-    @Test func withAFixedTTLHitsDoNotKeepAnEntry() async throws {
-        let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis, entityTTL: .seconds(2), sliding: false)) { client, _ in
-            let tenant = try await Self.hotTenant(client)
-            try await Self.write(client, tenant, entity: "popular", value: 1)
-            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
-            try await Task.sleep(for: .seconds(1))
-            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "cache")
-            // 2.3 s after the miss that stored it, whatever the hit at 1 s.
-            try await Task.sleep(for: .milliseconds(1_300))
-            #expect(Self.source(try await client.send(.get, "/v1/entities/popular", key: tenant.key)) == "primary")
-        }
-    }
-
-    @Test func oneTenantsEntriesAreNeverServedToAnother() async throws {
-        let redis = try await TestRedis.url()
-        try await Self.run(cache: Self.settings(redis)) { client, _ in
-            let first = try await Self.hotTenant(client)
-            let second = try await Self.hotTenant(client)
-            try await Self.write(client, first, entity: "same", value: 1)
-            try await Self.write(client, second, entity: "same", value: 2)
-            let filter = #"{"filter": {"attribute": "temp", "op": "exists"}}"#
-            for _ in 0..<2 {
-                #expect(try Self.temp(try await client.send(.get, "/v1/entities/same", key: first.key)) == 1)
-                #expect(try Self.temp(try await client.send(.get, "/v1/entities/same", key: second.key)) == 2)
-                let firstFilter = try await client.send(.post, "/v1/query/entities", key: first.key, json: filter).object()
-                let secondFilter = try await client.send(.post, "/v1/query/entities", key: second.key, json: filter).object()
-                #expect(((firstFilter["entities"] as? [[String: Any]])?.first?["attributes"] as? [String: Any])?["temp"] as? Double == 1)
-                #expect(((secondFilter["entities"] as? [[String: Any]])?.first?["attributes"] as? [String: Any])?["temp"] as? Double == 2)
-            }
-            // The second round came from the cache.
-            #expect(Self.source(try await client.send(.get, "/v1/entities/same", key: second.key)) == "cache")
-            #expect(Self.source(try await client.send(.post, "/v1/query/entities", key: second.key, json: filter)) == "cache")
-        }
-    }
-
+    /// The query routes answer from the cache, store only what their source had seen,
+    /// and a flush moves the tenant's query generation (the slots themselves are
+    /// ReadCacheTests' business).
     @Test func queryResultsAreCachedUntilTheTenantWrites() async throws {
         let redis = try await TestRedis.url()
         try await Self.run(cache: Self.settings(redis)) { client, dependencies in
@@ -231,41 +172,6 @@ import TesseraTestSupport
             #expect((fresh["entities"] as? [[String: Any]])?.compactMap { $0["key"] as? String }.sorted() == ["a", "b"])
             let counted = try await client.send(.post, "/v1/query/aggregate?consistency=analytics", key: tenant.key, json: aggregate).object()
             #expect(((counted["buckets"] as? [[String: Any]])?.compactMap { $0["count"] as? Int }.reduce(0, +)) == 2)
-        }
-    }
-
-    @Test func redisDyingCostsNoClientErrorsAndTheCacheComesBack() async throws {
-        try await TestRedis.withPrivateRedis { cluster, url in
-            // Over real connections: the handlers run on their event loops, with the Redis
-            // connections there, as in a deployment.
-            try await Self.run(cache: Self.settings(url), overHTTP: true) { client, dependencies in
-                let tenant = try await Self.hotTenant(client)
-                try await Self.write(client, tenant, entity: "dev-1", value: 3)
-                _ = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                #expect(Self.source(try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "cache")
-                let cache = try #require(dependencies.reads.cache)
-                try await cluster.stop(component: "redis")
-                var failures = 0
-                for _ in 0..<40 {
-                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                    if response.status != .ok || (try? Self.temp(response)) != 3 { failures += 1 }
-                }
-                #expect(failures == 0)
-                #expect(cache.isBreakerOpen)
-                // Writes go on while the cache is away.
-                try await Self.write(client, tenant, entity: "dev-1", value: 4)
-                _ = try await cluster.up()
-                var resumed = false
-                for _ in 0..<100 where !resumed {
-                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                    #expect(response.status == .ok)
-                    #expect(try Self.temp(response) == 4)
-                    resumed = Self.source(response) == "cache"
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                #expect(resumed, "hits never resumed after Redis came back")
-                #expect(!cache.isBreakerOpen)
-            }
         }
     }
 }

@@ -26,7 +26,7 @@ import TesseraTestSupport
             #expect(first.status == .ok)
             // No server's flush (the suite's other servers share the database) may move the
             // point before the delete.
-            let holder = try await CrashRecoveryTests.holdFlushes(database)
+            let holder = try await TestConnection.holdFlushes(database)
             let staged = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"hum","value":5}]}"#)
             #expect(staged.status == .ok)
             #expect(dependencies.ingest.pipeline.unflushedPoints == 1)
@@ -57,7 +57,7 @@ import TesseraTestSupport
         let database = try await Self.migratedDatabase()
         try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
             let tenant = try await Self.tenantWithTempAndHum(client, "again")
-            let holder = try await CrashRecoveryTests.holdFlushes(database)
+            let holder = try await TestConnection.holdFlushes(database)
             let staged = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"hum","value":5}]}"#)
             #expect(staged.status == .ok)
             #expect(try await client.send(.delete, "/v1/entities/dev-1", key: tenant.key).status == .noContent)

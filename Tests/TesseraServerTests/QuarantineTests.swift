@@ -69,7 +69,7 @@ import TesseraTestSupport
             }
             try await Self.installTrigger(on: "entity_values_ingest", refusing: bad, in: database)
             // Hold the staging table so both requests queue for one writer's next COPY.
-            try await AbandonedCopyTests.withConnection(database) { holder in
+            try await TestConnection.withConnection(database) { holder in
                 try await holder.query("BEGIN", logger: quietLogger)
                 try await holder.query("LOCK TABLE entity_values_ingest IN ACCESS EXCLUSIVE MODE", logger: quietLogger)
                 async let warmup = client.send(.post, "/v1/ingest", key: good.key, json: #"{"points":[{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T00:00:01Z"}]}"#)

@@ -106,7 +106,7 @@ import TesseraTestSupport
         try await APITester.run(primary: database, tenantLimits: TenantLimits(maxConcurrentRequests: 2)) { client, _ in
             let tenant = try await client.createTenant("busy")
             let other = try await client.createTenant("calm")
-            try await AbandonedCopyTests.withConnection(database) { holder in
+            try await TestConnection.withConnection(database) { holder in
                 // Safe writes wait while a delete holds this lock: two stay in flight.
                 try await holder.query("BEGIN", logger: quietLogger)
                 try await holder.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.deletion))", logger: quietLogger)

@@ -9,30 +9,34 @@ import TesseraServer
 import TesseraStore
 import TesseraTestSupport
 
-/// Reads routed across a real primary and two real streaming replicas. The tests
-/// pause and stop replicas of their own cluster, so they run one at a time.
+/// Reads routed across a real primary and two real streaming replicas, through the
+/// API: what only HTTP carries (the commit position in headers and parameters). Where
+/// each consistency goes, lag and breakers are tested on the router itself, in
+/// TesseraRoutingTests' ReadRouterTests. The tests pause replicas of the shared
+/// replicated cluster, so each has it to itself (`exclusively`).
 @Suite(.serialized) struct ReplicaRoutingTests {
     static let lagThresholdMilliseconds = 1_500.0
 
     static func withReplicatedAPI(
         _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies, ReplicatedTestCluster.Topology) async throws -> Void
     ) async throws {
-        let topology = try await ReplicatedTestCluster.topology()
-        let reads = ServerDependencies.ReadTopology(
-            replicas: topology.replicas,
-            poolSize: 3,
-            router: .init(
-                policy: .init(maxReplicaLagMilliseconds: Self.lagThresholdMilliseconds),
-                breaker: .init(failureThreshold: 5, coolDown: .seconds(1)),
-                leaseTimeout: .milliseconds(500)
+        try await ReplicatedTestCluster.exclusively { topology in
+            let reads = ServerDependencies.ReadTopology(
+                replicas: topology.replicas,
+                poolSize: 3,
+                router: .init(
+                    policy: .init(maxReplicaLagMilliseconds: Self.lagThresholdMilliseconds),
+                    breaker: .init(failureThreshold: 5, coolDown: .seconds(1)),
+                    leaseTimeout: .milliseconds(500)
+                )
             )
-        )
-        try await APITester.run(primary: topology.primary, readTopology: reads) { client, dependencies in
-            // The monitor runs as a service; wait until it has seen both replicas.
-            try await Self.until("both replicas measured") {
-                dependencies.reads.router.views().filter { $0.role == .replica && $0.lagMilliseconds != nil }.count == 2
+            try await APITester.run(primary: topology.primary, readTopology: reads) { client, dependencies in
+                // The monitor runs as a service; wait until it has seen both replicas.
+                try await Self.until("both replicas measured") {
+                    dependencies.reads.router.views().filter { $0.role == .replica && $0.lagMilliseconds != nil }.count == 2
+                }
+                try await body(client, dependencies, topology)
             }
-            try await body(client, dependencies, topology)
         }
     }
 
@@ -66,65 +70,6 @@ import TesseraTestSupport
         )
         #expect(response.status == .ok)
         return tenant
-    }
-
-    @Test func eachConsistencyGoesWhereItShould() async throws {
-        try await Self.withReplicatedAPI { client, _, _ in
-            let tenant = try await Self.seed(client)
-            // Replicas catch up in milliseconds; the entity is there once replayed.
-            try await Self.until("the entity is on the replicas") {
-                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).status == .ok
-            }
-            var eventualSources = Set<String>()
-            for _ in 0..<20 {
-                let strong = try await client.send(.get, "/v1/entities/dev-1?consistency=strong", key: tenant.key)
-                #expect(Self.source(strong) == "primary")
-                let eventual = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                #expect(eventual.status == .ok)
-                eventualSources.insert(Self.source(eventual) ?? "?")
-                let analytics = try await client.send(.get, "/v1/entities/dev-1?consistency=analytics", key: tenant.key)
-                // No analytics node configured: the least-lagged replica.
-                #expect(Self.source(analytics)?.hasPrefix("replica-") == true)
-            }
-            #expect(eventualSources.allSatisfy { $0.hasPrefix("replica-") }, "eventual reads went to \(eventualSources)")
-            let body = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).object()
-            let meta = try #require(body["meta"] as? [String: Any])
-            #expect((meta["lag_ms"] as? Int).map { $0 < Int(Self.lagThresholdMilliseconds) } == true)
-        }
-    }
-
-    @Test func aReplicaPausedPastTheLagThresholdGetsNoEventualReadsUntilItResumes() async throws {
-        try await Self.withReplicatedAPI { client, dependencies, topology in
-            let tenant = try await Self.seed(client)
-            try await Self.setReplay(paused: true, on: topology.replicas[0])
-            do {
-                try await Self.until("replica-1 lags past the threshold") {
-                    (dependencies.reads.router.views().first { $0.name == "replica-1" }?.lagMilliseconds ?? 0) >= Self.lagThresholdMilliseconds
-                }
-                for _ in 0..<20 {
-                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                    #expect(response.status == .ok)
-                    #expect(Self.source(response) == "replica-2")
-                }
-                // Both paused: eventual reads fall back to the primary.
-                try await Self.setReplay(paused: true, on: topology.replicas[1])
-                try await Self.until("replica-2 lags past the threshold") {
-                    (dependencies.reads.router.views().first { $0.name == "replica-2" }?.lagMilliseconds ?? 0) >= Self.lagThresholdMilliseconds
-                }
-                let fallback = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                #expect(fallback.status == .ok)
-                #expect(Self.source(fallback) == "primary")
-            } catch {
-                try? await Self.setReplay(paused: false, on: topology.replicas[0])
-                try? await Self.setReplay(paused: false, on: topology.replicas[1])
-                throw error
-            }
-            try await Self.setReplay(paused: false, on: topology.replicas[0])
-            try await Self.setReplay(paused: false, on: topology.replicas[1])
-            try await Self.until("reads go to replica-1 again") {
-                Self.source(try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "replica-1"
-            }
-        }
     }
 
     @Test func aWriterReadsItsOwnWriteByPassingTheCommitPosition() async throws {
@@ -179,42 +124,6 @@ import TesseraTestSupport
                 return true
             }
             _ = dependencies
-        }
-    }
-
-    @Test func aStoppedReplicaCostsNoClientErrorsAndItsBreakerOpensThenCloses() async throws {
-        try await Self.withReplicatedAPI { client, dependencies, topology in
-            let tenant = try await Self.seed(client)
-            try await Self.until("the seed is on the replicas") {
-                try await client.send(.get, "/v1/entities/dev-1", key: tenant.key).status == .ok
-            }
-            let router = dependencies.reads.router
-            try await topology.cluster.stop(component: "replica-1")
-            do {
-                var failures = 0
-                var reads = 0
-                let deadline = ContinuousClock.now + .seconds(15)
-                while !router.isBreakerOpen("replica-1") || reads < 30 {
-                    guard ContinuousClock.now < deadline else { break }
-                    let response = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                    if response.status != .ok { failures += 1 }
-                    reads += 1
-                }
-                #expect(failures == 0, "\(failures) of \(reads) reads failed while replica-1 was down")
-                #expect(router.isBreakerOpen("replica-1"))
-                let afterOpen = try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)
-                #expect(Self.source(afterOpen) != "replica-1")
-            } catch {
-                _ = try? await topology.cluster.up()
-                throw error
-            }
-            _ = try await topology.cluster.up()
-            try await Self.until("replica-1's breaker closes", timeout: .seconds(30)) {
-                !router.isBreakerOpen("replica-1")
-            }
-            try await Self.until("reads reach replica-1 again", timeout: .seconds(30)) {
-                Self.source(try await client.send(.get, "/v1/entities/dev-1", key: tenant.key)) == "replica-1"
-            }
         }
     }
 }

@@ -258,8 +258,13 @@ package final class ReadCache: Sendable {
                 defer { state.skippedWrites = false }
                 return state.skippedWrites
             }
-            if mustFlush { await self.emptyAfterOutage() }
             self.metrics.breaker(open: false)
+            if mustFlush {
+                await self.emptyAfterOutage()
+                // What this call read predates the emptying and may be one of the entries
+                // the skipped writes left stale: a read is a miss.
+                if reading { return nil }
+            }
             return value
         } catch {
             self.metrics.error(error.kind.rawValue)

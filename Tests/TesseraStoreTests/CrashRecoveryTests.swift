@@ -2,21 +2,17 @@
 import Glibc
 #endif
 import Foundation
-import HTTPTypes
-import HummingbirdTesting
 import PostgresNIO
-import Prometheus
 import Testing
 import TesseraCore
 import TesseraLocal
-import TesseraServer
 import TesseraStore
 import TesseraTestSupport
 
 /// DESIGN.md's durability promise, for real: the PostgreSQL postmaster is killed with
 /// SIGKILL in the middle of steady ingest and started again. Its crash recovery empties
-/// the UNLOGGED staging table; the server must replay exactly the acknowledged batches
-/// that had not been flushed.
+/// the UNLOGGED staging table; the pipeline must replay exactly the acknowledged batches
+/// that had not been flushed. Acknowledged means `submit` returned.
 @Suite struct CrashRecoveryTests {
     @Test func aDatabaseCrashLosesNoAcknowledgedPointAndStoresNoneTwice() async throws {
         let directory = NSTemporaryDirectory() + "tessera-crash-\(UUID().uuidString.prefix(8))"
@@ -32,18 +28,17 @@ import TesseraTestSupport
         let url = try DatabaseURL(parsing: try #require(status.primary).url)
         try await withTestClient(url: url) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
 
-        let dependencies = try ServerDependencies(
-            primaryURL: url,
-            poolSize: 4,
+        try await PipelineHarness.run(
+            database: url,
             // A long flush interval keeps acknowledged batches staged when the crash comes.
-            ingest: .init(writers: 1, flushInterval: .seconds(5), lossCheckAge: .milliseconds(500)),
-            metrics: PrometheusCollectorRegistry(),
-            logger: quietLogger
-        )
-        let app = buildApplication(configuration: .init(adminToken: APITester.adminToken), dependencies: dependencies, logger: quietLogger)
-        try await app.test(.router) { client in
-            let tenant = try await client.createTenant("crash")
-            #expect(try await client.send(.put, "/v1/attributes/seq", key: tenant.key, json: #"{"type":"int","hot":true}"#).status == .created)
+            configuration: .init(writers: 1, flushInterval: .seconds(5), lossCheckAge: .milliseconds(500)),
+            // Resolution is answered from the resolver's caches once the entities exist,
+            // so what meets the outage is `submit` alone.
+            resolverRules: .init(attributeCacheTTL: .seconds(3_600)),
+            within: .seconds(600)
+        ) { harness in
+            let tenant = try await harness.tenant("crash", attributes: [AttributeDefinition(name: "seq", type: .int, hot: true)])
+            let pipeline = harness.pipeline
 
             var acknowledged = [Int]()
             var failed = 0
@@ -51,24 +46,21 @@ import TesseraTestSupport
             var restart: Task<Void, any Error>?
             for request in 0..<120 {
                 let values = (0..<25).map { request * 1_000 + $0 }
-                // Each value its own time: a point is (entity, attribute, time), and a second value
-                // at the same time would replace the first.
-                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",")
-                let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points)]}"#)
-                if response.status == .ok {
-                    #expect(try response.object()["accepted"] as? Int == values.count)
+                let rows = try await harness.rows(Self.points(values), tenant: tenant)
+                do throws(TesseraError) {
+                    _ = try await pipeline.submit(rows, tenant: tenant.id)
                     acknowledged.append(contentsOf: values)
-                } else {
-                    // Not acknowledged: the client sees a retryable problem, never a 500.
-                    #expect(response.status == .serviceUnavailable, "\(response.status) \(response.text)")
-                    #expect(response.headers[.retryAfter] != nil)
+                } catch {
+                    // Not acknowledged: the caller gets a retryable refusal (the HTTP layer's
+                    // 503 with Retry-After), never an internal error.
+                    #expect(error.code == .unavailable, "\(error.code): \(error.detail)")
                     failed += 1
                 }
                 // Kill once acknowledged batches wait in staging (a flush may just have taken
                 // them all: then at the next request).
                 // Flushes are held off (their lock taken on a connection of the test's own)
                 // from the count to the kill, so the batches counted are the ones lost.
-                let holder = request >= 40 && !killed ? try await Self.holdFlushes(url) : nil
+                let holder = request >= 40 && !killed ? try await TestConnection.holdFlushes(url) : nil
                 if let holder, try await Self.stagedRows(on: holder) == 0 {
                     try await holder.close()
                 } else if let holder {
@@ -90,8 +82,8 @@ import TesseraTestSupport
                         while true {
                             do {
                                 let restarted = try await cluster.up()
-                                // The server's pools know the old port: on another one they
-                                // would wait for the database forever.
+                                // The pipeline's pool and COPY connections know the old port:
+                                // on another one they would wait for the database forever.
                                 #expect(restarted.primary?.port == url.port, "the primary came back on another port")
                                 return
                             } catch {
@@ -105,37 +97,31 @@ import TesseraTestSupport
             }
             try await restart?.value
             #expect(killed)
-            // Once the database is back, writes are acknowledged again (the pool
-            // reconnects with backoff: the first may still get a 503).
+            // Once the database is back, submits are acknowledged again (the pool
+            // reconnects with backoff: the first may still be refused).
             var afterRestart = 0
             let writable = ContinuousClock.now + .seconds(60)
             var request = 120
             while afterRestart < 10, ContinuousClock.now < writable {
                 request += 1
                 let values = (0..<25).map { request * 1_000 + $0 }
-                // Each value its own time: a point is (entity, attribute, time), and a second value
-                // at the same time would replace the first.
-                let points = values.map { #"{"entity":"e-\#($0 % 7)","attribute":"seq","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",")
-                let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points)]}"#)
-                if response.status == .ok {
+                let rows = try await harness.rows(Self.points(values), tenant: tenant)
+                do throws(TesseraError) {
+                    _ = try await pipeline.submit(rows, tenant: tenant.id)
                     acknowledged.append(contentsOf: values)
                     afterRestart += 1
-                } else {
-                    #expect(response.status == .serviceUnavailable, "\(response.status) \(response.text)")
+                } catch {
+                    #expect(error.code == .unavailable, "\(error.code): \(error.detail)")
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }
             #expect(afterRestart == 10)
 
-            // Wait until the server has seen every acknowledged batch flushed.
-            let deadline = ContinuousClock.now + .seconds(60)
-            while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(dependencies.ingest.pipeline.unflushedPoints == 0)
-            // The crash did cost staged batches. (Requests during the outage mostly wait for
-            // the pool to reconnect; any that fail were answered with a 503, checked above.)
-            #expect(dependencies.ingest.pipeline.replayedBatches > 0)
+            // Wait until the pipeline has seen every acknowledged batch flushed.
+            try await harness.waitUntilFlushed(within: .seconds(60))
+            // The crash did cost staged batches. (Submits during the outage mostly wait for
+            // the pool to reconnect; any that fail were refused as unavailable, checked above.)
+            #expect(pipeline.replayedBatches > 0)
             _ = failed
 
             let stored = try await withTestClient(url: url) { client in
@@ -158,22 +144,18 @@ import TesseraTestSupport
         }
     }
 
-    /// Rows waiting in the staging table, read on a connection of its own.
-    static func stagedRows(on connection: PostgresConnection) async throws -> Int {
-        let rows = try await connection.query("SELECT count(*)::bigint FROM entity_values_ingest", logger: quietLogger)
-        for try await count in rows.decode(Int.self) { return count }
-        return 0
+    /// One `seq` point per value, on entity `e-(value % 7)`. Each value its own time (epoch
+    /// milliseconds 1_764_000_000_000 + value): a point is (entity, attribute, time), and a
+    /// second value at the same time would replace the first.
+    static func points(_ values: [Int]) -> [IncomingPoint] {
+        values.enumerated().map { index, value in
+            PipelineHarness.point("e-\(value % 7)", "seq", value, at: (1_764_000_000_000 + Int64(value)) * 1_000, index: index)
+        }
     }
 
-    /// A connection of its own holding the lock `stage_flush()` takes (waiting for a
-    /// flush that runs to commit): no flush moves staged rows until it is closed.
-    static func holdFlushes(_ url: DatabaseURL) async throws -> PostgresConnection {
-        let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
-        )
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger)
-        try await connection.query("SELECT pg_advisory_lock(\(AdvisoryLock.flush))", logger: quietLogger)
-        return connection
+    /// Rows waiting in the staging table, read on a connection of its own.
+    static func stagedRows(on connection: PostgresConnection) async throws -> Int {
+        try await TestConnection.number("SELECT count(*)::int FROM entity_values_ingest", on: connection) ?? 0
     }
 
     /// The processes whose parent is `pid` (from /proc).

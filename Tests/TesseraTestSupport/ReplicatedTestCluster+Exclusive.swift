@@ -1,0 +1,44 @@
+extension ReplicatedTestCluster {
+    /// Runs `body` with the replicated cluster to itself: no other test of this process
+    /// that takes it runs meanwhile, whatever its suite or target. Every test that
+    /// pauses or stops a replica, or asserts where reads go, takes it: `.serialized`
+    /// orders only the tests of one suite, and the router tests (TesseraRoutingTests)
+    /// and the HTTP routing tests (TesseraServerTests) share this cluster in one process.
+    package static func exclusively<T: Sendable>(_ body: (Topology) async throws -> T) async throws -> T {
+        let topology = try await self.topology()
+        await exclusiveUse.enter()
+        do {
+            let result = try await body(topology)
+            await exclusiveUse.leave()
+            return result
+        } catch {
+            await exclusiveUse.leave()
+            throw error
+        }
+    }
+}
+
+private let exclusiveUse = ExclusiveUse()
+
+/// One holder at a time, the others wait in arrival order.
+private actor ExclusiveUse {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard self.held else {
+            self.held = true
+            return
+        }
+        await withCheckedContinuation { self.waiters.append($0) }
+    }
+
+    /// Hands the cluster to the next waiter, if any.
+    func leave() {
+        if self.waiters.isEmpty {
+            self.held = false
+        } else {
+            self.waiters.removeFirst().resume()
+        }
+    }
+}
