@@ -27,10 +27,10 @@ package final class TenantKeyCache: Sendable {
 
     /// The tenant of a key's stored hash, unless its entry expired; else the generation
     /// to hand back to `remember` with what the database said.
-    func tenant(hash: ByteBuffer, now: ServiceClock.Instant? = nil) -> (tenant: Tenant?, generation: Int) {
+    func tenant(hash: ByteBuffer) -> (tenant: Tenant?, generation: Int) {
         self.entries.withLock { entries in
             guard let entry = entries.byHash[hash] else { return (nil, entries.generation) }
-            guard entry.expires > (now ?? self.clock.now) else {
+            guard entry.expires > self.clock.now else {
                 entries.byHash[hash] = nil
                 return (nil, entries.generation)
             }
@@ -40,12 +40,12 @@ package final class TenantKeyCache: Sendable {
 
     /// Remembers a key's tenant, unless keys changed since `generation` was read (the
     /// answer may predate a rotation).
-    func remember(_ tenant: Tenant, hash: ByteBuffer, generation: Int, now: ServiceClock.Instant? = nil) {
+    func remember(_ tenant: Tenant, hash: ByteBuffer, generation: Int) {
         guard self.ttl > .zero else { return }
         self.entries.withLock { entries in
             guard entries.generation == generation else { return }
             if entries.byHash.count >= self.capacity { entries.byHash.removeAll(keepingCapacity: true) }
-            entries.byHash[hash] = Entry(tenant: tenant, expires: (now ?? self.clock.now).advanced(by: self.ttl))
+            entries.byHash[hash] = Entry(tenant: tenant, expires: self.clock.now.advanced(by: self.ttl))
         }
     }
 
