@@ -6,7 +6,18 @@ SWIFT ?= swift
 DIR ?= .tessera
 PORT ?= 8080
 
-.PHONY: run test deps build build-debug bench fuzz
+.PHONY: run test deps build build-debug bench fuzz format lint
+
+# SwiftPM's own check of imports between this package's targets (scripts/check-imports.py,
+# run by lint, checks every product each target imports, tests included).
+IMPORT_CHECK = --explicit-target-dependency-import-check error
+FORMATTED = Sources Tests fuzz/*.swift Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive $(FORMATTED)
+
+lint:
+	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 
 bench: deps
 	$(SWIFT) build -c release --product tessera-bench
@@ -29,8 +40,8 @@ build-debug: deps
 run: build
 	.build/release/tessera serve --dir $(DIR) --port $(PORT) --demo
 
-test: deps
-	$(SWIFT) build --build-tests
+test: deps lint
+	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera-bench ingest --smoke --dir $$bench_dir --port 18199; status=$$?; \
@@ -51,6 +62,6 @@ test: deps
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-scale-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera-bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
 	    for size in $$bench_dir/*/; do .build/debug/tessera cluster down --dir $$size >/dev/null 2>&1; done; rm -rf $$bench_dir; exit $$status )
-	$(SWIFT) test
+	$(SWIFT) test $(IMPORT_CHECK)
 	@# Coverage-guided fuzzing of the line-protocol parser and the JSON point scanner (libFuzzer), 30 s each.
 	bash fuzz/run.sh 30

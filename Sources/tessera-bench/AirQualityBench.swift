@@ -22,7 +22,10 @@ struct AirQualityBench {
     func run() async throws -> (BenchReport, [String]) {
         print("Air quality: reading \(self.dataFolder)")
         let influx = try await InfluxSession.start(
-            directory: self.directory + "/influxdb", http: self.environment.http, memoryLimitBytes: self.plan.influxMemoryBytes, logger: self.logger
+            directory: self.directory + "/influxdb",
+            http: self.environment.http,
+            memoryLimitBytes: self.plan.influxMemoryBytes,
+            logger: self.logger
         )
         do {
             let result = try await self.measure(influx: influx)
@@ -79,12 +82,22 @@ struct AirQualityBench {
             try await influx.peer.createDatabase("air")
             influxLoad = try await self.load(batches) { try await influx.peer.write(database: "air", lines: $0, precision: "s") }
         }
-        report.add("load through line protocol, values/s", .throughput, target: "≥ 10,000/s", [
-            "Tessera": .rate(Double(values) / tessera), "InfluxDB": influxLoad.map { .rate(Double(values) / $0) } ?? .absent("not installed"),
-        ])
-        report.add("load through line protocol, lines/s", .throughput, target: "—", [
-            "Tessera": .rate(Double(lines) / tessera), "InfluxDB": influxLoad.map { .rate(Double(lines) / $0) } ?? .absent("not installed"),
-        ])
+        report.add(
+            "load through line protocol, values/s",
+            .throughput,
+            target: "≥ 10,000/s",
+            [
+                "Tessera": .rate(Double(values) / tessera), "InfluxDB": influxLoad.map { .rate(Double(values) / $0) } ?? .absent("not installed"),
+            ]
+        )
+        report.add(
+            "load through line protocol, lines/s",
+            .throughput,
+            target: "—",
+            [
+                "Tessera": .rate(Double(lines) / tessera), "InfluxDB": influxLoad.map { .rate(Double(lines) / $0) } ?? .absent("not installed"),
+            ]
+        )
 
         // Checks: every value stored, in both.
         try await self.environment.waitUntilFlushed()
@@ -107,30 +120,43 @@ struct AirQualityBench {
         let stations = ["Aotizhongxin", "Changping", "Dingling", "Dongsi", "Huairou", "Tiantan"]
         let runner = PeerRunner(clients: self.plan.clients, seconds: Double(self.plan.seconds))
         var cells = [String: BenchReport.Cell]()
-        cells["Tessera"] = .peer(await runner.measure("Tessera: latest state of a station") { random in
-            let station = stations[Int(random.next() % UInt64(stations.count))]
-            try await self.get("/v1/entities/air_quality%2Cstation%3D\(station)", key: key.value)
-        })
-        if let influx {
-            cells["InfluxDB"] = .peer(await runner.measure("InfluxDB: latest state of a station") { random in
+        cells["Tessera"] = .peer(
+            await runner.measure("Tessera: latest state of a station") { random in
                 let station = stations[Int(random.next() % UInt64(stations.count))]
-                _ = try await influx.peer.query(database: "air", "SELECT last(*) FROM air_quality WHERE station = '\(station)'", timeout: self.plan.statementTimeout)
-            })
+                try await self.get("/v1/entities/air_quality%2Cstation%3D\(station)", key: key.value)
+            }
+        )
+        if let influx {
+            cells["InfluxDB"] = .peer(
+                await runner.measure("InfluxDB: latest state of a station") { random in
+                    let station = stations[Int(random.next() % UInt64(stations.count))]
+                    _ = try await influx.peer.query(
+                        database: "air",
+                        "SELECT last(*) FROM air_quality WHERE station = '\(station)'",
+                        timeout: self.plan.statementTimeout
+                    )
+                }
+            )
         }
         report.add("latest state of one station", .latency, target: "< 10 ms", cells)
         cells = [:]
-        let year = #"{"attribute": "PM2.5", "from": "2016-01-01T00:00:00Z", "to": "2017-01-01T00:00:00Z", "bucket": "1d", "fn": ["avg", "min", "max", "count"]}"#
-        cells["Tessera"] = .peer(await runner.measure("Tessera: daily PM2.5 over 2016, all stations") { _ in
-            try await self.post("/v1/query/aggregate", body: year, key: key.value)
-        })
+        let year =
+            #"{"attribute": "PM2.5", "from": "2016-01-01T00:00:00Z", "to": "2017-01-01T00:00:00Z", "bucket": "1d", "fn": ["avg", "min", "max", "count"]}"#
+        cells["Tessera"] = .peer(
+            await runner.measure("Tessera: daily PM2.5 over 2016, all stations") { _ in
+                try await self.post("/v1/query/aggregate", body: year, key: key.value)
+            }
+        )
         if let influx {
-            cells["InfluxDB"] = .peer(await runner.measure("InfluxDB: daily PM2.5 over 2016, all stations") { _ in
-                _ = try await influx.peer.query(
-                    database: "air",
-                    #"SELECT mean("PM2.5"), min("PM2.5"), max("PM2.5"), count("PM2.5") FROM air_quality WHERE time >= '2016-01-01T00:00:00Z' AND time < '2017-01-01T00:00:00Z' GROUP BY time(1d)"#,
-                    timeout: self.plan.statementTimeout
-                )
-            })
+            cells["InfluxDB"] = .peer(
+                await runner.measure("InfluxDB: daily PM2.5 over 2016, all stations") { _ in
+                    _ = try await influx.peer.query(
+                        database: "air",
+                        #"SELECT mean("PM2.5"), min("PM2.5"), max("PM2.5"), count("PM2.5") FROM air_quality WHERE time >= '2016-01-01T00:00:00Z' AND time < '2017-01-01T00:00:00Z' GROUP BY time(1d)"#,
+                        timeout: self.plan.statementTimeout
+                    )
+                }
+            )
         }
         report.add("daily PM2.5 over 2016, 6 stations (~52k values)", .latency, target: "< 1 s", cells)
         return (report, failures)

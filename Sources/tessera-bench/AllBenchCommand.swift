@@ -55,11 +55,19 @@ struct AllBenchCommand: AsyncParsableCommand {
             switch self.dataset {
             case "synthetic":
                 (report, failures) = try await AllBenchSynthetic(
-                    environment: environment, dataset: ReadBenchDataset(shape: shape), plan: plan, directory: self.dir, logger: self.logger
+                    environment: environment,
+                    dataset: ReadBenchDataset(shape: shape),
+                    plan: plan,
+                    directory: self.dir,
+                    logger: self.logger
                 ).run()
             case "air-quality":
                 (report, failures) = try await AirQualityBench(
-                    environment: environment, dataFolder: self.dataDir, plan: plan, directory: self.dir, logger: self.logger
+                    environment: environment,
+                    dataFolder: self.dataDir,
+                    plan: plan,
+                    directory: self.dir,
+                    logger: self.logger
                 ).run()
             default:
                 throw ValidationError("--dataset is synthetic or air-quality, not \(self.dataset)")

@@ -27,12 +27,18 @@ struct AllBenchSynthetic {
         let logger = self.logger
 
         return try await PeerDatabase.withClient(
-            url: self.environment.primary, connections: plan.clients + 2, statementTimeout: plan.statementTimeout, logger: logger
+            url: self.environment.primary,
+            connections: plan.clients + 2,
+            statementTimeout: plan.statementTimeout,
+            logger: logger
         ) { pg in
             let tenants = try await PeerDatabase.tenants(keys: keys, catalog: self.environment.dependencies.catalog, client: pg)
             let stored = try await Self.count(pg, tenants)
             let influx = try await InfluxSession.start(
-                directory: self.directory + "/influxdb", http: self.environment.http, memoryLimitBytes: plan.influxMemoryBytes, logger: logger
+                directory: self.directory + "/influxdb",
+                http: self.environment.http,
+                memoryLimitBytes: plan.influxMemoryBytes,
+                logger: logger
             )
             do {
                 let result = try await self.measure(pg: pg, keys: keys, tenants: tenants, stored: stored, influx: influx)
@@ -46,7 +52,11 @@ struct AllBenchSynthetic {
     }
 
     private func measure(
-        pg: PostgresClient, keys: [String], tenants: [PeerDatabase.Tenant], stored: Int, influx: InfluxSession?
+        pg: PostgresClient,
+        keys: [String],
+        tenants: [PeerDatabase.Tenant],
+        stored: Int,
+        influx: InfluxSession?
     ) async throws -> (BenchReport, [String]) {
         let layout = self.dataset.layout
         let plan = self.plan
@@ -54,7 +64,8 @@ struct AllBenchSynthetic {
         var failures = [String]()
         var report = BenchReport(
             machine: AllBenchPlan.machine(postgres: try await AllBenchPlan.postgresVersion(pg), influx: influx?.version ?? "not installed"),
-            dataset: "synthetic: \(self.dataset.shape.entities) entities, \(stored) values, 100 tenants (the largest 40%), 50 attributes (10 hot), 10% text, 60 days"
+            dataset:
+                "synthetic: \(self.dataset.shape.entities) entities, \(stored) values, 100 tenants (the largest 40%), 50 attributes (10 hot), 10% text, 60 days"
         )
 
         // Load the same rows into each peer.
@@ -77,7 +88,14 @@ struct AllBenchSynthetic {
 
         // Reads.
         print("Reads...")
-        let runner = ReadBenchRunner(http: self.environment.http, base: self.environment.base, keys: keys, dataset: self.dataset, clients: plan.clients, seconds: plan.seconds)
+        let runner = ReadBenchRunner(
+            http: self.environment.http,
+            base: self.environment.base,
+            keys: keys,
+            dataset: self.dataset,
+            clients: plan.clients,
+            seconds: plan.seconds
+        )
         let peers = plan.runner
         var cells = [String: BenchReport.Cell]()
 
@@ -86,20 +104,28 @@ struct AllBenchSynthetic {
         cells["naive EAV"] = .peer(await peers.measure("naive EAV: entity lookup") { try await naive.lookup(ReadOperations.lookup(layout, &$0)) })
         cells["pure JSONB"] = .peer(await peers.measure("pure JSONB: entity lookup") { try await jsonb.lookup(ReadOperations.lookup(layout, &$0)) })
         if let influx {
-            cells["InfluxDB"] = .peer(await peers.measure("InfluxDB: entity lookup") { try await influx.peer.lookup(ReadOperations.lookup(layout, &$0), timeout: plan.statementTimeout) })
+            cells["InfluxDB"] = .peer(
+                await peers.measure("InfluxDB: entity lookup") {
+                    try await influx.peer.lookup(ReadOperations.lookup(layout, &$0), timeout: plan.statementTimeout)
+                }
+            )
         }
         cells["PostgreSQL COPY"] = .absent("n/a")
         report.add("single entity lookup", .latency, target: Self.target.lookup, cells)
 
         cells = ["PostgreSQL COPY": .absent("n/a")]
-        cells["Tessera"] = .latency(try await runner.measure("Tessera: filter a0 > x AND a1 < y") { ReadOperations.http(ReadOperations.filter(layout, &$0)) }.total)
+        cells["Tessera"] = .latency(
+            try await runner.measure("Tessera: filter a0 > x AND a1 < y") { ReadOperations.http(ReadOperations.filter(layout, &$0)) }.total
+        )
         cells["naive EAV"] = .peer(await peers.measure("naive EAV: filter") { try await naive.filter(ReadOperations.filter(layout, &$0)) })
         cells["pure JSONB"] = .peer(await peers.measure("pure JSONB: filter") { try await jsonb.filter(ReadOperations.filter(layout, &$0)) })
         if influx != nil { cells["InfluxDB"] = .absent("no filter on latest values") }
         report.add("multi-attribute filter (2 ranges, limit 100)", .latency, target: Self.target.filter, cells)
 
         cells = ["PostgreSQL COPY": .absent("n/a"), "pure JSONB": .absent("keeps no history")]
-        cells["Tessera"] = .latency(try await runner.measure("Tessera: hourly aggregate over \(self.dataset.shape.aggregateRows) rows") { _ in ReadOperations.aggregateHTTP() }.total)
+        cells["Tessera"] = .latency(
+            try await runner.measure("Tessera: hourly aggregate over \(self.dataset.shape.aggregateRows) rows") { _ in ReadOperations.aggregateHTTP() }.total
+        )
         cells["naive EAV"] = .peer(await peers.measure("naive EAV: hourly aggregate") { _ in try await naive.aggregate() })
         // InfluxDB's aggregate runs last: over tenant 0's 400k series it may grow until the watchdog kills it.
         report.add("aggregation over \(self.dataset.shape.aggregateRows) rows (hourly, 30 days)", .latency, target: Self.target.aggregate, cells)
@@ -108,7 +134,9 @@ struct AllBenchSynthetic {
         cells = ["PostgreSQL COPY": .absent("n/a"), "pure JSONB": .absent("keeps no history")]
         cells["Tessera"] = .latency(try await runner.measure("Tessera: 7-day series") { _ in ReadOperations.seriesHTTP() }.total)
         cells["naive EAV"] = .peer(await peers.measure("naive EAV: 7-day series") { _ in try await naive.series() })
-        if let influx { cells["InfluxDB"] = .peer(await peers.measure("InfluxDB: 7-day series") { _ in try await influx.peer.series(timeout: plan.statementTimeout) }) }
+        if let influx {
+            cells["InfluxDB"] = .peer(await peers.measure("InfluxDB: 7-day series") { _ in try await influx.peer.series(timeout: plan.statementTimeout) })
+        }
         report.add("7-day series of one entity (10,080 points)", .latency, target: Self.target.series, cells)
 
         let hitRate = try await self.cacheHitRate(keys: keys)
@@ -117,17 +145,28 @@ struct AllBenchSynthetic {
         // Writes, which add rows: bulk insert of 1,000, then sustained ingest.
         print("Writes...")
         let ingest = try await AllBenchWrites(
-            environment: self.environment, layout: layout, keys: keys, tenants: tenants, plan: plan, pg: pg,
-            naive: naive, jsonb: jsonb, influx: influx?.peer, logger: logger
+            environment: self.environment,
+            layout: layout,
+            keys: keys,
+            tenants: tenants,
+            plan: plan,
+            pg: pg,
+            naive: naive,
+            jsonb: jsonb,
+            influx: influx?.peer,
+            logger: logger
         ).run(report: &report, targets: (bulk: Self.target.bulk, ingest: Self.target.ingest, lag: Self.target.lag))
         let after = try await Self.count(pg, tenants)
         if after != stored + ingest.tesseraAcknowledged + ingest.copiedRows {
-            failures.append("Tessera's tenants hold \(after) values; expected \(stored) + \(ingest.tesseraAcknowledged) acknowledged + \(ingest.copiedRows) copied")
+            failures.append(
+                "Tessera's tenants hold \(after) values; expected \(stored) + \(ingest.tesseraAcknowledged) acknowledged + \(ingest.copiedRows) copied"
+            )
         }
         if let influx {
             var result = await peers.measure("InfluxDB: hourly aggregate") { _ in try await influx.peer.aggregate(timeout: plan.statementTimeout) }
             if influx.wasKilled, result.didNotFinish { result.firstFailure = "killed past \(plan.influxMemoryBytes >> 30) GiB" }
-            report.rows[aggregateRow].cells["InfluxDB"] = result.didNotFinish && influx.wasKilled
+            report.rows[aggregateRow].cells["InfluxDB"] =
+                result.didNotFinish && influx.wasKilled
                 ? .absent("did not finish: killed past \(plan.influxMemoryBytes >> 30) GiB") : .peer(result)
         }
         return (report, failures)
@@ -138,7 +177,11 @@ struct AllBenchSynthetic {
     /// three small tenants otherwise (counting tenant 0's 400k series takes more memory
     /// than the watchdog allows).
     private func loadInflux(
-        _ influx: InfluxSession, pg: PostgresClient, tenants: [PeerDatabase.Tenant], stored: Int, failures: inout [String]
+        _ influx: InfluxSession,
+        pg: PostgresClient,
+        tenants: [PeerDatabase.Tenant],
+        stored: Int,
+        failures: inout [String]
     ) async throws {
         let marker = self.directory + "/influxdb-loaded-\(stored)"
         if FileManager.default.fileExists(atPath: marker) {
@@ -161,7 +204,14 @@ struct AllBenchSynthetic {
         guard let cachedBase = self.environment.cachedBase else { return nil }
         let layout = self.dataset.layout
         let sampler = ZipfSampler(n: layout.entityCounts.reduce(0, +), s: 1.1)
-        let runner = ReadBenchRunner(http: self.environment.http, base: cachedBase, keys: keys, dataset: self.dataset, clients: self.plan.clients, seconds: self.plan.seconds)
+        let runner = ReadBenchRunner(
+            http: self.environment.http,
+            base: cachedBase,
+            keys: keys,
+            dataset: self.dataset,
+            clients: self.plan.clients,
+            seconds: self.plan.seconds
+        )
         let result = try await runner.measure("Tessera: Zipf lookups with the cache", warmup: .seconds(self.plan.smoke ? 1 : 60)) { random in
             let (tenant, entity) = layout.entity(atRank: sampler.next(&random))
             return (.GET, "/v1/entities/dev-\(entity)", nil, tenant)
@@ -171,7 +221,8 @@ struct AllBenchSynthetic {
 
     /// Values of the dataset's tenants in the time series (naive EAV inserts land elsewhere).
     static func count(_ pg: PostgresClient, _ tenants: [PeerDatabase.Tenant]) async throws -> Int {
-        for try await count in try await pg.query("SELECT count(*)::bigint FROM entity_values_ts WHERE tenant_id = ANY(\(tenants.map(\.id)))").decode(Int.self) {
+        for try await count in try await pg.query("SELECT count(*)::bigint FROM entity_values_ts WHERE tenant_id = ANY(\(tenants.map(\.id)))").decode(Int.self)
+        {
             return count
         }
         return 0

@@ -56,26 +56,36 @@ struct AllBenchWrites {
         bulk["Tessera"] = .peer(tesseraBulk)
         let copyRows = tenants.map(\.id)
         let copied = Mutex(0)
-        bulk["PostgreSQL COPY"] = .peer(await single.measure("COPY of 1,000 rows") { random in
-            let rows = IngestBenchCommand.copyRows(1_000, tenants: copyRows, dataset: layout, seed: random.next())
-            try await self.pg.withConnection { connection in
-                try await connection.copyFrom(table: "entity_values_ts", columns: IngestBenchCommand.copyColumns, logger: self.logger) { try await $0.write(rows) }
+        bulk["PostgreSQL COPY"] = .peer(
+            await single.measure("COPY of 1,000 rows") { random in
+                let rows = IngestBenchCommand.copyRows(1_000, tenants: copyRows, dataset: layout, seed: random.next())
+                try await self.pg.withConnection { connection in
+                    try await connection.copyFrom(table: "entity_values_ts", columns: IngestBenchCommand.copyColumns, logger: self.logger) {
+                        try await $0.write(rows)
+                    }
+                }
+                copied.withLock { $0 += 1_000 }
             }
-            copied.withLock { $0 += 1_000 }
-        })
+        )
         var slow = single
         slow.maxOperations = plan.smoke ? 2 : 10
-        bulk["naive EAV"] = .peer(await slow.measure("naive EAV: 1,000 INSERTs") { random in
-            for _ in 0..<1_000 { try await naive.insert(PeerDatabase.point(layout, tenants, &random)) }
-        })
-        bulk["pure JSONB"] = .peer(await single.measure("pure JSONB: upsert of 1,000 values") { random in
-            try await jsonb.write((0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) })
-        })
+        bulk["naive EAV"] = .peer(
+            await slow.measure("naive EAV: 1,000 INSERTs") { random in
+                for _ in 0..<1_000 { try await naive.insert(PeerDatabase.point(layout, tenants, &random)) }
+            }
+        )
+        bulk["pure JSONB"] = .peer(
+            await single.measure("pure JSONB: upsert of 1,000 values") { random in
+                try await jsonb.write((0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) })
+            }
+        )
         if let influx = self.influx {
-            bulk["InfluxDB"] = .peer(await single.measure("InfluxDB: write of 1,000 lines") { random in
-                let points = (0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) }
-                try await influx.write(database: InfluxPeer.database, lines: InfluxPeer.lines(points, tenantIndex: tenantIndex))
-            })
+            bulk["InfluxDB"] = .peer(
+                await single.measure("InfluxDB: write of 1,000 lines") { random in
+                    let points = (0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) }
+                    try await influx.write(database: InfluxPeer.database, lines: InfluxPeer.lines(points, tenantIndex: tenantIndex))
+                }
+            )
         }
         report.add("bulk insert of 1,000 values (one writer)", .latency, target: targets.bulk, bulk)
 
@@ -87,8 +97,15 @@ struct AllBenchWrites {
             print("  sustained ingest, run \(run) of \(plan.runs)...")
             if run == plan.runs && !environment.replicas.isEmpty {
                 let probe = try await ReplicaLagProbe.duringIngest(
-                    primary: environment.primary, replicas: environment.replicas, http: environment.http, base: environment.base,
-                    keys: keys, layout: layout, clients: writers, seconds: plan.ingestSeconds, logger: self.logger
+                    primary: environment.primary,
+                    replicas: environment.replicas,
+                    http: environment.http,
+                    base: environment.base,
+                    keys: keys,
+                    layout: layout,
+                    clients: writers,
+                    seconds: plan.ingestSeconds,
+                    logger: self.logger
                 )
                 lag = probe.summary
                 outcome.tesseraAcknowledged += probe.ingestedPoints
@@ -97,14 +114,23 @@ struct AllBenchWrites {
                 rates["Tessera", default: []].append(Double(probe.ingestedPoints) / (probe.elapsed + drain))
             } else {
                 let load = try await IngestBenchCommand.drive(
-                    http: environment.http, base: environment.base, bodies: bodies, keys: keys, clients: writers, seconds: plan.ingestSeconds
+                    http: environment.http,
+                    base: environment.base,
+                    bodies: bodies,
+                    keys: keys,
+                    clients: writers,
+                    seconds: plan.ingestSeconds
                 )
                 outcome.tesseraAcknowledged += load.acknowledgedPoints
                 let drain = try await environment.waitUntilFlushed()
                 rates["Tessera", default: []].append(Double(load.acknowledgedPoints) / (load.elapsed + drain))
             }
             let ceiling = try await IngestBenchCommand.copyCeiling(
-                url: environment.primary, rows: plan.smoke ? 20_000 : 2_000_000, tenants: copyRows, dataset: layout, logger: self.logger
+                url: environment.primary,
+                rows: plan.smoke ? 20_000 : 2_000_000,
+                tenants: copyRows,
+                dataset: layout,
+                logger: self.logger
             )
             outcome.copiedRows += ceiling.rows
             rates["PostgreSQL COPY", default: []].append(ceiling.rate)
@@ -125,7 +151,9 @@ struct AllBenchWrites {
         }
         let note = plan.runs > 1 ? "median of \(plan.runs)" : nil
         report.add(
-            "sustained ingest, values/s (\(writers) writers)", .throughput, target: targets.ingest,
+            "sustained ingest, values/s (\(writers) writers)",
+            .throughput,
+            target: targets.ingest,
             rates.mapValues { .rate(AllBenchPlan.median($0), note: note) }
         )
         report.add("replication lag under ingest", .latency, target: targets.lag, ["Tessera": lag.map { .latency($0) } ?? .absent("no replica")])

@@ -51,7 +51,8 @@ struct BenchDataset {
                     entity = Int(random.next() % UInt64(self.entityCounts[tenant]))
                     attribute = Int(random.next() % UInt64(self.shape.attributes))
                 } while !pairs.insert(entity * self.shape.attributes + attribute).inserted && pairs.count < self.entityCounts[tenant] * self.shape.attributes
-                let value = self.isText(attribute)
+                let value =
+                    self.isText(attribute)
                     ? "\"state-\(random.next() % 16)\""
                     : String(Double(random.next() % 100_000) / 100)
                 text += #"{"entity":"dev-\#(entity)","attribute":"\#(self.attributeName(attribute))","value":\#(value)}"#

@@ -35,8 +35,15 @@ struct BenchEnvironment {
     private var server: Task<Void, any Error>
 
     static func start(
-        directory: String, replicas: Int, port: Int, smoke: Bool, entityTTL: Int = 300, slidingEntityTTL: Bool = true, preparedStatements: Bool = true,
-        handlersOnEventLoop: Bool = true, logger: Logger
+        directory: String,
+        replicas: Int,
+        port: Int,
+        smoke: Bool,
+        entityTTL: Int = 300,
+        slidingEntityTTL: Bool = true,
+        preparedStatements: Bool = true,
+        handlersOnEventLoop: Bool = true,
+        logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
             configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas),
@@ -44,8 +51,17 @@ struct BenchEnvironment {
         )
         let status = try await cluster.up()
         do {
-            return try await Self.start(on: cluster, status: status, port: port, entityTTL: entityTTL, slidingEntityTTL: slidingEntityTTL,
-                                        preparedStatements: preparedStatements, handlersOnEventLoop: handlersOnEventLoop, directory: directory, logger: logger)
+            return try await Self.start(
+                on: cluster,
+                status: status,
+                port: port,
+                entityTTL: entityTTL,
+                slidingEntityTTL: slidingEntityTTL,
+                preparedStatements: preparedStatements,
+                handlersOnEventLoop: handlersOnEventLoop,
+                directory: directory,
+                logger: logger
+            )
         } catch {
             // A dataset migrated by another build, say: the processes started above stop here.
             _ = try? await cluster.down()
@@ -54,8 +70,15 @@ struct BenchEnvironment {
     }
 
     private static func start(
-        on cluster: LocalCluster, status: ClusterStatus, port: Int, entityTTL: Int, slidingEntityTTL: Bool, preparedStatements: Bool,
-        handlersOnEventLoop: Bool, directory: String, logger: Logger
+        on cluster: LocalCluster,
+        status: ClusterStatus,
+        port: Int,
+        entityTTL: Int,
+        slidingEntityTTL: Bool,
+        preparedStatements: Bool,
+        handlersOnEventLoop: Bool,
+        directory: String,
+        logger: Logger
     ) async throws -> BenchEnvironment {
         let url = try DatabaseURL.parsed(status.primary!.url)
         let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
@@ -68,11 +91,13 @@ struct BenchEnvironment {
             metrics: PrometheusCollectorRegistry(),
             logger: logger
         )
-        var services: [any Service] = [buildApplication(
-            configuration: .init(host: "127.0.0.1", port: port, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: handlersOnEventLoop),
-            dependencies: dependencies,
-            logger: logger
-        )]
+        var services: [any Service] = [
+            buildApplication(
+                configuration: .init(host: "127.0.0.1", port: port, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: handlersOnEventLoop),
+                dependencies: dependencies,
+                logger: logger
+            )
+        ]
         // A second server on the next port, the same but with the Redis read cache.
         let redis = status.components.first { $0.kind == "redis" && $0.running }
         if let redis {
@@ -87,11 +112,18 @@ struct BenchEnvironment {
                 metrics: PrometheusCollectorRegistry(),
                 logger: logger
             )
-            services.append(buildApplication(
-                configuration: .init(host: "127.0.0.1", port: port + 1, adminToken: RandomToken.base62(length: 32), handlersOnEventLoop: handlersOnEventLoop),
-                dependencies: cached,
-                logger: logger
-            ))
+            services.append(
+                buildApplication(
+                    configuration: .init(
+                        host: "127.0.0.1",
+                        port: port + 1,
+                        adminToken: RandomToken.base62(length: 32),
+                        handlersOnEventLoop: handlersOnEventLoop
+                    ),
+                    dependencies: cached,
+                    logger: logger
+                )
+            )
         }
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let server = Task { try await group.run() }
@@ -100,8 +132,17 @@ struct BenchEnvironment {
         let clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let http = HTTPClient(eventLoopGroup: clientLoops, configuration: .init(timeout: .init(connect: .seconds(5), read: .seconds(120))))
         let environment = BenchEnvironment(
-            directory: directory, primary: url, replicas: replicaURLs, redisURL: redis?.url, dependencies: dependencies, http: http, clientLoops: clientLoops,
-            base: "http://127.0.0.1:\(port)", cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)", cluster: cluster, group: group,
+            directory: directory,
+            primary: url,
+            replicas: replicaURLs,
+            redisURL: redis?.url,
+            dependencies: dependencies,
+            http: http,
+            clientLoops: clientLoops,
+            base: "http://127.0.0.1:\(port)",
+            cachedBase: redis == nil ? nil : "http://127.0.0.1:\(port + 1)",
+            cluster: cluster,
+            group: group,
             server: server
         )
         do {
@@ -133,7 +174,8 @@ struct BenchEnvironment {
     func dataset(_ dataset: ReadBenchDataset, logger: Logger) async throws -> [String] {
         let keysFile = URL(fileURLWithPath: self.directory).appendingPathComponent("\(dataset.name)-keys.json")
         if let data = try? Data(contentsOf: keysFile), let keys = try? JSONDecoder().decode([String].self, from: data),
-           try await self.dependencies.catalog.tenant(forKey: APIKey(value: keys[0])) != nil {
+            try await self.dependencies.catalog.tenant(forKey: APIKey(value: keys[0])) != nil
+        {
             print("Reusing the dataset \(dataset.name) in \(self.directory).")
             return keys
         }

@@ -72,8 +72,13 @@ extension InfluxPeer {
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         for (offset, point) in points.enumerated() {
             Self.line(
-                into: &buffer, tenant: tenantIndex[point.tenantID] ?? 0, entity: point.entityKey, field: point.attributeName,
-                decimal: point.decimal, text: point.text, micros: now + Int64(offset)
+                into: &buffer,
+                tenant: tenantIndex[point.tenantID] ?? 0,
+                entity: point.entityKey,
+                field: point.attributeName,
+                decimal: point.decimal,
+                text: point.text,
+                micros: now + Int64(offset)
             )
         }
         return buffer

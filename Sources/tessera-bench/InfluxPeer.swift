@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AsyncHTTPClient
 import Foundation
 import NIOCore
 import TesseraLocal
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The benchmark's client of an InfluxDB 1.x started by `InfluxServer` on 127.0.0.1:
 /// line protocol in over `POST /write`, InfluxQL over `POST /query` (1.x refuses

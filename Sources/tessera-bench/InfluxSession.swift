@@ -24,7 +24,8 @@ struct InfluxSession {
         guard let pid = InfluxServer.runningPID(directory: directory) else { throw ValidationErrorText("influxd started but left no pid") }
         var version = "1.x"
         if let ping = try? await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/ping"), timeout: .seconds(5)),
-           let header = ping.headers.first(name: "X-Influxdb-Version") {
+            let header = ping.headers.first(name: "X-Influxdb-Version")
+        {
             version = header
         }
         let watchdog = InfluxPeer.watch(pid: pid, limitBytes: memoryLimitBytes, every: .milliseconds(250))

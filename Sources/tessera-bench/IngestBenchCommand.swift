@@ -4,8 +4,8 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 import NIOHTTP1
+import NIOPosix
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
@@ -25,10 +25,17 @@ struct IngestBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of sustained load.") var seconds = 30
     @Option(help: "Concurrent HTTP clients.") var clients = 8
     @Option(help: "Port of the benchmark's server on 127.0.0.1.") var port = 18181
-    @Flag(help: "Send every distinct batch once, unmeasured, before the run: its entities are then known (a fleet in steady state), not created on first sight during it.") var warm = false
-    @Option(help: "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered.") var rate: Int?
+    @Flag(
+        help:
+            "Send every distinct batch once, unmeasured, before the run: its entities are then known (a fleet in steady state), not created on first sight during it."
+    ) var warm = false
+    @Option(
+        help:
+            "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered."
+    ) var rate: Int?
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
-    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).") var globalExecutor = false
+    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).")
+    var globalExecutor = false
 
     func validate() throws {
         if let rate = self.rate, rate <= 0 { throw ValidationError("--rate must be a positive number of points per second.") }
@@ -43,7 +50,11 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let seconds = self.smoke ? 3 : self.seconds
         let clients = self.smoke ? 2 : self.clients
         var shape = BenchDataset.Shape()
-        if self.smoke { shape.tenants = 10; shape.entities = 10_000; shape.distinctBodies = 20 }
+        if self.smoke {
+            shape.tenants = 10
+            shape.entities = 10_000
+            shape.distinctBodies = 20
+        }
         let dataset = BenchDataset(shape: shape)
 
         let cluster = LocalCluster(configuration: .init(directory: self.dir, profile: self.smoke ? .test : .tuned), logger: logger)
@@ -83,7 +94,8 @@ struct IngestBenchCommand: AsyncParsableCommand {
                 for attribute in 0..<shape.attributes {
                     let type: ValueType = dataset.isText(attribute) ? .text : .decimal
                     _ = try await dependencies.catalog.putAttribute(
-                        .init(name: dataset.attributeName(attribute), type: type, hot: dataset.isHot(attribute)), tenant: tenant
+                        .init(name: dataset.attributeName(attribute), type: type, hot: dataset.isHot(attribute)),
+                        tenant: tenant
                     )
                 }
                 tenants.append(tenant)
@@ -116,16 +128,26 @@ struct IngestBenchCommand: AsyncParsableCommand {
             print("")
             print("ingest over HTTP: \(acknowledged) points acknowledged in \(String(format: "%.1f", load.elapsed)) s = \(Int(rate)) points/s")
             let storedRate = Double(acknowledged) / (load.elapsed + drain)
-            print("  stored: \(Int(storedRate)) points/s (the flush moved the last staged points \(String(format: "%.1f", drain)) s after the last acknowledgement)")
-            print("  batch acknowledgement latency (ms, \(summary.count) batches): p50 \(Self.ms(summary.p50)), p95 \(Self.ms(summary.p95)), p99 \(Self.ms(summary.p99)), max \(Self.ms(summary.max))")
+            print(
+                "  stored: \(Int(storedRate)) points/s (the flush moved the last staged points \(String(format: "%.1f", drain)) s after the last acknowledgement)"
+            )
+            print(
+                "  batch acknowledgement latency (ms, \(summary.count) batches): p50 \(Self.ms(summary.p50)), p95 \(Self.ms(summary.p95)), p99 \(Self.ms(summary.p99)), max \(Self.ms(summary.max))"
+            )
             if load.rejectedPoints > 0 {
                 print("  points rejected: \(load.rejectedPoints), e.g. \(load.firstRejection ?? "?")")
             }
             print("  answers: \(load.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
-            print("raw COPY into entity_values_ts (2 connections): \(ceiling.rows) rows in \(String(format: "%.1f", ceiling.seconds)) s = \(Int(ceiling.rate)) rows/s")
-            print("ratio HTTP ingest / raw COPY: \(String(format: "%.2f", storedRate / ceiling.rate)) stored, \(String(format: "%.2f", rate / ceiling.rate)) acknowledged")
+            print(
+                "raw COPY into entity_values_ts (2 connections): \(ceiling.rows) rows in \(String(format: "%.1f", ceiling.seconds)) s = \(Int(ceiling.rate)) rows/s"
+            )
+            print(
+                "ratio HTTP ingest / raw COPY: \(String(format: "%.2f", storedRate / ceiling.rate)) stored, \(String(format: "%.2f", rate / ceiling.rate)) acknowledged"
+            )
             let expected = acknowledged + warmed
-            print("check: stored \(stored) rows for the benchmark's tenants, acknowledged \(expected)\(warmed > 0 ? " (\(warmed) while warming)" : ""): \(stored == expected ? "exact" : "MISMATCH")")
+            print(
+                "check: stored \(stored) rows for the benchmark's tenants, acknowledged \(expected)\(warmed > 0 ? " (\(warmed) while warming)" : ""): \(stored == expected ? "exact" : "MISMATCH")"
+            )
             try await http.shutdown()
             await group.triggerGracefulShutdown()
             try await server.value
@@ -153,7 +175,12 @@ struct IngestBenchCommand: AsyncParsableCommand {
     /// slow down when the server does, and a batch's latency counts from when it was due
     /// (a late client's wait included, as its caller would see it).
     static func drive(
-        http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int, seconds: Int,
+        http: HTTPClient,
+        base: String,
+        bodies: [(tenant: Int, body: ByteBuffer, points: Int)],
+        keys: [String],
+        clients: Int,
+        seconds: Int,
         rate: Int? = nil
     ) async throws -> Load {
         let start = ContinuousClock.now
@@ -206,7 +233,13 @@ struct IngestBenchCommand: AsyncParsableCommand {
     }
 
     /// Posts each body once (retrying 429 and 503), `clients` at a time; returns the points acknowledged.
-    static func sendOnce(http: HTTPClient, base: String, bodies: [(tenant: Int, body: ByteBuffer, points: Int)], keys: [String], clients: Int) async throws -> Int {
+    static func sendOnce(
+        http: HTTPClient,
+        base: String,
+        bodies: [(tenant: Int, body: ByteBuffer, points: Int)],
+        keys: [String],
+        clients: Int
+    ) async throws -> Int {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for client in 0..<clients {
                 group.addTask {
@@ -295,7 +328,9 @@ struct IngestBenchCommand: AsyncParsableCommand {
         return Ceiling(rows: rows / connections * connections, seconds: seconds)
     }
 
-    static let copyColumns = ["tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text", "value_bool", "value_ts", "value_json", "ts"]
+    static let copyColumns = [
+        "tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text", "value_bool", "value_ts", "value_json", "ts",
+    ]
 
     /// Rows of the load's shape in COPY text format, for `copyColumns`.
     static func copyRows(_ count: Int, tenants: [Int64], dataset: BenchDataset, seed: UInt64) -> ByteBuffer {
@@ -307,7 +342,9 @@ struct IngestBenchCommand: AsyncParsableCommand {
             let tenant = tenants[Int(random.next() % UInt64(tenants.count))]
             let attribute = Int(random.next() % UInt64(dataset.shape.attributes))
             let value = dataset.isText(attribute) ? "\\N\tstate-\(random.next() % 16)" : "\(Double(random.next() % 100_000) / 100)\t\\N"
-            buffer.writeString("\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(Timestamps.format(micros: now - Int64(index)))\n")
+            buffer.writeString(
+                "\(tenant)\t\(random.next() % 1_000_000)\t\(attribute + 1)\t\\N\t\(value)\t\\N\t\\N\t\\N\t\(Timestamps.format(micros: now - Int64(index)))\n"
+            )
         }
         return buffer
     }
@@ -324,4 +361,3 @@ struct IngestBenchCommand: AsyncParsableCommand {
 
     static func ms(_ value: Double) -> String { String(format: "%.1f", value) }
 }
-

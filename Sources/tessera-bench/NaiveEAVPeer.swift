@@ -39,10 +39,12 @@ struct NaiveEAVPeer {
             // Room for the entities ingest may create while the benchmark runs.
             for part in 0...(Int(top) / 1_000_000 + 1) {
                 try await connection.query(
-                    PostgresQuery(unsafeSQL: """
-                        CREATE TABLE naive_eav.entity_values_p\(part) PARTITION OF naive_eav.entity_values
-                        FOR VALUES FROM (\(part * 1_000_000)) TO (\((part + 1) * 1_000_000))
-                        """),
+                    PostgresQuery(
+                        unsafeSQL: """
+                            CREATE TABLE naive_eav.entity_values_p\(part) PARTITION OF naive_eav.entity_values
+                            FOR VALUES FROM (\(part * 1_000_000)) TO (\((part + 1) * 1_000_000))
+                            """
+                    ),
                     logger: self.logger
                 )
             }

@@ -8,12 +8,18 @@ import TesseraStore
 /// "did not finish" instead of holding the run.
 enum PeerDatabase {
     static func withClient<T: Sendable>(
-        url: DatabaseURL, connections: Int, statementTimeout: Duration, logger: Logger,
+        url: DatabaseURL,
+        connections: Int,
+        statementTimeout: Duration,
+        logger: Logger,
         _ body: @escaping @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
         try await PostgresClient.withRunning(
-            url: url, maximumConnections: connections,
-            startupParameters: [("statement_timeout", "\(statementTimeout.components.seconds * 1_000)")], logger: logger, body
+            url: url,
+            maximumConnections: connections,
+            startupParameters: [("statement_timeout", "\(statementTimeout.components.seconds * 1_000)")],
+            logger: logger,
+            body
         )
     }
 
@@ -40,11 +46,15 @@ enum PeerDatabase {
         for key in keys {
             guard let tenant = try await catalog.tenant(forKey: APIKey(value: key)) else { throw ValidationErrorText("a dataset tenant is gone") }
             var attributes = [String: Int32]()
-            for try await (name, id) in try await client.query("SELECT name, attribute_id FROM attributes WHERE tenant_id = \(tenant.id)").decode((String, Int32).self) {
+            for try await (name, id) in try await client.query("SELECT name, attribute_id FROM attributes WHERE tenant_id = \(tenant.id)").decode(
+                (String, Int32).self
+            ) {
                 attributes[name] = id
             }
             var first: Int64 = 0
-            for try await id in try await client.query("SELECT entity_id FROM entities WHERE tenant_id = \(tenant.id) AND external_key = 'dev-0'").decode(Int64.self) {
+            for try await id in try await client.query("SELECT entity_id FROM entities WHERE tenant_id = \(tenant.id) AND external_key = 'dev-0'").decode(
+                Int64.self
+            ) {
                 first = id
             }
             tenants.append(Tenant(id: tenant.id, attributes: attributes, firstEntityID: first))
@@ -61,8 +71,13 @@ enum PeerDatabase {
         let name = layout.attributeName(attribute)
         let isText = layout.isText(attribute)
         return PeerPoint(
-            tenantID: tenant.id, entityID: tenant.firstEntityID + entity, attributeID: tenant.attributes[name] ?? 0, attributeName: name,
-            entityKey: "dev-\(entity)", decimal: isText ? nil : Double(random.next() % 100_000) / 100, text: isText ? "state-\(random.next() % 16)" : nil
+            tenantID: tenant.id,
+            entityID: tenant.firstEntityID + entity,
+            attributeID: tenant.attributes[name] ?? 0,
+            attributeName: name,
+            entityKey: "dev-\(entity)",
+            decimal: isText ? nil : Double(random.next() % 100_000) / 100,
+            text: isText ? "state-\(random.next() % 16)" : nil
         )
     }
 }

@@ -19,7 +19,9 @@ struct PeerRunner {
     var maxOperations = Int.max
 
     func measure(
-        _ name: String, warmup: Int = 1, _ operation: @escaping @Sendable (inout SplitMix64) async throws -> Void
+        _ name: String,
+        warmup: Int = 1,
+        _ operation: @escaping @Sendable (inout SplitMix64) async throws -> Void
     ) async -> Result {
         print("  \(name)...")
         var random = SplitMix64(seed: 1)
@@ -59,7 +61,9 @@ struct PeerRunner {
             print("    did not finish: \(result.firstFailure ?? "?")")
         } else {
             let summary = result.latencies
-            print("    p50 \(IngestBenchCommand.ms(summary.p50)) ms, p95 \(IngestBenchCommand.ms(summary.p95)) ms, p99 \(IngestBenchCommand.ms(summary.p99)) ms (\(summary.count) operations\(result.failures > 0 ? ", \(result.failures) failed" : ""))")
+            print(
+                "    p50 \(IngestBenchCommand.ms(summary.p50)) ms, p95 \(IngestBenchCommand.ms(summary.p95)) ms, p99 \(IngestBenchCommand.ms(summary.p99)) ms (\(summary.count) operations\(result.failures > 0 ? ", \(result.failures) failed" : ""))"
+            )
         }
         return result
     }

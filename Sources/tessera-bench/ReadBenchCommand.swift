@@ -32,8 +32,10 @@ struct ReadBenchCommand: AsyncParsableCommand {
     @Option(help: "With --zipf: seconds of unmeasured lookups first, so the cache reaches its steady state.") var warmup = 60
     @Option(help: "With --zipf: seconds a cached entity lookup lives (the server's TESSERA_CACHE_ENTITY_TTL_S).") var entityTTL = 300
     @Flag(help: "Entity lookups as unnamed statements, parsed and planned each time (TESSERA_DB_PREPARED_STATEMENTS=off).") var unprepared = false
-    @Flag(help: "With --zipf: cached lookups live their TTL from the miss that stored them, not from their last hit (TESSERA_CACHE_ENTITY_TTL_SLIDING=off).") var fixedEntityTTL = false
-    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).") var globalExecutor = false
+    @Flag(help: "With --zipf: cached lookups live their TTL from the miss that stored them, not from their last hit (TESSERA_CACHE_ENTITY_TTL_SLIDING=off).")
+    var fixedEntityTTL = false
+    @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).")
+    var globalExecutor = false
 
     func run() async throws {
         let logger = {
@@ -48,7 +50,15 @@ struct ReadBenchCommand: AsyncParsableCommand {
         let dataset = ReadBenchDataset(shape: shape)
 
         let environment = try await BenchEnvironment.start(
-            directory: self.dir, replicas: self.replicas, port: self.port, smoke: self.smoke, entityTTL: self.entityTTL, slidingEntityTTL: !self.fixedEntityTTL, preparedStatements: !self.unprepared, handlersOnEventLoop: !self.globalExecutor, logger: logger
+            directory: self.dir,
+            replicas: self.replicas,
+            port: self.port,
+            smoke: self.smoke,
+            entityTTL: self.entityTTL,
+            slidingEntityTTL: !self.fixedEntityTTL,
+            preparedStatements: !self.unprepared,
+            handlersOnEventLoop: !self.globalExecutor,
+            logger: logger
         )
         let http = environment.http
         let base = environment.base
@@ -76,13 +86,19 @@ struct ReadBenchCommand: AsyncParsableCommand {
                     let cached = try await cachedRunner.measure("zipf lookup, cache on", warmup: warmup, lookup)
                     results.append(cached)
                     let hits = cached.sources["cache", default: 0]
-                    print("    cache hit rate: \(String(format: "%.1f", 100 * Double(hits) / Double(max(1, cached.total.count))))% of \(cached.total.count) lookups")
+                    print(
+                        "    cache hit rate: \(String(format: "%.1f", 100 * Double(hits) / Double(max(1, cached.total.count))))% of \(cached.total.count) lookups"
+                    )
                     let rate = Double(cached.total.count) / Double(seconds)
                     let ideal = sampler.idealHitRate(lookupsPerSecond: rate, ttlSeconds: Double(self.entityTTL), sliding: !self.fixedEntityTTL)
                     let mode = self.fixedEntityTTL ? "fixed" : "sliding"
-                    print("    a perfect cache with the same \(self.entityTTL) s \(mode) entity TTL at \(Int(rate)) lookups/s would hit \(String(format: "%.1f", 100 * ideal))%")
+                    print(
+                        "    a perfect cache with the same \(self.entityTTL) s \(mode) entity TTL at \(Int(rate)) lookups/s would hit \(String(format: "%.1f", 100 * ideal))%"
+                    )
                     if let served = cached.bySource["cache"] {
-                        print("    answered from the cache: p50 \(IngestBenchCommand.ms(served.p50)) ms, p95 \(IngestBenchCommand.ms(served.p95)) ms, p99 \(IngestBenchCommand.ms(served.p99)) ms")
+                        print(
+                            "    answered from the cache: p50 \(IngestBenchCommand.ms(served.p50)) ms, p95 \(IngestBenchCommand.ms(served.p95)) ms, p99 \(IngestBenchCommand.ms(served.p99)) ms"
+                        )
                     }
                 } else {
                     print("    (no Redis in the cluster: install redis-server for the cached run)")
@@ -95,31 +111,50 @@ struct ReadBenchCommand: AsyncParsableCommand {
                 await environment.stop()
                 return
             }
-            results.append(try await runner.measure("entity lookup (eventual)") { random in
-                ReadOperations.http(ReadOperations.lookup(dataset.layout, &random))
-            })
-            results.append(try await runner.measure("entity lookup (strong)") { random in
-                ReadOperations.http(ReadOperations.lookup(dataset.layout, &random), consistency: "strong")
-            })
-            results.append(try await runner.measure("filter a0 > x AND a1 < y, limit 100") { random in
-                ReadOperations.http(ReadOperations.filter(dataset.layout, &random))
-            })
+            results.append(
+                try await runner.measure("entity lookup (eventual)") { random in
+                    ReadOperations.http(ReadOperations.lookup(dataset.layout, &random))
+                }
+            )
+            results.append(
+                try await runner.measure("entity lookup (strong)") { random in
+                    ReadOperations.http(ReadOperations.lookup(dataset.layout, &random), consistency: "strong")
+                }
+            )
+            results.append(
+                try await runner.measure("filter a0 > x AND a1 < y, limit 100") { random in
+                    ReadOperations.http(ReadOperations.filter(dataset.layout, &random))
+                }
+            )
             results.append(try await runner.measure("7-day series of one entity (10,080 points)") { _ in ReadOperations.seriesHTTP() })
-            results.append(try await runner.measure("hourly aggregate over \(shape.aggregateRows) rows (analytics)") { _ in
-                ReadOperations.aggregateHTTP()
-            })
+            results.append(
+                try await runner.measure("hourly aggregate over \(shape.aggregateRows) rows (analytics)") { _ in
+                    ReadOperations.aggregateHTTP()
+                }
+            )
             print("")
             print("Replica lag while ingest runs (\(seconds) s of 1,000-point batches from \(clients) clients)...")
             let lag = try await ReplicaLagProbe.duringIngest(
-                primary: url, replicas: replicaURLs, http: http, base: base, keys: keys, layout: dataset.layout,
-                clients: clients, seconds: max(seconds, 3), logger: logger
+                primary: url,
+                replicas: replicaURLs,
+                http: http,
+                base: base,
+                keys: keys,
+                layout: dataset.layout,
+                clients: clients,
+                seconds: max(seconds, 3),
+                logger: logger
             )
 
             print("")
-            print("Read benchmark: \(shape.entities) entities, \(shape.values) values, \(replicaURLs.count) replicas, \(clients) clients, \(seconds) s per operation")
+            print(
+                "Read benchmark: \(shape.entities) entities, \(shape.values) values, \(replicaURLs.count) replicas, \(clients) clients, \(seconds) s per operation"
+            )
             print("operation | requests | p50 ms | p95 ms | p99 ms | db p50 ms | db p95 ms | served by")
             for result in results { print(result.line) }
-            print("replica lag under ingest (\(lag.ingestedPoints) points acknowledged, \(lag.samples.count) samples): p50 \(IngestBenchCommand.ms(lag.summary.p50)) ms, p95 \(IngestBenchCommand.ms(lag.summary.p95)) ms, p99 \(IngestBenchCommand.ms(lag.summary.p99)) ms, max \(IngestBenchCommand.ms(lag.summary.max)) ms")
+            print(
+                "replica lag under ingest (\(lag.ingestedPoints) points acknowledged, \(lag.samples.count) samples): p50 \(IngestBenchCommand.ms(lag.summary.p50)) ms, p95 \(IngestBenchCommand.ms(lag.summary.p95)) ms, p99 \(IngestBenchCommand.ms(lag.summary.p99)) ms, max \(IngestBenchCommand.ms(lag.summary.max)) ms"
+            )
             let failed = results.filter { $0.failures > 0 }
             await environment.stop()
             if !failed.isEmpty {

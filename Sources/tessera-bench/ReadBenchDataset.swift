@@ -79,7 +79,9 @@ struct ReadBenchDataset {
                        date_trunc('minute', now()) - g * interval '1 minute'
                   FROM entities e JOIN attributes a ON a.tenant_id = e.tenant_id AND a.name = 'a0', generate_series(0, \(self.shape.seriesDays * 1440 - 1)) g
                  WHERE e.tenant_id = \(tenantIDs[0]) AND e.external_key = 'dev-0'
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             let bounds = try await self.entityBounds(connection, tenant: tenantIDs[0], logger: logger)
             try await connection.query(
                 """
@@ -89,7 +91,9 @@ struct ReadBenchDataset {
                   FROM attributes a, generate_series(1, \(planted - self.shape.seriesDays * 1440)) g
                  WHERE a.tenant_id = \(tenantIDs[0]) AND a.name = 'a0'
                 ON CONFLICT DO NOTHING  -- a point is (entity, attribute, time): a random time drawn twice is one point
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             step("planted: dev-0's 7-day series and tenant 0's \(planted) a0 points")
             // The rest, by each tenant's share, over all 50 attributes and 60 days.
             let rest = max(0, self.shape.values - planted)
@@ -113,7 +117,9 @@ struct ReadBenchDataset {
                                        now() - random() * interval '60 days' AS ts
                                   FROM generate_series(1, \(count))) AS r
                         ON CONFLICT DO NOTHING
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                     done += count
                     if index == 0 || done == rows && index % 20 == 0 { step("tenant \(index): \(done) of \(rows) values") }
                 }
@@ -124,12 +130,16 @@ struct ReadBenchDataset {
             let attrs = hotNames.map { "'\($0)', round((random() * 1000)::numeric, 2)" }.joined(separator: ", ")
             let times = hotNames.map { "'\($0)', (extract(epoch FROM now()) * 1000000)::bigint" }.joined(separator: ", ")
             try await connection.query(
-                PostgresQuery(unsafeSQL: """
-                    INSERT INTO entity_jsonb (tenant_id, entity_id, attrs, attr_ts)
-                    SELECT tenant_id, entity_id, jsonb_build_object(\(attrs)), jsonb_build_object(\(times))
-                      FROM entities WHERE tenant_id = ANY('{\(tenantIDs.map(String.init).joined(separator: ","))}'::bigint[])
-                    ON CONFLICT DO NOTHING
-                    """), logger: logger)
+                PostgresQuery(
+                    unsafeSQL: """
+                        INSERT INTO entity_jsonb (tenant_id, entity_id, attrs, attr_ts)
+                        SELECT tenant_id, entity_id, jsonb_build_object(\(attrs)), jsonb_build_object(\(times))
+                          FROM entities WHERE tenant_id = ANY('{\(tenantIDs.map(String.init).joined(separator: ","))}'::bigint[])
+                        ON CONFLICT DO NOTHING
+                        """
+                ),
+                logger: logger
+            )
             for tenant in tenantIDs {
                 try await connection.query("SELECT refresh_hot_numbers(\(tenant))", logger: logger)
             }
@@ -139,7 +149,10 @@ struct ReadBenchDataset {
     }
 
     private func attributes(_ connection: PostgresConnection, tenant: Int64, logger: Logger) async throws -> ([Int32], [String]) {
-        let rows = try await connection.query("SELECT attribute_id, value_type FROM attributes WHERE tenant_id = \(tenant) ORDER BY attribute_id", logger: logger)
+        let rows = try await connection.query(
+            "SELECT attribute_id, value_type FROM attributes WHERE tenant_id = \(tenant) ORDER BY attribute_id",
+            logger: logger
+        )
         var ids = [Int32]()
         var types = [String]()
         for try await (id, type) in rows.decode((Int32, String).self) {

@@ -41,7 +41,9 @@ struct ReadBenchRunner {
         _ = try await self.drive(next, duration: warmup, seed: 1)
         var result = try await self.drive(next, duration: .seconds(self.seconds), seed: 2)
         result.name = name
-        print("    p50 \(IngestBenchCommand.ms(result.total.p50)) ms, p95 \(IngestBenchCommand.ms(result.total.p95)) ms, p99 \(IngestBenchCommand.ms(result.total.p99)) ms, db p95 \(String(format: "%.2f", result.database.p95)) ms")
+        print(
+            "    p50 \(IngestBenchCommand.ms(result.total.p50)) ms, p95 \(IngestBenchCommand.ms(result.total.p95)) ms, p99 \(IngestBenchCommand.ms(result.total.p99)) ms, db p95 \(String(format: "%.2f", result.database.p95)) ms"
+        )
         return result
     }
 

@@ -6,9 +6,16 @@ import TesseraCore
 /// their form as Tessera HTTP requests.
 enum ReadOperations {
     /// One entity's latest state: a tenant by traffic share, an entity of it.
-    struct Lookup { var tenant: Int; var entity: Int }
+    struct Lookup {
+        var tenant: Int
+        var entity: Int
+    }
     /// Entities of a tenant with `a0 > low AND a1 < high` (values are uniform in 0–1000).
-    struct Filter { var tenant: Int; var low: Double; var high: Double }
+    struct Filter {
+        var tenant: Int
+        var low: Double
+        var high: Double
+    }
 
     static func lookup(_ layout: BenchDataset, _ random: inout SplitMix64) -> Lookup {
         let tenant = layout.pickTenant(&random)
@@ -25,7 +32,8 @@ enum ReadOperations {
     }
 
     static func http(_ filter: Filter) -> ReadBenchRunner.Request {
-        let body = #"{"filter": {"and": [{"attribute": "a0", "op": ">", "value": \#(filter.low)}, {"attribute": "a1", "op": "<", "value": \#(filter.high)}]}, "limit": 100}"#
+        let body =
+            #"{"filter": {"and": [{"attribute": "a0", "op": ">", "value": \#(filter.low)}, {"attribute": "a1", "op": "<", "value": \#(filter.high)}]}, "limit": 100}"#
         return (.POST, "/v1/query/entities", body, filter.tenant)
     }
 

@@ -20,11 +20,14 @@ struct ClusterCommand: AsyncParsableCommand {
         func run() async throws {
             let logger = self.options.makeLogger()
             var cluster = self.options.localCluster(logger: logger)
-            cluster = LocalCluster(configuration: {
-                var configuration = cluster.configuration
-                configuration.replicas = self.replicas
-                return configuration
-            }(), logger: logger)
+            cluster = LocalCluster(
+                configuration: {
+                    var configuration = cluster.configuration
+                    configuration.replicas = self.replicas
+                    return configuration
+                }(),
+                logger: logger
+            )
             let status = try await cluster.up()
             guard let primary = status.primary else { throw ValidationError("The cluster has no primary.") }
             let url = try DatabaseURL.parsed(primary.url)

@@ -43,7 +43,9 @@ struct DatabaseOptions: ParsableArguments {
         }
         let status = try self.localCluster(logger: logger).status()
         guard let primary = status.primary, primary.running else {
-            throw ValidationError("No database configured and no local cluster running in \(self.resolvedDirectory): set TESSERA_DATABASE_URL or run `tessera cluster up`.")
+            throw ValidationError(
+                "No database configured and no local cluster running in \(self.resolvedDirectory): set TESSERA_DATABASE_URL or run `tessera cluster up`."
+            )
         }
         return try DatabaseURL(parsing: primary.url)
     }

@@ -107,7 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
         url: DatabaseURL,
         topology: ServerDependencies.ReadTopology,
         cache: ServerDependencies.CacheSettings?,
-        environment: TesseraEnvironment, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+        environment: TesseraEnvironment,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) async throws {
         let noMigrate = self.noMigrate
         try await withPostgresClient(url: url, logger: logger) { client in
             let migrator = try Migrator(client: client, logger: logger)

@@ -19,8 +19,11 @@ struct TenantCommand: AsyncParsableCommand {
 
         var patch: Catalog.TenantPatch {
             .init(
-                autoCreateAttributes: self.autoCreateAttributes, retentionMonths: self.retentionMonths, maxEntities: self.maxEntities,
-                maxAttributes: self.maxAttributes, maxPointsPerSecond: self.maxPointsPerSecond
+                autoCreateAttributes: self.autoCreateAttributes,
+                retentionMonths: self.retentionMonths,
+                maxEntities: self.maxEntities,
+                maxAttributes: self.maxAttributes,
+                maxPointsPerSecond: self.maxPointsPerSecond
             )
         }
     }

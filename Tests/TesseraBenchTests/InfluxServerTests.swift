@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import TesseraLocal
 import TesseraTestSupport
+import Testing
 import tessera_bench
 
 /// InfluxDB 1.x, the benchmark's peer, for real: started in its own folder, asked over
@@ -23,11 +23,25 @@ import tessera_bench
         #expect(try self.curl("-i", base + "/ping").hasPrefix("HTTP/1.1 204"))
         // Without credentials it takes a line and answers InfluxQL.
         try self.curl("-XPOST", base + "/query", "--data-urlencode", "q=CREATE DATABASE probe")
-        let write = try self.curl("-o", "/dev/null", "-w", "%{http_code}", "-XPOST", base + "/write?db=probe&precision=u",
-                                  "--data-binary", "t0,entity=dev-5 a0=1.5 1700000000000000")
+        let write = try self.curl(
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-XPOST",
+            base + "/write?db=probe&precision=u",
+            "--data-binary",
+            "t0,entity=dev-5 a0=1.5 1700000000000000"
+        )
         #expect(write == "204")
-        let last = try self.curl("-G", base + "/query", "--data-urlencode", "db=probe",
-                                 "--data-urlencode", "q=SELECT last(a0) FROM t0 WHERE entity = 'dev-5'")
+        let last = try self.curl(
+            "-G",
+            base + "/query",
+            "--data-urlencode",
+            "db=probe",
+            "--data-urlencode",
+            "q=SELECT last(a0) FROM t0 WHERE entity = 'dev-5'"
+        )
         #expect(last.contains(#""columns":["time","last"],"values":[["2023-11-14T22:13:20Z",1.5]]"#))
         #expect((InfluxServer.residentBytes(pid: pid) ?? 0) > 1 << 20)
         // As root it runs as Debian's unprivileged user.

@@ -3,6 +3,7 @@ import NIOCore
 import NIOEmbedded
 import NIOTestUtils
 import Testing
+
 @testable import TesseraCache
 
 /// The RESP2 decoder without a server: every type, nested and null values, input cut
@@ -24,8 +25,10 @@ import Testing
             ("+OK\r\n", [.simpleString("OK")]),
             ("+\r\n", [.simpleString("")]),
             ("-ERR unknown command 'FOO'\r\n", [.error("ERR unknown command 'FOO'")]),
-            ("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
-             [.error("WRONGTYPE Operation against a key holding the wrong kind of value")]),
+            (
+                "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                [.error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+            ),
             (":0\r\n", [.integer(0)]),
             (":-42\r\n", [.integer(-42)]),
             (":9223372036854775807\r\n", [.integer(.max)]),
@@ -38,8 +41,10 @@ import Testing
             ("*0\r\n", [.array([])]),
             ("*-1\r\n", [.array(nil)]),
             ("*3\r\n$3\r\nfoo\r\n$-1\r\n$0\r\n\r\n", [.array([Self.bulk("foo"), .bulkString(nil), Self.bulk("")])]),
-            ("*4\r\n:1\r\n*2\r\n+a\r\n*-1\r\n*0\r\n-ERR x\r\n",
-             [.array([.integer(1), .array([.simpleString("a"), .array(nil)]), .array([]), .error("ERR x")])]),
+            (
+                "*4\r\n:1\r\n*2\r\n+a\r\n*-1\r\n*0\r\n-ERR x\r\n",
+                [.array([.integer(1), .array([.simpleString("a"), .array(nil)]), .array([]), .error("ERR x")])]
+            ),
             ("*1\r\n*1\r\n*1\r\n*1\r\n:7\r\n", [.array([.array([.array([.array([.integer(7)])])])])]),
             ("*2\r\n*1\r\n:1\r\n*1\r\n:2\r\n", [.array([.array([.integer(1)]), .array([.integer(2)])])]),
             ("+A\r\n:1\r\n$-1\r\n", [.simpleString("A"), .integer(1), .bulkString(nil)]),

@@ -1,10 +1,10 @@
 import Foundation
 import NIOCore
-import Testing
 import TesseraCache
 import TesseraCore
 import TesseraLocal
 import TesseraTestSupport
+import Testing
 
 /// The read cache's own semantics, driven directly against a real Redis: TTLs,
 /// keys per tenant, query slots per change, tombstones, and the breaker when Redis
@@ -272,7 +272,9 @@ import TesseraTestSupport
         configuration.namespace = "test-\(UUID().uuidString.prefix(8)):"
         let redis = RedisClient(
             configuration: .init(
-                url: redisURL, commandTimeout: commandTimeout, connectTimeout: .seconds(5),
+                url: redisURL,
+                commandTimeout: commandTimeout,
+                connectTimeout: .seconds(5),
                 backoff: .init(initial: .milliseconds(20), maximum: .milliseconds(300))
             ),
             logger: quietLogger

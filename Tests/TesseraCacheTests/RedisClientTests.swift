@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraCache
 
 /// The RESP client against a real Redis started through `TesseraLocal`: the shared
@@ -170,7 +171,9 @@ import TesseraTestSupport
     @Test func commandsFailFastWhileRedisIsDownAndSucceedOnceItIsBack() async throws {
         try await TestRedis.withPrivateRedis { cluster, url in
             try await Self.withClient(
-                url: url, connections: 2, commandTimeout: .seconds(10),
+                url: url,
+                connections: 2,
+                commandTimeout: .seconds(10),
                 backoff: .init(initial: .milliseconds(20), maximum: .milliseconds(300))
             ) { client in
                 try await client.set("kept", to: ByteBuffer(string: "before"))
@@ -238,7 +241,11 @@ import TesseraTestSupport
         let url = if let url { url } else { try await Self.sharedURL() }
         let client = RedisClient(
             configuration: .init(
-                url: url, connections: connections, commandTimeout: commandTimeout, connectTimeout: .seconds(5), backoff: backoff
+                url: url,
+                connections: connections,
+                commandTimeout: commandTimeout,
+                connectTimeout: .seconds(5),
+                backoff: backoff
             ),
             logger: quietLogger
         )

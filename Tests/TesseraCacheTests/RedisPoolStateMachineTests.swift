@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TesseraCache
 
 /// The pool's decisions, without connections or time.
@@ -7,7 +8,10 @@ import Testing
         var machine = RedisPoolStateMachine<String>(connections: 3)
         let first = machine.lease()
         #expect(first.start == [0, 1, 2])
-        guard case .wait = first.action else { Issue.record("expected to wait"); return }
+        guard case .wait = first.action else {
+            Issue.record("expected to wait")
+            return
+        }
         machine.addWaiter(1)
         machine.addWaiter(2)
         // Nothing is started twice.
@@ -27,7 +31,10 @@ import Testing
         }
         #expect(used == ["c0", "c2", "c0", "c2"])
         // A closed connection the driver has not reported yet is passed over.
-        guard case .use("c2") = machine.lease(usable: { $0 != "c0" }).action else { Issue.record("expected c2"); return }
+        guard case .use("c2") = machine.lease(usable: { $0 != "c0" }).action else {
+            Issue.record("expected c2")
+            return
+        }
     }
 
     @Test func aCommandTakesAConnectionOnItsOwnThreadWhenThereIsOne() {
@@ -55,22 +62,34 @@ import Testing
         // One slot still connecting: the waiter keeps waiting.
         #expect(machine.connectFailed(slot: 0, error: refused).isEmpty)
         #expect(machine.connectFailed(slot: 1, error: refused) == [7])
-        guard case .fail(let error) = machine.lease().action else { Issue.record("expected to fail fast"); return }
+        guard case .fail(let error) = machine.lease().action else {
+            Issue.record("expected to fail fast")
+            return
+        }
         #expect(error.kind == .connection)
         #expect(error.message.contains("connection refused"))
 
         // A slot whose backoff ran out is connecting again: commands wait for it.
         machine.connecting(slot: 1)
-        guard case .wait = machine.lease().action else { Issue.record("expected to wait"); return }
+        guard case .wait = machine.lease().action else {
+            Issue.record("expected to wait")
+            return
+        }
         #expect(machine.connected(slot: 1, "c1") == [])
-        guard case .use("c1") = machine.lease().action else { Issue.record("expected c1"); return }
+        guard case .use("c1") = machine.lease().action else {
+            Issue.record("expected c1")
+            return
+        }
     }
 
     @Test func aWrongPasswordStaysAnAuthenticationError() {
         var machine = RedisPoolStateMachine<String>(connections: 1)
         _ = machine.lease()
         _ = machine.connectFailed(slot: 0, error: RedisError(serverReply: "WRONGPASS invalid username-password pair or user is disabled."))
-        guard case .fail(let error) = machine.lease().action else { Issue.record("expected to fail"); return }
+        guard case .fail(let error) = machine.lease().action else {
+            Issue.record("expected to fail")
+            return
+        }
         #expect(error.kind == .authentication)
         #expect(error.message.contains("WRONGPASS"))
     }
@@ -80,7 +99,10 @@ import Testing
         _ = machine.lease()
         _ = machine.connected(slot: 0, "c0")
         machine.disconnected(slot: 0)
-        guard case .wait = machine.lease().action else { Issue.record("expected to wait"); return }
+        guard case .wait = machine.lease().action else {
+            Issue.record("expected to wait")
+            return
+        }
         machine.addWaiter(3)
         let removed = machine.removeWaiter(3)
         let removedAgain = machine.removeWaiter(3)
@@ -94,16 +116,21 @@ import Testing
         machine.addWaiter(1)
         #expect(machine.shutDown() == [1])
         #expect(machine.connected(slot: 0, "late") == nil)
-        guard case .fail(let error) = machine.lease().action else { Issue.record("expected to fail"); return }
+        guard case .fail(let error) = machine.lease().action else {
+            Issue.record("expected to fail")
+            return
+        }
         #expect(error.kind == .shutdown)
     }
 
     @Test func backoffDoublesUpToItsCap() {
         let backoff = RedisClient.Configuration.Backoff(initial: .milliseconds(50), maximum: .seconds(5))
-        #expect((1...9).map { backoff.delay(afterFailures: $0) } == [
-            .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
-            .milliseconds(1600), .milliseconds(3200), .seconds(5), .seconds(5),
-        ])
+        #expect(
+            (1...9).map { backoff.delay(afterFailures: $0) } == [
+                .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800),
+                .milliseconds(1600), .milliseconds(3200), .seconds(5), .seconds(5),
+            ]
+        )
         #expect(backoff.delay(afterFailures: 1_000) == .seconds(5))
         for _ in 0..<100 {
             let jittered = backoff.jittered(.seconds(4))

@@ -1,9 +1,10 @@
 import Foundation
 import NIOCore
 import NIOSSL
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraCache
 @testable import TesseraLocal
 
@@ -104,21 +105,30 @@ import TesseraTestSupport
     /// A CA, and a server certificate it signed for `localhost` and 127.0.0.1.
     private static func makeCertificates(in directory: String) throws {
         let openssl = "/usr/bin/openssl"
-        try Command(executable: openssl, arguments: [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", directory + "/ca.key", "-out", directory + "/ca.crt", "-days", "2", "-subj", "/CN=Tessera Test CA",
-        ]).check()
-        try Command(executable: openssl, arguments: [
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", directory + "/server.key", "-out", directory + "/server.csr", "-subj", "/CN=localhost",
-        ]).check()
+        try Command(
+            executable: openssl,
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", directory + "/ca.key", "-out", directory + "/ca.crt", "-days", "2", "-subj", "/CN=Tessera Test CA",
+            ]
+        ).check()
+        try Command(
+            executable: openssl,
+            arguments: [
+                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", directory + "/server.key", "-out", directory + "/server.csr", "-subj", "/CN=localhost",
+            ]
+        ).check()
         FileManager.default.createFile(
             atPath: directory + "/server.ext",
             contents: Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8)
         )
-        try Command(executable: openssl, arguments: [
-            "x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.crt", "-CAkey", directory + "/ca.key",
-            "-CAcreateserial", "-out", directory + "/server.crt", "-days", "2", "-extfile", directory + "/server.ext",
-        ]).check()
+        try Command(
+            executable: openssl,
+            arguments: [
+                "x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.crt", "-CAkey", directory + "/ca.key",
+                "-CAcreateserial", "-out", directory + "/server.crt", "-days", "2", "-extfile", directory + "/server.ext",
+            ]
+        ).check()
     }
 }

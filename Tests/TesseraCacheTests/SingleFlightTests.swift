@@ -1,6 +1,6 @@
 import Synchronization
-import Testing
 import TesseraCache
+import Testing
 
 /// Concurrent misses share one computation: no server needed.
 @Suite struct SingleFlightTests {
@@ -27,8 +27,14 @@ import TesseraCache
         #expect(runs.value.load(ordering: .relaxed) == 1)
         #expect(flights.inFlight == 0)
         // Once done, the next call runs again; other keys never share.
-        _ = try await flights.run("key") { runs.value.add(1, ordering: .relaxed); return 1 }
-        _ = try await flights.run("other") { runs.value.add(1, ordering: .relaxed); return 2 }
+        _ = try await flights.run("key") {
+            runs.value.add(1, ordering: .relaxed)
+            return 1
+        }
+        _ = try await flights.run("other") {
+            runs.value.add(1, ordering: .relaxed)
+            return 2
+        }
         #expect(runs.value.load(ordering: .relaxed) == 3)
     }
 

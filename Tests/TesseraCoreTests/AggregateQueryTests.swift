@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 private func json(_ text: String) throws -> JSONValue {
     try JSONReader.parse(Array(text.utf8))
@@ -13,8 +13,12 @@ private let novemberFirst: Int64 = 1_793_491_200_000_000
 private let novemberSecond: Int64 = 1_793_577_600_000_000
 
 /// A valid body with `extra` members added (or overriding, since the last repeated key would be refused).
-private func body(_ extra: String = "", from: String = #""2026-11-01T00:00:00Z""#, to: String = #""2026-11-02T00:00:00Z""#,
-                  bucket: String = #""1h""#) -> String {
+private func body(
+    _ extra: String = "",
+    from: String = #""2026-11-01T00:00:00Z""#,
+    to: String = #""2026-11-02T00:00:00Z""#,
+    bucket: String = #""1h""#
+) -> String {
     #"{"attribute": "temp", "from": \#(from), "to": \#(to), "bucket": \#(bucket)\#(extra)}"#
 }
 
@@ -25,10 +29,15 @@ private func aggregateError(_ text: String, limits: AggregateQuery.Limits = .ini
 
 @Suite struct AggregateQueryTests {
     @Test func parsesAFullBody() throws {
-        let query = try AggregateQuery.parse(json(#"""
-            {"attribute": "temp", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h",
-             "fn": ["avg", "min", "max", "sum", "count", "first", "last"], "entities": ["dev-1", "dev-2"], "group_by": "entity"}
-            """#), limits: .init())
+        let query = try AggregateQuery.parse(
+            json(
+                #"""
+                {"attribute": "temp", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h",
+                 "fn": ["avg", "min", "max", "sum", "count", "first", "last"], "entities": ["dev-1", "dev-2"], "group_by": "entity"}
+                """#
+            ),
+            limits: .init()
+        )
         #expect(query.attribute == "temp")
         #expect(query.fromMicros == novemberFirst)
         #expect(query.toMicros == novemberSecond)
@@ -73,22 +82,31 @@ private func aggregateError(_ text: String, limits: AggregateQuery.Limits = .ini
     @Test(arguments: [
         (#"[]"#, TesseraError.Code.invalidBody, "The request body must be a JSON object"),
         (#"{"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidBody, "attribute is required"),
-        (#"{"attribute": 1, "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidBody,
-         "attribute must be a string, not 1"),
-        (#"{"attribute": "", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidName,
-         "attribute: The attribute name must not be empty"),
+        (
+            #"{"attribute": 1, "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidBody,
+            "attribute must be a string, not 1"
+        ),
+        (
+            #"{"attribute": "", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidName,
+            "attribute: The attribute name must not be empty"
+        ),
         (#"{"attribute": "temp", "to": "2026-11-02T00:00:00Z", "bucket": "1h"}"#, .invalidBody, "from is required"),
         (#"{"attribute": "temp", "from": "2026-11-01T00:00:00Z", "bucket": "1h"}"#, .invalidBody, "to is required"),
         (#"{"attribute": "temp", "from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"}"#, .invalidBody, "bucket is required"),
         (body(#", "fns": ["avg"]"#), .invalidBody, "fns is not a known field"),
-        (body(from: #""yesterday""#), .invalidBody, #"from must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z or a whole number of epoch milliseconds, in the years 0000 to 9999; got "yesterday""#),
+        (
+            body(from: #""yesterday""#), .invalidBody,
+            #"from must be an RFC 3339 timestamp such as 2026-11-01T00:00:00Z or a whole number of epoch milliseconds, in the years 0000 to 9999; got "yesterday""#
+        ),
         (body(from: "1793491200000.5"), .invalidBody, "from must be an RFC 3339 timestamp"),
         (body(from: "1.7934912e12"), .invalidBody, "from must be an RFC 3339 timestamp"),
         (body(from: "true"), .invalidBody, "from must be an RFC 3339 timestamp"),
         (body(to: "253402300800000"), .invalidBody, "to must be an RFC 3339 timestamp"),  // year 10000
         (body(to: "99999999999999999999"), .invalidBody, "to must be an RFC 3339 timestamp"),
-        (body(to: #""2026-11-01T00:00:00Z""#), .invalidBody,
-         "to (2026-11-01T00:00:00.000000Z) must be after from (2026-11-01T00:00:00.000000Z)"),
+        (
+            body(to: #""2026-11-01T00:00:00Z""#), .invalidBody,
+            "to (2026-11-01T00:00:00.000000Z) must be after from (2026-11-01T00:00:00.000000Z)"
+        ),
         (body(to: #""2026-10-31T00:00:00Z""#), .invalidBody, "must be after from"),
         (body(bucket: #""1w""#), .invalidBody, "bucket must look like 1m, 1h or 1d"),
         (body(bucket: "3600"), .invalidBody, #"bucket must be a string such as "1h", not 3600"#),

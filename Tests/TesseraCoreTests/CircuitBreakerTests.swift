@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 /// The breaker driven by hand-made instants: no waiting, no server.
 @Suite struct CircuitBreakerTests {

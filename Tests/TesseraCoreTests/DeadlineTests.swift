@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 /// The deadline database calls run under (a staging COPY, a batch id, a test's request):
 /// a driver call that never answers must not hold its caller forever.

@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 private func json(_ text: String) throws -> JSONValue {
     try JSONReader.parse(Array(text.utf8))
@@ -23,23 +23,28 @@ private func conjunction(of count: Int, key: String = "and") -> String {
 
 @Suite struct EntityFilterTests {
     @Test func parsesNestedFilter() throws {
-        let filter = try EntityFilter.parse(json(#"""
-            {"and": [
-                {"attribute": "temp", "op": ">", "value": 20},
-                {"or": [{"attribute": "mode", "op": "in", "value": ["eco", "off"]},
-                        {"attribute": "on", "op": "=", "value": true}]},
-                {"attribute": "status", "op": "exists"}
-            ]}
-            """#))
+        let filter = try EntityFilter.parse(
+            json(
+                #"""
+                {"and": [
+                    {"attribute": "temp", "op": ">", "value": 20},
+                    {"or": [{"attribute": "mode", "op": "in", "value": ["eco", "off"]},
+                            {"attribute": "on", "op": "=", "value": true}]},
+                    {"attribute": "status", "op": "exists"}
+                ]}
+                """#
+            )
+        )
         #expect(
-            filter == .and([
-                .condition(attribute: "temp", op: .gt, value: .number(literal: "20", isInteger: true)),
-                .or([
-                    .condition(attribute: "mode", op: .in, value: .array([.string("eco"), .string("off")])),
-                    .condition(attribute: "on", op: .eq, value: .bool(true)),
-                ]),
-                .condition(attribute: "status", op: .exists, value: nil),
-            ])
+            filter
+                == .and([
+                    .condition(attribute: "temp", op: .gt, value: .number(literal: "20", isInteger: true)),
+                    .or([
+                        .condition(attribute: "mode", op: .in, value: .array([.string("eco"), .string("off")])),
+                        .condition(attribute: "on", op: .eq, value: .bool(true)),
+                    ]),
+                    .condition(attribute: "status", op: .exists, value: nil),
+                ])
         )
         #expect(filter.attributeNames == ["temp", "mode", "on", "status"])
     }
@@ -57,12 +62,13 @@ private func conjunction(of count: Int, key: String = "and") -> String {
 
     @Test(arguments: FilterOperator.allCases)
     func acceptsEveryOperatorWithItsValue(_ op: FilterOperator) throws {
-        let value = switch op {
-        case .exists: ""
-        case .in: #", "value": [1, "two", false]"#
-        case .lt, .le, .gt, .ge: #", "value": "2026-01-01""#
-        case .eq, .ne: #", "value": false"#
-        }
+        let value =
+            switch op {
+            case .exists: ""
+            case .in: #", "value": [1, "two", false]"#
+            case .lt, .le, .gt, .ge: #", "value": "2026-01-01""#
+            case .eq, .ne: #", "value": false"#
+            }
         let filter = try EntityFilter.parse(json(#"{"attribute": "a", "op": "\#(op.rawValue)"\#(value)}"#))
         guard case .condition(let attribute, let parsedOp, let parsedValue) = filter else {
             Issue.record("not a condition: \(filter)")
@@ -82,8 +88,10 @@ private func conjunction(of count: Int, key: String = "and") -> String {
         (#"{"and": [{"attribute": "a", "op": "exists"}], "or": []}"#, #"filter has both "and" and "or""#),
         (#"{"and": [{"attribute": "a", "op": "exists"}], "attribute": "b"}"#, #"filter has "and" and also "attribute""#),
         (#"{"and": [{"attribute": "a", "op": "like", "value": 1}]}"#, "filter.and[0].op must be one of =, !=, <, <=, >, >=, exists, in"),
-        (#"{"and": [{"attribute": "a", "op": ">"}, {"attribute": "a", "op": ">", "value": 1, "unit": "C"}]}"#,
-         #"filter.and[0].value is required for op ">""#),
+        (
+            #"{"and": [{"attribute": "a", "op": ">"}, {"attribute": "a", "op": ">", "value": 1, "unit": "C"}]}"#,
+            #"filter.and[0].value is required for op ">""#
+        ),
         (#"{"attribute": "a", "op": ">", "value": 1, "unit": "C"}"#, "filter.unit is not a known field"),
         (#"{"op": "=", "value": 1}"#, "filter.attribute is required"),
         (#"{"attribute": 5, "op": "=", "value": 1}"#, "filter.attribute must be a string, not 5"),
@@ -103,10 +111,14 @@ private func conjunction(of count: Int, key: String = "and") -> String {
         (#"{"attribute": "a", "op": "in", "value": "x"}"#, "filter.value must be a non-empty array"),
         (#"{"attribute": "a", "op": "in", "value": [1, null]}"#, "filter.value[1] must be a number, a string or a boolean, not null"),
         (#"{"attribute": "a", "op": "in", "value": [[1]]}"#, "filter.value[0] must be"),
-        (#"{"or": [{"attribute": "a", "op": "exists"}, {"attribute": "a", "op": "exists", "op": "="}]}"#,
-         "filter.or[1].op appears more than once"),
-        (#"{"and": [{"attribute": "a", "op": "exists"}, {"or": [{"attribute": "b", "op": "in", "value": ["x", 1]}, {"attribute": "c", "op": "=", "value": null}]}]}"#,
-         "filter.and[1].or[1].value must not be null"),
+        (
+            #"{"or": [{"attribute": "a", "op": "exists"}, {"attribute": "a", "op": "exists", "op": "="}]}"#,
+            "filter.or[1].op appears more than once"
+        ),
+        (
+            #"{"and": [{"attribute": "a", "op": "exists"}, {"or": [{"attribute": "b", "op": "in", "value": ["x", 1]}, {"attribute": "c", "op": "=", "value": null}]}]}"#,
+            "filter.and[1].or[1].value must not be null"
+        ),
     ])
     func rejectsMalformedFilters(_ text: String, _ expected: String) throws {
         let error = try filterError(text)
@@ -172,9 +184,13 @@ private func conjunction(of count: Int, key: String = "and") -> String {
     }
 
     @Test func attributeNamesAreDistinct() throws {
-        let filter = try EntityFilter.parse(json(#"""
-            {"or": [{"attribute": "t", "op": ">", "value": 1}, {"and": [{"attribute": "t", "op": "<", "value": 9}, {"attribute": "u", "op": "exists"}]}]}
-            """#))
+        let filter = try EntityFilter.parse(
+            json(
+                #"""
+                {"or": [{"attribute": "t", "op": ">", "value": 1}, {"and": [{"attribute": "t", "op": "<", "value": 9}, {"attribute": "u", "op": "exists"}]}]}
+                """#
+            )
+        )
         #expect(filter.attributeNames == ["t", "u"])
     }
 }
@@ -200,7 +216,10 @@ private func conjunction(of count: Int, key: String = "and") -> String {
         (#"[1]"#, TesseraError.Code.invalidBody, "The request body must be a JSON object"),
         (#"{}"#, .invalidBody, "filter is required"),
         (#"{"filter": null}"#, .invalidBody, "filter is required"),
-        (#"{"filter": {"attribute": "a", "op": "exists"}, "offset": 10}"#, .invalidBody, "offset is not a known field; the body takes filter, limit and cursor"),
+        (
+            #"{"filter": {"attribute": "a", "op": "exists"}, "offset": 10}"#, .invalidBody,
+            "offset is not a known field; the body takes filter, limit and cursor"
+        ),
         (#"{"filter": {"attribute": "a", "op": "exists"}, "limit": 0}"#, .invalidBody, "limit must be a whole number from 1 to 1000, not 0"),
         (#"{"filter": {"attribute": "a", "op": "exists"}, "limit": 1001}"#, .invalidBody, "limit must be a whole number from 1 to 1000"),
         (#"{"filter": {"attribute": "a", "op": "exists"}, "limit": 10.0}"#, .invalidBody, "limit must be a whole number"),

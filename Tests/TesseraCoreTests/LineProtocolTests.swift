@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TesseraCore
 
 /// Parses one line that must be a point.
@@ -36,18 +37,22 @@ private typealias LPField = LineProtocolLine.Field
 @Suite struct LineProtocolBasicsTests {
     @Test func parsesAFullLine() throws {
         let line = try point("weather,zone=north,station=Dongsi temp=12.5,hum=45i,ok=t,note=\"fine\",n=7u 1700000000000000000")
-        #expect(line == LineProtocolLine(
-            measurement: "weather",
-            tags: [LPTag(key: "station", value: "Dongsi"), LPTag(key: "zone", value: "north")],
-            fields: [
-                LPField(key: "temp", value: .float(12.5)),
-                LPField(key: "hum", value: .integer(45)),
-                LPField(key: "ok", value: .boolean(true)),
-                LPField(key: "note", value: .string("fine")),
-                LPField(key: "n", value: .unsigned(7)),
-            ],
-            timestamp: 1_700_000_000_000_000_000,
-            lineNumber: 7))
+        #expect(
+            line
+                == LineProtocolLine(
+                    measurement: "weather",
+                    tags: [LPTag(key: "station", value: "Dongsi"), LPTag(key: "zone", value: "north")],
+                    fields: [
+                        LPField(key: "temp", value: .float(12.5)),
+                        LPField(key: "hum", value: .integer(45)),
+                        LPField(key: "ok", value: .boolean(true)),
+                        LPField(key: "note", value: .string("fine")),
+                        LPField(key: "n", value: .unsigned(7)),
+                    ],
+                    timestamp: 1_700_000_000_000_000_000,
+                    lineNumber: 7
+                )
+        )
         #expect(line.seriesKey == "weather,station=Dongsi,zone=north")
     }
 
@@ -161,7 +166,9 @@ private typealias LPField = LineProtocolLine.Field
 
     @Test func stringsNextToOtherFields() throws {
         let line = try point("cpu,host=serverA str=\"foo\\\\\",str2=\"bar\",v=1 1000000000")
-        #expect(line.fields == [LPField(key: "str", value: .string("foo\\")), LPField(key: "str2", value: .string("bar")), LPField(key: "v", value: .float(1))])
+        #expect(
+            line.fields == [LPField(key: "str", value: .string("foo\\")), LPField(key: "str2", value: .string("bar")), LPField(key: "v", value: .float(1))]
+        )
         #expect(try point("cpu str=\"foo=bar\",value=1.0 1").fields.map(\.value) == [.string("foo=bar"), .float(1)])
     }
 }
@@ -219,7 +226,8 @@ private typealias LPField = LineProtocolLine.Field
     }
 
     @Test func largestFloatWrittenOut() throws {
-        let digits = "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.0"
+        let digits =
+            "179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.0"
         #expect(try value("m v=\(digits)") == .float(.greatestFiniteMagnitude))
         #expect(try value("m v=-\(digits)") == .float(-.greatestFiniteMagnitude))
         #expect(try value("m v=0000\(digits)") == .float(.greatestFiniteMagnitude))
@@ -433,10 +441,12 @@ private typealias LPField = LineProtocolLine.Field
         #expect(lines.map(\.measurement) == ["a", "b", "d"])
         #expect(lines.map(\.lineNumber) == [1, 5, 8])
         #expect(lines[1].timestamp == 5)
-        #expect(errors == [
-            LineProtocolError(lineNumber: 2, message: "unable to parse 'bad': missing fields"),
-            LineProtocolError(lineNumber: 6, message: "unable to parse 'c f=': missing field value"),
-        ])
+        #expect(
+            errors == [
+                LineProtocolError(lineNumber: 2, message: "unable to parse 'bad': missing fields"),
+                LineProtocolError(lineNumber: 6, message: "unable to parse 'c f=': missing field value"),
+            ]
+        )
     }
 
     @Test func newlineInsideAQuotedStringContinuesTheLine() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TesseraCore
 
 /// Feeds `chunks` and then finishes, collecting every piece.
@@ -30,20 +31,20 @@ private struct SplitMix64: RandomNumberGenerator {
 }
 
 /// A body with every case that decides where lines end.
-private let trickyBody = Array((
-    "weather,station=Dongsi temp=1.5 1\n"
-    + "\n"
-    + "# comment with \"quote\n"
-    + "m s=\"multi\nline\\\" still\",t=1i 2\r\n"
-    + "quote\"in,tag=\"v f=1\n"
-    + "esc,t=a\\\nb f=2\n"
-    + "m \"key=1\n"
-    + "long field=\"" + String(repeating: "x", count: 40) + "\" 3\n"
-    + "crlf f=3\r\n"
-    + "# a=\"open\n"
-    + "swallowed f=\"by the comment\"\n"
-    + "last f=4\\\n"
-).utf8)
+private let trickyBody = Array(
+    ("weather,station=Dongsi temp=1.5 1\n"
+        + "\n"
+        + "# comment with \"quote\n"
+        + "m s=\"multi\nline\\\" still\",t=1i 2\r\n"
+        + "quote\"in,tag=\"v f=1\n"
+        + "esc,t=a\\\nb f=2\n"
+        + "m \"key=1\n"
+        + "long field=\"" + String(repeating: "x", count: 40) + "\" 3\n"
+        + "crlf f=3\r\n"
+        + "# a=\"open\n"
+        + "swallowed f=\"by the comment\"\n"
+        + "last f=4\\\n").utf8
+)
 
 @Suite struct LineSplitterTests {
     @Test func splitsOnNewlines() {
@@ -118,18 +119,20 @@ private let trickyBody = Array((
 
     @Test func trickyBodySplitsAsInflux() {
         let pieces = split([trickyBody])
-        #expect(pieces == [
-            line("weather,station=Dongsi temp=1.5 1", 1),
-            line("", 2),
-            line("# comment with \"quote", 3),
-            line("m s=\"multi\nline\\\" still\",t=1i 2\r", 4),
-            line("quote\"in,tag=\"v f=1", 6),
-            line("esc,t=a\\\nb f=2", 7),
-            line("m \"key=1", 9),
-            line("long field=\"" + String(repeating: "x", count: 40) + "\" 3", 10),
-            line("crlf f=3\r", 11),
-            line("# a=\"open\nswallowed f=\"by the comment\"\nlast f=4\\", 12),
-        ])
+        #expect(
+            pieces == [
+                line("weather,station=Dongsi temp=1.5 1", 1),
+                line("", 2),
+                line("# comment with \"quote", 3),
+                line("m s=\"multi\nline\\\" still\",t=1i 2\r", 4),
+                line("quote\"in,tag=\"v f=1", 6),
+                line("esc,t=a\\\nb f=2", 7),
+                line("m \"key=1", 9),
+                line("long field=\"" + String(repeating: "x", count: 40) + "\" 3", 10),
+                line("crlf f=3\r", 11),
+                line("# a=\"open\nswallowed f=\"by the comment\"\nlast f=4\\", 12),
+            ]
+        )
     }
 
     @Test(arguments: [true, false])
@@ -177,10 +180,12 @@ private let trickyBody = Array((
         #expect(errors == errorsViaSplitter)
         #expect(lines.map(\.measurement) == ["weather", "m", "quote\"in", "esc", "m", "long", "crlf"])
         #expect(lines.map(\.lineNumber) == [1, 4, 6, 7, 9, 10, 11])
-        #expect(lines[1].fields == [
-            LineProtocolLine.Field(key: "s", value: .string("multi\nline\" still")),
-            LineProtocolLine.Field(key: "t", value: .integer(1)),
-        ])
+        #expect(
+            lines[1].fields == [
+                LineProtocolLine.Field(key: "s", value: .string("multi\nline\" still")),
+                LineProtocolLine.Field(key: "t", value: .integer(1)),
+            ]
+        )
         #expect(lines[2].tags == [LineProtocolLine.Tag(key: "tag", value: "\"v")])
         #expect(lines[4].fields == [LineProtocolLine.Field(key: "\"key", value: .float(1))])
         #expect(lines.map(\.timestamp) == [1_000_000_000, 2_000_000_000, nil, nil, nil, 3_000_000_000, nil])

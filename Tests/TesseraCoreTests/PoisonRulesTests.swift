@@ -1,5 +1,5 @@
-import Testing
 import TesseraCore
+import Testing
 
 /// The edge rules that keep a value PostgreSQL would refuse later (or a number that
 /// would trap the server) out of the write path; no server needed.

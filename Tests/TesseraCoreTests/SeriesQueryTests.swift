@@ -1,11 +1,15 @@
-import Testing
 import TesseraCore
+import Testing
 
 /// 2026-11-01T00:00:00Z.
 private let novemberFirst: Int64 = 1_793_491_200_000_000
 
 private func seriesError(
-    from: String? = nil, to: String? = nil, limit: String? = nil, cursor: String? = nil, order: String? = nil
+    from: String? = nil,
+    to: String? = nil,
+    limit: String? = nil,
+    cursor: String? = nil,
+    order: String? = nil
 ) throws -> TesseraError {
     try #require(throws: TesseraError.self) {
         try SeriesQuery.parse(from: from, to: to, limit: limit, cursor: cursor, order: order)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraLocal
 
 /// The embedded cluster, for real: its own directory, its own PostgreSQL.
@@ -76,8 +77,10 @@ import TesseraTestSupport
         // It streams through a slot, so the primary keeps the WAL it misses while down:
         // after the primary switched segments and checkpointed (recycling old segments),
         // the restarted replica still catches up.
-        #expect(try self.psql(primary, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tessera_replica_1'")
-            .trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        #expect(
+            try self.psql(primary, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tessera_replica_1'")
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        )
         try await cluster.stop(component: "replica-1")
         for value in 9...12 {
             try self.psql(primary, "INSERT INTO streamed VALUES (\(value)); SELECT pg_switch_wal();")
@@ -144,10 +147,23 @@ import TesseraTestSupport
     }
 
     @Test func statusEncodesAsJSONForScripts() throws {
-        let status = ClusterStatus(directory: "/x", components: [
-            .init(name: "primary", kind: "postgresql", role: "primary", host: "127.0.0.1", port: 5555,
-                  url: "postgres://u:p@127.0.0.1:5555/tessera", pid: 10, running: true, dataDirectory: "/x/pg", logFile: "/x/pg.log"),
-        ])
+        let status = ClusterStatus(
+            directory: "/x",
+            components: [
+                .init(
+                    name: "primary",
+                    kind: "postgresql",
+                    role: "primary",
+                    host: "127.0.0.1",
+                    port: 5555,
+                    url: "postgres://u:p@127.0.0.1:5555/tessera",
+                    pid: 10,
+                    running: true,
+                    dataDirectory: "/x/pg",
+                    logFile: "/x/pg.log"
+                )
+            ]
+        )
         let decoded = try JSONDecoder().decode(ClusterStatus.self, from: JSONEncoder().encode(status))
         #expect(decoded == status)
         #expect(status.text.contains("postgres://u:p@127.0.0.1:5555/tessera"))

@@ -1,11 +1,11 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraLocal
 import TesseraRouting
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The heartbeat written on a real primary and read on a real streaming replica.
 @Suite struct HeartbeatTests {

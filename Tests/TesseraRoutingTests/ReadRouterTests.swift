@@ -1,11 +1,11 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraLocal
 import TesseraRouting
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The router over the real replicated test cluster (a primary and two streaming
 /// replicas), with a pool per node as the server builds them and the lag monitor
@@ -177,7 +177,9 @@ import TesseraTestSupport
         /// Runs the monitor's rounds until `condition` holds, first moving the breakers'
         /// clock by `advancing` before each round.
         func tick(
-            until what: String, timeout: Duration = .seconds(20), advancing: Duration = .zero,
+            until what: String,
+            timeout: Duration = .seconds(20),
+            advancing: Duration = .zero,
             _ condition: () async throws -> Bool
         ) async throws {
             try await ReadRouterTests.until(what, timeout: timeout) {
@@ -257,7 +259,12 @@ import TesseraTestSupport
     /// Whether a connection of its own can be made to `url` now.
     static func accepts(_ url: DatabaseURL) async -> Bool {
         let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password: url.password,
+            database: url.database,
+            tls: .disable
         )
         guard let connection = try? await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger) else {
             return false

@@ -1,6 +1,6 @@
-import Testing
 import TesseraCore
 import TesseraRouting
+import Testing
 
 /// The node choice as a pure function: no server needed.
 @Suite struct RoutingPolicyTests {

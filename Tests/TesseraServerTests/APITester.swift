@@ -5,11 +5,11 @@ import HummingbirdTesting
 import NIOCore
 import PostgresNIO
 import Prometheus
-import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// Drives the real router against the real test database.
 enum APITester {

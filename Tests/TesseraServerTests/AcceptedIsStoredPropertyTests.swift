@@ -1,9 +1,9 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraCore
 import TesseraServer
+import Testing
 
 /// The edge's promise as a property: whatever the server accepts (random points of
 /// every type, with the values at the edges of the rules), a real PostgreSQL stores,
@@ -28,13 +28,22 @@ import TesseraServer
         switch type {
         case "int": random.pick(["0", "-9223372036854775808", "9223372036854775807", "42", "-1", "9007199254740993"])
         case "decimal": random.pick(["1e250", "-1e250", "5e-324", "-0.0", "2.2250738585072014e-308", "9.99e249", "3.141592653589793"])
-        case "text": random.pick([#""""#, #""tab\tnew\nline\\back\\slash""#, #""\u00e9\u0301 \ud83d\ude00 \u2028""#, #""\\N""#, #""\\.""#,
-                                  "\"" + String(repeating: "x", count: 65_536) + "\""])
+        case "text":
+            random.pick([
+                #""""#, #""tab\tnew\nline\\back\\slash""#, #""\u00e9\u0301 \ud83d\ude00 \u2028""#, #""\\N""#, #""\\.""#,
+                "\"" + String(repeating: "x", count: 65_536) + "\"",
+            ])
         case "bool": random.pick(["true", "false"])
-        case "timestamp": random.pick([#""0001-01-01T00:00:00Z""#, #""9999-12-31T23:59:59.999999Z""#, #""2026-11-25T10:00:00+14:00""#,
-                                       "-62135596800000", "253402300799999", "0"])
-        default: random.pick([#"{"a":[1e-300,1e300,-0,"\u00e9"],"b":{"c":null}}"#, #"[]"#, #"{}"#, #"[1e-16383]"#,
-                              #"{"k":"\\N\t"}"#, #"[9223372036854775808,-1.5e-10]"#, #""just a string""#, "null"])
+        case "timestamp":
+            random.pick([
+                #""0001-01-01T00:00:00Z""#, #""9999-12-31T23:59:59.999999Z""#, #""2026-11-25T10:00:00+14:00""#,
+                "-62135596800000", "253402300799999", "0",
+            ])
+        default:
+            random.pick([
+                #"{"a":[1e-300,1e300,-0,"\u00e9"],"b":{"c":null}}"#, #"[]"#, #"{}"#, #"[1e-16383]"#,
+                #"{"k":"\\N\t"}"#, #"[9223372036854775808,-1.5e-10]"#, #""just a string""#, "null",
+            ])
         }
     }
 
@@ -58,7 +67,12 @@ import TesseraServer
             var accepted = 0
             for durability in ["fast", "safe"] {
                 let half = durability == "fast" ? points[..<60] : points[60...]
-                let response = try await client.send(.post, "/v1/ingest?durability=\(durability)", key: tenant.key, json: #"{"points":[\#(half.joined(separator: ","))]}"#)
+                let response = try await client.send(
+                    .post,
+                    "/v1/ingest?durability=\(durability)",
+                    key: tenant.key,
+                    json: #"{"points":[\#(half.joined(separator: ","))]}"#
+                )
                 #expect(response.status == .ok, "\(response.text.prefix(500))")
                 accepted += try response.object()["accepted"] as? Int ?? 0
             }
@@ -78,24 +92,38 @@ import TesseraServer
             var seriesPoints = 0
             for entity in (0..<7).map({ "e-\($0)" }) {
                 for name in Self.attributes.keys {
-                    let series = try await client.send(.get, "/v1/entities/\(entity)/series/\(name)?consistency=strong&limit=10000&from=0001-01-01T00:00:00Z", key: tenant.key)
+                    let series = try await client.send(
+                        .get,
+                        "/v1/entities/\(entity)/series/\(name)?consistency=strong&limit=10000&from=0001-01-01T00:00:00Z",
+                        key: tenant.key
+                    )
                     if series.status == .ok { seriesPoints += (try series.object()["points"] as? [Any])?.count ?? 0 }
                 }
             }
             #expect(seriesPoints == accepted, "points read back through the series")
             for name in ["i", "d"] {
                 let aggregate = try await client.send(
-                    .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
-                    json: #"{"attribute":"\#(name)","from":"2013-01-01T00:00:00Z","to":"2013-12-01T00:00:00Z","bucket":"30d","fn":["avg","sum","min","max","count","first","last"]}"#
+                    .post,
+                    "/v1/query/aggregate?consistency=strong",
+                    key: tenant.key,
+                    json:
+                        #"{"attribute":"\#(name)","from":"2013-01-01T00:00:00Z","to":"2013-12-01T00:00:00Z","bucket":"30d","fn":["avg","sum","min","max","count","first","last"]}"#
                 )
                 #expect(aggregate.status == .ok, "\(aggregate.text.prefix(300))")
                 let hourly = try await client.send(
-                    .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                    .post,
+                    "/v1/query/aggregate?consistency=strong",
+                    key: tenant.key,
                     json: #"{"attribute":"\#(name)","from":"2013-03-01T00:00:00Z","to":"2013-03-01T02:00:00Z","bucket":"1h"}"#
                 )
                 #expect(hourly.status == .ok, "\(hourly.text.prefix(300))")
             }
-            let filter = try await client.send(.post, "/v1/query/entities?consistency=strong", key: tenant.key, json: #"{"filter":{"attribute":"d","op":"<","value":1e250},"limit":1000}"#)
+            let filter = try await client.send(
+                .post,
+                "/v1/query/entities?consistency=strong",
+                key: tenant.key,
+                json: #"{"filter":{"attribute":"d","op":"<","value":1e250},"limit":1000}"#
+            )
             #expect(filter.status == .ok, "\(filter.text.prefix(300))")
         }
     }

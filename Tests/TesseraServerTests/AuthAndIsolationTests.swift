@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraStore
+import Testing
 
 @Suite struct AuthAndIsolationTests {
     @Test(arguments: ["/v1/attributes", "/v1/attributes/x", "/v1/entities/x"])
@@ -62,7 +62,11 @@ import TesseraStore
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = metrics.text
             #expect(text.contains(#"http_server_requests_total{http_route="/v1/entities/{key}",http_request_method="GET",http_response_status_code="404"} 2"#))
-            #expect(text.contains(#"http_server_request_duration_seconds_count{http_route="/v1/tenants",http_request_method="POST",http_response_status_code="201"} 1"#))
+            #expect(
+                text.contains(
+                    #"http_server_request_duration_seconds_count{http_route="/v1/tenants",http_request_method="POST",http_response_status_code="201"} 1"#
+                )
+            )
             #expect(!text.contains("missing-one"))
         }
     }

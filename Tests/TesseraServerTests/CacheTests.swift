@@ -2,12 +2,12 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCache
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The read cache against a real Redis and a real PostgreSQL, through the API: which
 /// reads the server answers from it, and what in the server tells it about changes.
@@ -52,7 +52,9 @@ import TesseraTestSupport
 
     static func write(_ client: any TestClientProtocol, _ tenant: Tenant, entity: String, value: Double, durability: String = "safe") async throws {
         let response = try await client.send(
-            .post, "/v1/ingest?durability=\(durability)", key: tenant.key,
+            .post,
+            "/v1/ingest?durability=\(durability)",
+            key: tenant.key,
             json: #"{"points": [{"entity": "\#(entity)", "attribute": "temp", "value": \#(value)}]}"#
         )
         #expect(response.status == .ok, "\(response.text)")

@@ -8,7 +8,9 @@ import Testing
         try await APITester.run { client in
             let tenant = try await client.createTenant()
             let created = try await client.send(
-                .put, "/v1/attributes/temperature", key: tenant.key,
+                .put,
+                "/v1/attributes/temperature",
+                key: tenant.key,
                 json: #"{"type":"decimal","hot":true,"unit":"°C","description":"air temperature"}"#
             )
             #expect(created.status == .created)

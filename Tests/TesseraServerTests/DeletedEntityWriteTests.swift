@@ -1,11 +1,11 @@
 import Foundation
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// Points that reach the flush for an entity deleted in the meantime: staged before
 /// the delete, they go with the entity; staged after it (by a server whose id cache
@@ -21,7 +21,10 @@ import TesseraTestSupport
         try await APITester.run(ingest: .init(writers: 1, flushInterval: .seconds(3)), primary: database) { client, dependencies in
             let tenant = try await Self.tenantWithTempAndHum(client, "deleted")
             let first = try await client.send(
-                .post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
+                json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
             )
             #expect(first.status == .ok)
             // No server's flush (the suite's other servers share the database) may move the
@@ -42,7 +45,10 @@ import TesseraTestSupport
 
             // Written again, the entity holds only what came after the delete.
             let again = try await client.send(
-                .post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":2}]}"#
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
+                json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":2}]}"#
             )
             #expect(again.status == .ok)
             let lookup = try await client.send(.get, "/v1/entities/dev-1?consistency=strong", key: tenant.key)
@@ -85,7 +91,10 @@ import TesseraTestSupport
                 #expect(try await serverA.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
                 // Server B writes first, so it has dev-1's id cached.
                 let first = try await serverB.send(
-                    .post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
+                    .post,
+                    "/v1/ingest?durability=safe",
+                    key: tenant.key,
+                    json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":1}]}"#
                 )
                 #expect(first.status == .ok)
                 // Server A deletes it; B is not told.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import Testing
+
 @testable import TesseraServer
 
 /// A task that prefers an event loop runs there, and comes back there after awaiting

@@ -1,9 +1,9 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraCore
 import TesseraServer
+import Testing
 
 /// Keys and names compare as bytes everywhere, as in PostgreSQL: `café` written
 /// precomposed (NFC) and decomposed (NFD) are two entities and two attributes, each
@@ -16,7 +16,8 @@ import TesseraServer
                 let encoded = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
                 #expect(try await client.send(.put, "/v1/attributes/\(encoded)", key: tenant.key, json: #"{"type":"int","hot":true}"#).status == .created)
             }
-            let body = #"{"points":[{"entity":"caf\u00e9","attribute":"t\u00e9","value":1},{"entity":"cafe\u0301","attribute":"te\u0301","value":2},{"entity":"cafe\u0301","attribute":"t\u00e9","value":3}]}"#
+            let body =
+                #"{"points":[{"entity":"caf\u00e9","attribute":"t\u00e9","value":1},{"entity":"cafe\u0301","attribute":"te\u0301","value":2},{"entity":"cafe\u0301","attribute":"t\u00e9","value":3}]}"#
             let response = try await client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: body)
             #expect(try response.object()["accepted"] as? Int == 3)
             // Written again through the (now warm) id caches.
@@ -31,7 +32,8 @@ import TesseraServer
             let nfd = try await lookup("cafe\u{301}")
             // (String.contains is canonical too: search the bytes.)
             func has(_ text: String, _ part: String) -> Bool {
-                let bytes = Array(text.utf8), needle = Array(part.utf8)
+                let bytes = Array(text.utf8)
+                let needle = Array(part.utf8)
                 return bytes.indices.contains { bytes[$0...].starts(with: needle) }
             }
             #expect(has(nfc, "\"t\u{E9}\":{\"value\":1,"), "\(nfc)")

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraServer
+import Testing
 
 /// `Expect: 100-continue` (curl sends it for bodies over 1 MB): `100 Continue` only
 /// once the key is known good; a bad key gets its 401 before the body is sent.

@@ -19,7 +19,9 @@ import Testing
                 var headers = credentials
                 headers[.contentType] = "text/plain"
                 let response = try await client.execute(
-                    uri: uri, method: .post, headers: headers,
+                    uri: uri,
+                    method: .post,
+                    headers: headers,
                     body: .init(string: "cpu,host=a usage=\(index).5 \(1_764_064_800 + index)000000000\n")
                 )
                 #expect(response.status == .noContent, "style \(index): \(String(buffer: response.body))")

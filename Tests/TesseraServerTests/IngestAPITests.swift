@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraServer
 import TesseraStore
+import Testing
 
 /// The write path end to end: HTTP in, rows in the real time series and projection out.
 @Suite struct IngestAPITests {
@@ -29,7 +29,12 @@ import TesseraStore
             let latest = try await projection(dependencies.primary, tenant: tenant.id, key: "dev-1")
             #expect(latest == #"{"temp": 21.5}"#)
             // A late, older point is stored but does not replace the newer value.
-            let late = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":-40,"ts":"2026-11-25T08:00:00Z"}]}"#)
+            let late = try await client.send(
+                .post,
+                "/v1/ingest",
+                key: tenant.key,
+                json: #"{"points":[{"entity":"dev-1","attribute":"temp","value":-40,"ts":"2026-11-25T08:00:00Z"}]}"#
+            )
             #expect(try late.object()["accepted"] as? Int == 1)
             try await waitForRows(dependencies.primary, tenant: tenant.id, count: 4)
             #expect(try await projection(dependencies.primary, tenant: tenant.id, key: "dev-1") == #"{"temp": 21.5}"#)
@@ -63,10 +68,12 @@ import TesseraStore
             #expect(result["accepted"] as? Int == 2)
             let rejected = try #require(result["rejected"] as? [[String: Any]])
             let codes = Dictionary(uniqueKeysWithValues: rejected.map { ($0["index"] as! Int, $0["code"] as! String) })
-            #expect(codes == [
-                1: "type_mismatch", 2: "type_mismatch", 3: "invalid_name", 4: "invalid_timestamp",
-                5: "timestamp_out_of_range", 6: "invalid_value", 7: "invalid_value", 8: "invalid_point", 9: "invalid_value",
-            ])
+            #expect(
+                codes == [
+                    1: "type_mismatch", 2: "type_mismatch", 3: "invalid_name", 4: "invalid_timestamp",
+                    5: "timestamp_out_of_range", 6: "invalid_value", 7: "invalid_value", 8: "invalid_point", 9: "invalid_value",
+                ]
+            )
             try await waitForRows(dependencies.primary, tenant: tenant.id, count: 2)
         }
     }
@@ -86,7 +93,8 @@ import TesseraStore
             #expect(result["accepted"] as? Int == 2)
             #expect((result["rejected"] as? [[String: Any]])?.first?["index"] as? Int == 2)
 
-            let lines = "weather,station=Dongsi,city=Beijing temp=3.5,humidity=40i,ok=true 1764064800\n"
+            let lines =
+                "weather,station=Dongsi,city=Beijing temp=3.5,humidity=40i,ok=true 1764064800\n"
                 + "weather,station=Dongsi,city=Beijing temp=\"warm\" 1764064801\n"
             let second = try await client.send(.post, "/v1/ingest?precision=s", key: tenant.key, json: lines, contentType: "text/plain")
             #expect(second.status == .ok, "\(second.text)")
@@ -107,7 +115,9 @@ import TesseraStore
             let tenant = try await client.createTenant()
             #expect(try await client.send(.put, "/v1/attributes/valve", key: tenant.key, json: #"{"type":"bool","hot":true}"#).status == .created)
             let response = try await client.send(
-                .post, "/v1/ingest?durability=safe", key: tenant.key,
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
                 json: #"{"points":[{"entity":"pump-1","attribute":"valve","value":true},{"entity":"pump-2","attribute":"valve","value":false}]}"#
             )
             #expect(try response.object()["durability"] as? String == "safe")
@@ -121,7 +131,9 @@ import TesseraStore
         try await APITester.run { client, dependencies in
             let tenant = try await client.createTenant()
             let response = try await client.send(
-                .post, "/v1/ingest", key: tenant.key,
+                .post,
+                "/v1/ingest",
+                key: tenant.key,
                 json: #"{"points":[{"entity":"old","attribute":"pm25","value":88,"ts":"2014-03-01T12:00:00Z"}]}"#
             )
             #expect(try response.object()["accepted"] as? Int == 1)

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraStore
+import Testing
 
 /// How the write pipeline's refusals reach an HTTP client (the pipeline's own behaviour,
 /// under a flood or a database crash, is tested in TesseraStoreTests): a tenant over its

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
-import Testing
 import TesseraServer
+import Testing
 
 /// A request's memory is bounded whatever its body: points are parsed and written in
 /// chunks of at most a few MiB as the body streams, and a point larger than 512 KiB is
@@ -31,10 +31,17 @@ import TesseraServer
             body = ""
             let baseline = Self.residentBytes()
             let peak = PeakSampler()
-            let sampling = Task { while !Task.isCancelled { peak.record(Self.residentBytes()); try? await Task.sleep(for: .milliseconds(20)) } }
+            let sampling = Task {
+                while !Task.isCancelled {
+                    peak.record(Self.residentBytes())
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
             let response = try await client.execute(
-                uri: "/v1/ingest", method: .post,
-                headers: [.authorization: "Bearer \(tenant.key)", .contentType: "application/json"], body: bytes
+                uri: "/v1/ingest",
+                method: .post,
+                headers: [.authorization: "Bearer \(tenant.key)", .contentType: "application/json"],
+                body: bytes
             )
             sampling.cancel()
             let growth = peak.value - baseline

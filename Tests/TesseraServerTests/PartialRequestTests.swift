@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
-import Testing
 import TesseraServer
+import Testing
 
 /// A large body is written in chunks as it streams: when it breaks after some chunks
 /// were stored, the answer says exactly which points were (README, "Ingest").

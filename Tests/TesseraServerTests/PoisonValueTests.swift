@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraServer
 import TesseraStore
+import Testing
 
 /// Values that passed validation once and broke a later step for every tenant: each is
 /// now refused for its point alone, and a tenant writing beside them is not held up.
@@ -34,7 +34,10 @@ import TesseraStore
                 """#
             // The neighbour writes while the poison arrives.
             async let neighbour = client.send(
-                .post, "/v1/ingest", key: other.key, json: #"{"points":[{"entity":"n","attribute":"v","value":7}]}"#
+                .post,
+                "/v1/ingest",
+                key: other.key,
+                json: #"{"points":[{"entity":"n","attribute":"v","value":7}]}"#
             )
             let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: body)
             #expect(response.status == .ok, "\(response.text)")
@@ -84,8 +87,11 @@ import TesseraStore
             let tenant = try await client.createTenant("query-edge")
             #expect(try await client.send(.put, "/v1/attributes/d", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
             let write = try await client.send(
-                .post, "/v1/ingest?durability=safe", key: tenant.key,
-                json: #"{"points":[{"entity":"e","attribute":"d","value":1e249,"ts":"2026-01-01T00:00:00Z"},{"entity":"e","attribute":"d","value":-1e249,"ts":"2026-01-01T00:00:01Z"},{"entity":"e","attribute":"d","value":4,"ts":"2026-01-01T00:00:02Z"}]}"#
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
+                json:
+                    #"{"points":[{"entity":"e","attribute":"d","value":1e249,"ts":"2026-01-01T00:00:00Z"},{"entity":"e","attribute":"d","value":-1e249,"ts":"2026-01-01T00:00:01Z"},{"entity":"e","attribute":"d","value":4,"ts":"2026-01-01T00:00:02Z"}]}"#
             )
             #expect(try write.object()["accepted"] as? Int == 3)
             // A cursor at the end of Int64's range (crashed the server), and bounds in year 0.
@@ -99,7 +105,9 @@ import TesseraStore
                 .expectProblem("invalid_body", .badRequest)
             // Large values of opposite signs in one bucket: avg, sum and the rest answer.
             let aggregate = try await client.send(
-                .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                .post,
+                "/v1/query/aggregate?consistency=strong",
+                key: tenant.key,
                 json: #"{"attribute":"d","from":"2026-01-01T00:00:00Z","to":"2026-01-01T01:00:00Z","bucket":"30m","fn":["avg","sum","count","max"]}"#
             )
             #expect(aggregate.status == .ok, "\(aggregate.text)")
@@ -114,7 +122,8 @@ import TesseraStore
             let tenant = try await client.createTenant("idempotent")
             #expect(try await client.send(.put, "/v1/attributes/v", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
             func write(_ value: Double, durability: String) async throws {
-                let body = #"{"points":[{"entity":"e","attribute":"v","value":\#(value),"ts":"2026-11-01T10:00:00Z"},{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T10:30:00Z"}]}"#
+                let body =
+                    #"{"points":[{"entity":"e","attribute":"v","value":\#(value),"ts":"2026-11-01T10:00:00Z"},{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T10:30:00Z"}]}"#
                 let response = try await client.send(.post, "/v1/ingest?durability=\(durability)", key: tenant.key, json: body)
                 #expect(try response.object()["accepted"] as? Int == 2)
             }
@@ -123,7 +132,8 @@ import TesseraStore
             // The client's retry, then a correction of the same point, then both in one batch.
             try await write(10, durability: "fast")
             try await write(20, durability: "safe")
-            let both = #"{"points":[{"entity":"e","attribute":"v","value":30,"ts":"2026-11-01T10:00:00Z"},{"entity":"e","attribute":"v","value":40,"ts":"2026-11-01T10:00:00Z"}]}"#
+            let both =
+                #"{"points":[{"entity":"e","attribute":"v","value":30,"ts":"2026-11-01T10:00:00Z"},{"entity":"e","attribute":"v","value":40,"ts":"2026-11-01T10:00:00Z"}]}"#
             #expect(try await client.send(.post, "/v1/ingest", key: tenant.key, json: both).status == .ok)
             try await DeletedEntityWriteTests.waitUntilFlushed(dependencies)
 
@@ -133,7 +143,9 @@ import TesseraStore
             #expect(points.map { $0["value"] as? Double } == [40, 1])
             // The rollup of the hour is exact: the replaced values are gone from it.
             let aggregate = try await client.send(
-                .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                .post,
+                "/v1/query/aggregate?consistency=strong",
+                key: tenant.key,
                 json: #"{"attribute":"v","from":"2026-11-01T10:00:00Z","to":"2026-11-01T11:00:00Z","bucket":"1h","fn":["count","sum","min","max"]}"#
             )
             let bucket = try #require((try aggregate.object()["buckets"] as? [[String: Any]])?.first)
@@ -158,7 +170,11 @@ import TesseraStore
             var values = [Int]()
             var cursor: String?
             repeat {
-                let page = try await client.send(.get, "/v1/entities/e/series/v?consistency=strong&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), key: tenant.key)
+                let page = try await client.send(
+                    .get,
+                    "/v1/entities/e/series/v?consistency=strong&limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                    key: tenant.key
+                )
                 let object = try page.object()
                 values += (object["points"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? Int }
                 cursor = object["next_cursor"] as? String

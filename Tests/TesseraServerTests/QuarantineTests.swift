@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The second wall: rows PostgreSQL refuses anyway (here, because a trigger the test
 /// installs says so) go to the quarantine, and every other tenant's points keep flowing.
@@ -20,8 +20,11 @@ import TesseraTestSupport
             try await Self.installTrigger(on: "entity_values_ts", refusing: bad, in: database)
 
             let poisoned = try await client.send(
-                .post, "/v1/ingest", key: bad.key,
-                json: #"{"points":[{"entity":"e","attribute":"v","value":666,"ts":"2026-11-01T00:00:00Z"},{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T00:00:01Z"}]}"#
+                .post,
+                "/v1/ingest",
+                key: bad.key,
+                json:
+                    #"{"points":[{"entity":"e","attribute":"v","value":666,"ts":"2026-11-01T00:00:00Z"},{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T00:00:01Z"}]}"#
             )
             #expect(try poisoned.object()["accepted"] as? Int == 2)
             let fine = try await client.send(.post, "/v1/ingest", key: good.key, json: #"{"points":[{"entity":"g","attribute":"v","value":5}]}"#)
@@ -41,7 +44,12 @@ import TesseraTestSupport
             #expect(health.checks.first { $0.name == "quarantine" }?.status == "warn")
 
             // Flushes go on.
-            let later = try await client.send(.post, "/v1/ingest", key: good.key, json: #"{"points":[{"entity":"g","attribute":"v","value":6,"ts":"2026-11-01T00:00:00Z"}]}"#)
+            let later = try await client.send(
+                .post,
+                "/v1/ingest",
+                key: good.key,
+                json: #"{"points":[{"entity":"g","attribute":"v","value":6,"ts":"2026-11-01T00:00:00Z"}]}"#
+            )
             #expect(later.status == .ok)
             try await waitForRows(dependencies.primary, tenant: good.id, count: 2)
 
@@ -65,17 +73,39 @@ import TesseraTestSupport
             let good = try await client.createTenant("good")
             // Attributes and entities first, so the requests below reach the writer together.
             for tenant in [bad, good] {
-                #expect(try await client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[{"entity":"e","attribute":"v","value":0,"ts":"2026-11-01T00:00:00Z"}]}"#).status == .ok)
+                #expect(
+                    try await client.send(
+                        .post,
+                        "/v1/ingest?durability=safe",
+                        key: tenant.key,
+                        json: #"{"points":[{"entity":"e","attribute":"v","value":0,"ts":"2026-11-01T00:00:00Z"}]}"#
+                    ).status == .ok
+                )
             }
             try await Self.installTrigger(on: "entity_values_ingest", refusing: bad, in: database)
             // Hold the staging table so both requests queue for one writer's next COPY.
             try await TestConnection.withConnection(database) { holder in
                 try await holder.query("BEGIN", logger: quietLogger)
                 try await holder.query("LOCK TABLE entity_values_ingest IN ACCESS EXCLUSIVE MODE", logger: quietLogger)
-                async let warmup = client.send(.post, "/v1/ingest", key: good.key, json: #"{"points":[{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T00:00:01Z"}]}"#)
+                async let warmup = client.send(
+                    .post,
+                    "/v1/ingest",
+                    key: good.key,
+                    json: #"{"points":[{"entity":"e","attribute":"v","value":1,"ts":"2026-11-01T00:00:01Z"}]}"#
+                )
                 try await Task.sleep(for: .milliseconds(300))
-                async let poisoned = client.send(.post, "/v1/ingest", key: bad.key, json: #"{"points":[{"entity":"e","attribute":"v","value":666,"ts":"2026-11-01T00:00:02Z"}]}"#)
-                async let fine = client.send(.post, "/v1/ingest", key: good.key, json: #"{"points":[{"entity":"e","attribute":"v","value":2,"ts":"2026-11-01T00:00:02Z"}]}"#)
+                async let poisoned = client.send(
+                    .post,
+                    "/v1/ingest",
+                    key: bad.key,
+                    json: #"{"points":[{"entity":"e","attribute":"v","value":666,"ts":"2026-11-01T00:00:02Z"}]}"#
+                )
+                async let fine = client.send(
+                    .post,
+                    "/v1/ingest",
+                    key: good.key,
+                    json: #"{"points":[{"entity":"e","attribute":"v","value":2,"ts":"2026-11-01T00:00:02Z"}]}"#
+                )
                 try await Task.sleep(for: .milliseconds(500))
                 try await holder.query("COMMIT", logger: quietLogger)
                 let (w, p, f) = try await (warmup, poisoned, fine)
@@ -103,15 +133,17 @@ import TesseraTestSupport
     static func installTrigger(on table: String, refusing tenant: Tenant, in database: DatabaseURL) async throws {
         try await withTestClient(url: database) { client in
             try await client.query(
-                PostgresQuery(unsafeSQL: """
-                    CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                        IF NEW.tenant_id = \(tenant.id) AND NEW.value_decimal = 666 THEN
-                            RAISE EXCEPTION 'value refused by the test' USING ERRCODE = '22023';
-                        END IF;
-                        RETURN NEW;
-                    END $$
-                    """),
+                PostgresQuery(
+                    unsafeSQL: """
+                        CREATE OR REPLACE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN
+                            IF NEW.tenant_id = \(tenant.id) AND NEW.value_decimal = 666 THEN
+                                RAISE EXCEPTION 'value refused by the test' USING ERRCODE = '22023';
+                            END IF;
+                            RETURN NEW;
+                        END $$
+                        """
+                ),
                 logger: quietLogger
             )
             try await client.query(

@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// A tenant's caps hold: entities, attributes (race-free), points per second, requests
 /// in flight, and the server's backfill horizon; an admin changes them at any time.
@@ -19,9 +19,10 @@ import TesseraTestSupport
             #expect(settings["max_entities"] as? Int == 3)
             #expect(settings["max_attributes"] as? Int == 2)
 
-            let points = (0..<5).map { #"{"entity":"e-\#($0)","attribute":"a","value":\#($0)}"# } + [
-                #"{"entity":"e-0","attribute":"b","value":1}"#, #"{"entity":"e-0","attribute":"c","value":1}"#,
-            ]
+            let points =
+                (0..<5).map { #"{"entity":"e-\#($0)","attribute":"a","value":\#($0)}"# } + [
+                    #"{"entity":"e-0","attribute":"b","value":1}"#, #"{"entity":"e-0","attribute":"c","value":1}"#,
+                ]
             let response = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[\#(points.joined(separator: ","))]}"#)
             let result = try response.object()
             #expect(result["accepted"] as? Int == 4, "\(response.text)")
@@ -59,7 +60,9 @@ import TesseraTestSupport
             #expect(statuses.filter { $0 == .created }.count == 5)
             #expect(statuses.filter { $0 == .forbidden }.count == 15)
             // Re-putting existing attributes takes no identity value: ids stay dense.
-            for _ in 0..<5 { #expect(try await client.send(.put, "/v1/attributes/a0", key: tenant.key, json: #"{"type":"int","hot":true}"#).status != .created) }
+            for _ in 0..<5 {
+                #expect(try await client.send(.put, "/v1/attributes/a0", key: tenant.key, json: #"{"type":"int","hot":true}"#).status != .created)
+            }
             let other = try await client.createTenant("attr-ids")
             #expect(try await client.send(.put, "/v1/attributes/z", key: other.key, json: #"{"type":"int"}"#).status == .created)
             let ids = try await withTestClient(url: database) { db in
@@ -77,7 +80,9 @@ import TesseraTestSupport
             let tenant = try await client.createTenant("rate", settings: #""max_points_per_second": 1"#)
             // 300 points at 1 a second: admitted (a request may take more than a second's
             // allowance), and the tenant owes 299 seconds.
-            let batch = #"{"points":["# + (0..<300).map { #"{"entity":"e","attribute":"v","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",") + "]}"
+            let batch =
+                #"{"points":["# + (0..<300).map { #"{"entity":"e","attribute":"v","value":\#($0),"ts":\#(1_764_000_000_000 + $0)}"# }.joined(separator: ",")
+                + "]}"
             #expect(try await client.send(.post, "/v1/ingest", key: tenant.key, json: batch).status == .ok)
             let refused = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"e","attribute":"v","value":1}]}"#)
             try refused.expectProblem("rate_limited", .tooManyRequests)

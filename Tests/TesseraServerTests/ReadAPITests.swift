@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The read endpoints against the real database (a single node: every read is
 /// served by the primary; routing across replicas is `ReplicaRoutingTests`).
@@ -30,13 +30,17 @@ import TesseraTestSupport
             _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
             _ = try await client.send(.put, "/v1/attributes/status", key: tenant.key, json: #"{"type":"text","hot":true}"#)
             _ = try await client.send(.put, "/v1/attributes/firmware", key: tenant.key, json: #"{"type":"text"}"#)
-            try await Self.write(client, tenant, [
-                Self.point("dev-1", "temp", "21.5", "2026-11-20T10:00:00Z"),
-                Self.point("dev-1", "temp", "19.0", "2026-11-20T09:00:00Z"),
-                Self.point("dev-1", "status", #""ok""#, "2026-11-20T10:00:00Z"),
-                Self.point("dev-1", "firmware", #""1.0""#, "2026-11-19T10:00:00Z"),
-                Self.point("dev-1", "firmware", #""1.2""#, "2026-11-20T11:00:00Z"),
-            ])
+            try await Self.write(
+                client,
+                tenant,
+                [
+                    Self.point("dev-1", "temp", "21.5", "2026-11-20T10:00:00Z"),
+                    Self.point("dev-1", "temp", "19.0", "2026-11-20T09:00:00Z"),
+                    Self.point("dev-1", "status", #""ok""#, "2026-11-20T10:00:00Z"),
+                    Self.point("dev-1", "firmware", #""1.0""#, "2026-11-19T10:00:00Z"),
+                    Self.point("dev-1", "firmware", #""1.2""#, "2026-11-20T11:00:00Z"),
+                ]
+            )
             let response = try await client.send(.get, "/v1/entities/dev-1?attributes=firmware", key: tenant.key)
             #expect(response.status == .ok, "\(response.text)")
             let body = try response.object()
@@ -84,7 +88,12 @@ import TesseraTestSupport
 
             func keys(_ filter: String, limit: Int = 100, cursor: String? = nil) async throws -> ([String], String?) {
                 let cursorText = cursor.map { #", "cursor": "\#($0)""# } ?? ""
-                let response = try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": \#(filter), "limit": \#(limit)\#(cursorText)}"#)
+                let response = try await client.send(
+                    .post,
+                    "/v1/query/entities",
+                    key: tenant.key,
+                    json: #"{"filter": \#(filter), "limit": \#(limit)\#(cursorText)}"#
+                )
                 #expect(response.status == .ok, "\(filter): \(response.text)")
                 let body = try response.object()
                 let entities = try #require(body["entities"] as? [[String: Any]])
@@ -98,10 +107,16 @@ import TesseraTestSupport
             #expect(try await keys(#"{"attribute": "status", "op": "!=", "value": "ok"}"#).0.sorted() == ["dev-1", "dev-5", "dev-7", "dev-11"].sorted())
             #expect(try await keys(#"{"attribute": "status", "op": "exists"}"#).0.count == 8)
             #expect(try await keys(#"{"attribute": "temp", "op": "in", "value": [5, 60, 61]}"#).0.sorted() == ["dev-1", "dev-12"].sorted())
-            #expect(try await keys(#"{"and": [{"attribute": "temp", "op": ">=", "value": 20}, {"attribute": "status", "op": "=", "value": "fail"}]}"#).0.sorted()
-                == ["dev-5", "dev-7", "dev-11"].sorted())
-            #expect(try await keys(#"{"or": [{"attribute": "temp", "op": "<", "value": 10}, {"and": [{"attribute": "temp", "op": ">", "value": 55}, {"attribute": "status", "op": "exists"}]}]}"#).0.sorted()
-                == ["dev-1"].sorted())
+            #expect(
+                try await keys(#"{"and": [{"attribute": "temp", "op": ">=", "value": 20}, {"attribute": "status", "op": "=", "value": "fail"}]}"#).0.sorted()
+                    == ["dev-5", "dev-7", "dev-11"].sorted()
+            )
+            #expect(
+                try await keys(
+                    #"{"or": [{"attribute": "temp", "op": "<", "value": 10}, {"and": [{"attribute": "temp", "op": ">", "value": 55}, {"attribute": "status", "op": "exists"}]}]}"#
+                ).0.sorted()
+                    == ["dev-1"].sorted()
+            )
             // A string never equals a number: no match rather than an error.
             #expect(try await keys(#"{"attribute": "temp", "op": ">", "value": "a"}"#).0.isEmpty)
 
@@ -124,13 +139,29 @@ import TesseraTestSupport
                 .expectProblem("unknown_attribute", .badRequest)
             try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": "~", "value": 1}}"#)
                 .expectProblem("invalid_body", .badRequest)
-            try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}, "limit": 5000}"#)
-                .expectProblem("invalid_body", .badRequest)
-            try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}, "cursor": "!!"}"#)
-                .expectProblem("invalid_parameter", .badRequest)
+            try await client.send(
+                .post,
+                "/v1/query/entities",
+                key: tenant.key,
+                json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}, "limit": 5000}"#
+            )
+            .expectProblem("invalid_body", .badRequest)
+            try await client.send(
+                .post,
+                "/v1/query/entities",
+                key: tenant.key,
+                json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}, "cursor": "!!"}"#
+            )
+            .expectProblem("invalid_parameter", .badRequest)
             try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": "#).expectProblem("invalid_json", .badRequest)
-            try await client.send(.post, "/v1/query/entities", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}}"#, contentType: "text/csv")
-                .expectProblem("unsupported_media_type", .unsupportedMediaType)
+            try await client.send(
+                .post,
+                "/v1/query/entities",
+                key: tenant.key,
+                json: #"{"filter": {"attribute": "temp", "op": ">", "value": 1}}"#,
+                contentType: "text/csv"
+            )
+            .expectProblem("unsupported_media_type", .unsupportedMediaType)
         }
     }
 
@@ -141,7 +172,9 @@ import TesseraTestSupport
             _ = try await client.send(.put, "/v1/attributes/boot", key: tenant.key, json: #"{"type":"timestamp"}"#)
             // Written with an offset, through the flush (fast) and a safe write.
             let fast = try await client.send(
-                .post, "/v1/ingest", key: tenant.key,
+                .post,
+                "/v1/ingest",
+                key: tenant.key,
                 json: #"{"points": [\#(Self.point("dev-1", "seen", #""2026-11-20T10:00:00.5+02:00""#, "2026-11-20T10:00:00Z"))]}"#
             )
             #expect(fast.status == .ok)
@@ -169,7 +202,9 @@ import TesseraTestSupport
             }
             try await Self.write(client, tenant, points)
             let firstPage = try await client.send(
-                .get, "/v1/entities/srv-1/series/load?from=2026-10-01T02:00:00Z&to=2026-10-01T09:00:00Z&limit=4", key: tenant.key
+                .get,
+                "/v1/entities/srv-1/series/load?from=2026-10-01T02:00:00Z&to=2026-10-01T09:00:00Z&limit=4",
+                key: tenant.key
             )
             #expect(firstPage.status == .ok, "\(firstPage.text)")
             let first = try firstPage.object()
@@ -178,13 +213,17 @@ import TesseraTestSupport
             #expect(first["type"] as? String == "int")
             let cursor = try #require(first["next_cursor"] as? String)
             let second = try await client.send(
-                .get, "/v1/entities/srv-1/series/load?from=2026-10-01T02:00:00Z&to=2026-10-01T09:00:00Z&limit=4&cursor=\(cursor)", key: tenant.key
+                .get,
+                "/v1/entities/srv-1/series/load?from=2026-10-01T02:00:00Z&to=2026-10-01T09:00:00Z&limit=4&cursor=\(cursor)",
+                key: tenant.key
             ).object()
             #expect(try #require(second["points"] as? [[String: Any]]).compactMap { $0["value"] as? Int } == [60, 70, 80])
             #expect(second["next_cursor"] is NSNull)
             let newestFirst = try await client.send(.get, "/v1/entities/srv-1/series/load?order=desc&limit=2", key: tenant.key).object()
-            #expect(try #require(newestFirst["points"] as? [[String: Any]]).compactMap { $0["ts"] as? String }
-                == ["2026-10-01T09:00:00.000000Z", "2026-10-01T08:00:00.000000Z"])
+            #expect(
+                try #require(newestFirst["points"] as? [[String: Any]]).compactMap { $0["ts"] as? String }
+                    == ["2026-10-01T09:00:00.000000Z", "2026-10-01T08:00:00.000000Z"]
+            )
 
             try await client.send(.get, "/v1/entities/srv-1/series/load?limit=0", key: tenant.key).expectProblem("invalid_parameter", .badRequest)
             try await client.send(.get, "/v1/entities/srv-1/series/load?from=soon", key: tenant.key).expectProblem("invalid_parameter", .badRequest)
@@ -198,19 +237,26 @@ import TesseraTestSupport
             let tenant = try await client.createTenant()
             _ = try await client.send(.put, "/v1/attributes/ratio", key: tenant.key, json: #"{"type":"decimal"}"#)
             _ = try await client.send(.put, "/v1/attributes/total", key: tenant.key, json: #"{"type":"int"}"#)
-            try await Self.write(client, tenant, [
-                Self.point("a", "ratio", "0.30000000000000004", "2026-09-01T00:10:00Z"),
-                Self.point("a", "ratio", "0.1", "2026-09-01T00:20:00Z"),
-                Self.point("a", "ratio", "1.0000000000000002", "2026-09-01T00:30:00Z"),
-                Self.point("a", "total", "9007199254740993", "2026-09-01T00:10:00Z"),
-                Self.point("a", "total", "9007199254740993", "2026-09-01T00:20:00Z"),
-            ])
+            try await Self.write(
+                client,
+                tenant,
+                [
+                    Self.point("a", "ratio", "0.30000000000000004", "2026-09-01T00:10:00Z"),
+                    Self.point("a", "ratio", "0.1", "2026-09-01T00:20:00Z"),
+                    Self.point("a", "ratio", "1.0000000000000002", "2026-09-01T00:30:00Z"),
+                    Self.point("a", "total", "9007199254740993", "2026-09-01T00:10:00Z"),
+                    Self.point("a", "total", "9007199254740993", "2026-09-01T00:20:00Z"),
+                ]
+            )
             // The hour comes from the rollup; naming the entity forces the points.
             func bucket(_ attribute: String, entities: Bool) async throws -> String {
                 let only = entities ? #", "entities": ["a"]"# : ""
                 let response = try await client.send(
-                    .post, "/v1/query/aggregate", key: tenant.key,
-                    json: #"{"attribute": "\#(attribute)", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": ["min","max","first","last","sum","count"]\#(only)}"#
+                    .post,
+                    "/v1/query/aggregate",
+                    key: tenant.key,
+                    json:
+                        #"{"attribute": "\#(attribute)", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": ["min","max","first","last","sum","count"]\#(only)}"#
                 )
                 #expect(response.status == .ok, "\(response.text)")
                 let text = response.text
@@ -223,11 +269,15 @@ import TesseraTestSupport
             #expect(rolled.contains(#""last":1.0000000000000002"#), "\(rolled)")
             #expect(rolled.contains(#""max":1.0000000000000002"#), "\(rolled)")
             #expect(rolled.contains(#""min":0.1"#), "\(rolled)")
-            #expect(rolled.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression)
-                == raw.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression))
+            #expect(
+                rolled.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression)
+                    == raw.replacingOccurrences(of: #""sum":[0-9.e+-]+"#, with: "", options: .regularExpression)
+            )
             // 2 × (2^53 + 1) as an exact integer, not a double's neighbour of it.
             let ints = try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "total", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": ["sum", "max"]}"#
             )
             #expect(ints.text.contains("18014398509481986"), "\(ints.text)")
@@ -241,15 +291,20 @@ import TesseraTestSupport
             _ = try await client.send(.put, "/v1/attributes/power", key: tenant.key, json: #"{"type":"decimal"}"#)
             _ = try await client.send(.put, "/v1/attributes/label", key: tenant.key, json: #"{"type":"text"}"#)
             // Hour 0: a = 1, 2, 3; b = 10. Hour 1: a = 4.
-            try await Self.write(client, tenant, [
-                Self.point("a", "power", "1", "2026-09-01T00:00:00Z"),
-                Self.point("a", "power", "2", "2026-09-01T00:20:00Z"),
-                Self.point("a", "power", "3", "2026-09-01T00:40:00Z"),
-                Self.point("b", "power", "10", "2026-09-01T00:30:00Z"),
-                Self.point("a", "power", "4", "2026-09-01T01:10:00Z"),
-                Self.point("a", "power", "99", "2026-09-01T02:00:00Z"),  // outside [from, to)
-            ])
-            let request = #"{"attribute": "power", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T02:00:00Z", "bucket": "1h", "fn": ["avg","min","max","sum","count","first","last"]}"#
+            try await Self.write(
+                client,
+                tenant,
+                [
+                    Self.point("a", "power", "1", "2026-09-01T00:00:00Z"),
+                    Self.point("a", "power", "2", "2026-09-01T00:20:00Z"),
+                    Self.point("a", "power", "3", "2026-09-01T00:40:00Z"),
+                    Self.point("b", "power", "10", "2026-09-01T00:30:00Z"),
+                    Self.point("a", "power", "4", "2026-09-01T01:10:00Z"),
+                    Self.point("a", "power", "99", "2026-09-01T02:00:00Z"),  // outside [from, to)
+                ]
+            )
+            let request =
+                #"{"attribute": "power", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T02:00:00Z", "bucket": "1h", "fn": ["avg","min","max","sum","count","first","last"]}"#
             let response = try await client.send(.post, "/v1/query/aggregate", key: tenant.key, json: request)
             #expect(response.status == .ok, "\(response.text)")
             let body = try response.object()
@@ -268,13 +323,18 @@ import TesseraTestSupport
             #expect(buckets.last?["sum"] as? Double == 4)
 
             let perEntity = try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
-                json: #"{"attribute": "power", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": "count", "group_by": "entity"}"#
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
+                json:
+                    #"{"attribute": "power", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T01:00:00Z", "bucket": "1h", "fn": "count", "group_by": "entity"}"#
             ).object()
             let rows = try #require(perEntity["buckets"] as? [[String: Any]])
             #expect(rows.map { "\($0["entity"] ?? "")=\($0["count"] ?? "")" } == ["a=3", "b=1"])
             let onlyB = try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "power", "from": "2026-09-01T00:00:00Z", "to": "2026-09-01T02:00:00Z", "bucket": "1d", "fn": ["sum"], "entities": ["b"]}"#
             ).object()
             #expect((onlyB["buckets"] as? [[String: Any]])?.first?["sum"] as? Double == 10)
@@ -282,7 +342,8 @@ import TesseraTestSupport
             // Whole hours come from the hourly rollups, partial ones from the points:
             // the same answer as reading every point (forced by naming the entities).
             for range in [("00:10", "02:30"), ("00:30", "01:20"), ("00:00", "01:00")] {
-                let common = #""attribute": "power", "from": "2026-09-01T\#(range.0):00Z", "to": "2026-09-01T\#(range.1):00Z", "bucket": "1h", "fn": ["avg","min","max","sum","count","first","last"]"#
+                let common =
+                    #""attribute": "power", "from": "2026-09-01T\#(range.0):00Z", "to": "2026-09-01T\#(range.1):00Z", "bucket": "1h", "fn": ["avg","min","max","sum","count","first","last"]"#
                 let rolled = try await client.send(.post, "/v1/query/aggregate", key: tenant.key, json: "{\(common)}").object()
                 let raw = try await client.send(.post, "/v1/query/aggregate", key: tenant.key, json: #"{\#(common), "entities": ["a", "b"]}"#).object()
                 let rolledBuckets = try #require(rolled["buckets"] as? [[String: Any]])
@@ -299,24 +360,34 @@ import TesseraTestSupport
             }
 
             try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "label", "from": "2026-09-01T00:00:00Z", "to": "2026-09-02T00:00:00Z", "bucket": "1h", "fn": ["avg"]}"#
             ).expectProblem("invalid_body", .badRequest)
             let tooMany = try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "power", "from": "2026-01-01T00:00:00Z", "to": "2026-09-01T00:00:00Z", "bucket": "1m"}"#
             )
             #expect(try tooMany.expectProblem("invalid_body", .badRequest).contains("bucket"))
             try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "power", "from": "2000-01-01T00:00:00Z", "to": "2026-09-01T00:00:00Z", "bucket": "7d"}"#
             ).expectProblem("invalid_body", .badRequest)
             try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "ghost", "from": "2026-09-01T00:00:00Z", "to": "2026-09-02T00:00:00Z", "bucket": "1h"}"#
             ).expectProblem("unknown_attribute", .badRequest)
             try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
                 json: #"{"attribute": "power", "from": "2026-09-02T00:00:00Z", "to": "2026-09-01T00:00:00Z", "bucket": "1h"}"#
             ).expectProblem("invalid_body", .badRequest)
         }
@@ -331,10 +402,17 @@ import TesseraTestSupport
             try await Self.write(client, owner, [Self.point("shared-key", "secret", "42", "2026-11-20T00:00:00Z")])
             try await client.send(.get, "/v1/entities/shared-key", key: other.key).expectProblem("not_found", .notFound)
             try await client.send(.get, "/v1/entities/shared-key/series/secret", key: other.key).expectProblem("not_found", .notFound)
-            let filtered = try await client.send(.post, "/v1/query/entities", key: other.key, json: #"{"filter": {"attribute": "secret", "op": "=", "value": 42}}"#).object()
+            let filtered = try await client.send(
+                .post,
+                "/v1/query/entities",
+                key: other.key,
+                json: #"{"filter": {"attribute": "secret", "op": "=", "value": 42}}"#
+            ).object()
             #expect((filtered["entities"] as? [Any])?.isEmpty == true)
             let aggregate = try await client.send(
-                .post, "/v1/query/aggregate", key: other.key,
+                .post,
+                "/v1/query/aggregate",
+                key: other.key,
                 json: #"{"attribute": "secret", "from": "2026-11-19T00:00:00Z", "to": "2026-11-21T00:00:00Z", "bucket": "1d", "fn": ["count"]}"#
             ).object()
             #expect((aggregate["buckets"] as? [Any])?.isEmpty == true)
@@ -394,13 +472,18 @@ import TesseraTestSupport
                 """
             )
             let response = try await client.send(
-                .post, "/v1/query/aggregate", key: tenant.key,
-                json: #"{"attribute": "v", "from": "2026-11-01T00:00:00Z", "to": "2026-11-10T00:00:00Z", "bucket": "1h", "fn": ["avg", "last"], "entities": ["e"]}"#
+                .post,
+                "/v1/query/aggregate",
+                key: tenant.key,
+                json:
+                    #"{"attribute": "v", "from": "2026-11-01T00:00:00Z", "to": "2026-11-10T00:00:00Z", "bucket": "1h", "fn": ["avg", "last"], "entities": ["e"]}"#
             )
             #expect(try response.expectProblem("timeout", .gatewayTimeout).contains("cancelled"))
             // The same read with a consistency that allows 5 s answers.
             let strong = try await client.send(
-                .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                .post,
+                "/v1/query/aggregate?consistency=strong",
+                key: tenant.key,
                 json: #"{"attribute": "v", "from": "2026-11-01T00:00:00Z", "to": "2026-11-10T00:00:00Z", "bucket": "1d", "fn": ["count"], "entities": ["e"]}"#
             ).object()
             let counts = try #require(strong["buckets"] as? [[String: Any]]).compactMap { $0["count"] as? Int }
@@ -414,21 +497,30 @@ import TesseraTestSupport
         try await APITester.run { client in
             let tenant = try await client.createTenant()
             _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
-            try await ReadAPITests.write(client, tenant, [
-                ReadAPITests.point("gone", "temp", "50", "2026-11-20T10:00:00Z"),
-                ReadAPITests.point("kept", "temp", "50", "2026-11-20T10:00:00Z"),
-            ])
+            try await ReadAPITests.write(
+                client,
+                tenant,
+                [
+                    ReadAPITests.point("gone", "temp", "50", "2026-11-20T10:00:00Z"),
+                    ReadAPITests.point("kept", "temp", "50", "2026-11-20T10:00:00Z"),
+                ]
+            )
             let deleted = try await client.send(.delete, "/v1/entities/gone", key: tenant.key)
             #expect(deleted.status == .noContent)
             #expect(deleted.headers[HTTPField.Name("X-Tessera-Commit-LSN")!] != nil)
             try await client.send(.get, "/v1/entities/gone?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
             try await client.send(.get, "/v1/entities/gone/series/temp?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
             let filtered = try await client.send(
-                .post, "/v1/query/entities?consistency=strong", key: tenant.key, json: #"{"filter": {"attribute": "temp", "op": "=", "value": 50}}"#
+                .post,
+                "/v1/query/entities?consistency=strong",
+                key: tenant.key,
+                json: #"{"filter": {"attribute": "temp", "op": "=", "value": 50}}"#
             ).object()
             #expect((filtered["entities"] as? [[String: Any]])?.compactMap { $0["key"] as? String } == ["kept"])
             let aggregate = try await client.send(
-                .post, "/v1/query/aggregate?consistency=strong", key: tenant.key,
+                .post,
+                "/v1/query/aggregate?consistency=strong",
+                key: tenant.key,
                 json: #"{"attribute": "temp", "from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z", "bucket": "1d", "fn": ["count"]}"#
             ).object()
             #expect((aggregate["buckets"] as? [[String: Any]])?.first?["count"] as? Int == 1)

@@ -2,12 +2,12 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraRouting
 import TesseraServer
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// Reads routed across a real primary and two real streaming replicas, through the
 /// API: what only HTTP carries (the commit position in headers and parameters). Where
@@ -65,7 +65,9 @@ import TesseraTestSupport
         let tenant = try await client.createTenant("routing")
         _ = try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#)
         let response = try await client.send(
-            .post, "/v1/ingest?durability=safe", key: tenant.key,
+            .post,
+            "/v1/ingest?durability=safe",
+            key: tenant.key,
             json: #"{"points": [{"entity": "dev-1", "attribute": "temp", "value": 1}]}"#
         )
         #expect(response.status == .ok)
@@ -82,7 +84,9 @@ import TesseraTestSupport
             try await Self.setReplay(paused: true, on: topology.replicas[1])
             do {
                 let write = try await client.send(
-                    .post, "/v1/ingest?durability=safe", key: tenant.key,
+                    .post,
+                    "/v1/ingest?durability=safe",
+                    key: tenant.key,
                     json: #"{"points": [{"entity": "dev-new", "attribute": "temp", "value": 7}]}"#
                 )
                 let position = try #require(write.headers[HTTPField.Name("X-Tessera-Commit-LSN")!])
@@ -97,7 +101,10 @@ import TesseraTestSupport
                 #expect(own.status == .ok)
                 #expect(Self.source(own) == "primary")
                 let viaHeader = try await client.send(
-                    .get, "/v1/entities/dev-new", key: tenant.key, headers: [HTTPField.Name("X-Tessera-Commit-LSN")!: position]
+                    .get,
+                    "/v1/entities/dev-new",
+                    key: tenant.key,
+                    headers: [HTTPField.Name("X-Tessera-Commit-LSN")!: position]
                 )
                 #expect(viaHeader.status == .ok)
                 // Entity writes carry the position too.
@@ -112,7 +119,9 @@ import TesseraTestSupport
             try await Self.setReplay(paused: false, on: topology.replicas[1])
             // Once replayed, a replica serves it, position and all.
             let write = try await client.send(
-                .post, "/v1/ingest?durability=safe", key: tenant.key,
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
                 json: #"{"points": [{"entity": "dev-new", "attribute": "temp", "value": 8}]}"#
             )
             let position = try #require(write.headers[HTTPField.Name("X-Tessera-Commit-LSN")!])

@@ -1,9 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// A staging COPY the pipeline gave up on (past its deadline, or its connection lost) may
 /// still be in PostgreSQL's hands and commit later. Its points were refused (`submit`
@@ -53,7 +53,8 @@ import TesseraTestSupport
                 try await blocker.query("ROLLBACK", logger: quietLogger)
                 try await Self.waitForCommittedCopy(on: blocker)
                 let late = try await TestConnection.number(
-                    "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'", on: blocker
+                    "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'",
+                    on: blocker
                 )
                 #expect(late == 1, "the abandoned COPY did not commit: the test shows nothing")
                 try await holder.close()

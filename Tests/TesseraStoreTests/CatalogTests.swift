@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraStore
 
 /// The catalog's rules, against the real database. Each test makes its own tenant.
@@ -68,7 +69,8 @@ import TesseraTestSupport
             let (first, created) = try await catalog.putAttribute(.init(name: "temp", type: .decimal, unit: "C"), tenant: tenant)
             #expect(created)
             let (second, createdAgain) = try await catalog.putAttribute(
-                .init(name: "temp", type: .decimal, hot: true, unit: "°C", description: "air"), tenant: tenant
+                .init(name: "temp", type: .decimal, hot: true, unit: "°C", description: "air"),
+                tenant: tenant
             )
             #expect(!createdAgain)
             #expect(second.id == first.id)
@@ -81,8 +83,10 @@ import TesseraTestSupport
     @Test func hotNumberAttributesTakeTheLowestFreeSlotAndGiveItBack() async throws {
         try await self.withCatalog { catalog, tenant in
             var slots = [Int?]()
-            for (name, type, hot) in [("temp", ValueType.decimal, true), ("site", .text, true), ("cold", .int, false),
-                                      ("load", .int, true), ("temp", .decimal, true), ("temp", .decimal, false), ("cold", .int, true)] {
+            for (name, type, hot) in [
+                ("temp", ValueType.decimal, true), ("site", .text, true), ("cold", .int, false),
+                ("load", .int, true), ("temp", .decimal, true), ("temp", .decimal, false), ("cold", .int, true),
+            ] {
                 slots.append(try await catalog.putAttribute(.init(name: name, type: type, hot: hot), tenant: tenant).0.numberSlot)
             }
             // temp takes 0, text and cold ones none, load 1; temp keeps 0 when put again and
@@ -119,7 +123,8 @@ import TesseraTestSupport
         try await withTestClient(url: url) { client in
             let catalog = Catalog(client: client, logger: quietLogger)
             let (tenant, _) = try await catalog.createTenant(
-                name: "capped-\(UUID().uuidString.prefix(8))", settings: .init(maxAttributes: 2)
+                name: "capped-\(UUID().uuidString.prefix(8))",
+                settings: .init(maxAttributes: 2)
             )
             _ = try await catalog.putAttribute(.init(name: "a", type: .int), tenant: tenant)
             _ = try await catalog.putAttribute(.init(name: "b", type: .int), tenant: tenant)

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraLocal
 import TesseraStore
 import TesseraTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// DESIGN.md's durability promise, for real: the PostgreSQL postmaster is killed with
 /// SIGKILL in the middle of steady ingest and started again. Its crash recovery empties

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TesseraCore
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// One tenant floods the write path (the seed's largest tenant sends 40% of all
 /// traffic; this one sends far more); a small tenant's batches are still acknowledged:

@@ -1,6 +1,7 @@
-import Testing
-import TesseraCore
 import NIOCore
+import TesseraCore
+import Testing
+
 @testable import TesseraStore
 
 /// The write queue's admission and fairness, as a pure state machine.

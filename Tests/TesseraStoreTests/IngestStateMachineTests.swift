@@ -1,6 +1,7 @@
 import NIOCore
-import Testing
 import TesseraCore
+import Testing
+
 @testable import TesseraStore
 
 /// The write path's state machine, event by event: no server, no sleep, no clock but
@@ -10,8 +11,11 @@ import TesseraCore
     typealias Machine = IngestStateMachine<Request>
 
     static let configuration = Machine.Configuration(
-        maxGroupPoints: 1_000, flushInterval: .milliseconds(100), idleFlushInterval: .seconds(2),
-        lossCheckAge: .seconds(2), drainTimeout: .seconds(30)
+        maxGroupPoints: 1_000,
+        flushInterval: .milliseconds(100),
+        idleFlushInterval: .seconds(2),
+        lossCheckAge: .seconds(2),
+        drainTimeout: .seconds(30)
     )
     static let limits = IngestQueue<Request>.Limits(maxPoints: 1_000, maxBytes: 1 << 20, tenantShare: 0.5, quantum: 100)
 
@@ -34,7 +38,10 @@ import TesseraCore
 
     @Test func admissionHoldsCapacityUntilTheFlushIsConfirmed() {
         var machine = self.machine()
-        guard case .enqueued(wakeWriter: nil) = self.submit(&machine, "a", points: 300) else { Issue.record("not queued"); return }
+        guard case .enqueued(wakeWriter: nil) = self.submit(&machine, "a", points: 300) else {
+            Issue.record("not queued")
+            return
+        }
         #expect(machine.heldPoints == 300)
         let entries = self.group(machine.writerIsFree(0))
         #expect(entries?.map(\.item) == [Request(name: "a")])
@@ -55,14 +62,22 @@ import TesseraCore
 
     @Test func aTenantOverItsShareIsRefusedWhileOthersAreAdmitted() {
         var machine = self.machine()
-        guard case .enqueued = self.submit(&machine, "big-1", tenant: 1, points: 400) else { Issue.record("refused"); return }
-        guard case .refuse(.overTenantShare) = self.submit(&machine, "big-2", tenant: 1, points: 200) else {
-            Issue.record("tenant 1 went over its half of the queue"); return
+        guard case .enqueued = self.submit(&machine, "big-1", tenant: 1, points: 400) else {
+            Issue.record("refused")
+            return
         }
-        guard case .enqueued = self.submit(&machine, "small", tenant: 2, points: 400) else { Issue.record("tenant 2 refused"); return }
+        guard case .refuse(.overTenantShare) = self.submit(&machine, "big-2", tenant: 1, points: 200) else {
+            Issue.record("tenant 1 went over its half of the queue")
+            return
+        }
+        guard case .enqueued = self.submit(&machine, "small", tenant: 2, points: 400) else {
+            Issue.record("tenant 2 refused")
+            return
+        }
         // The queue is nearly full: anyone's next request is refused as saturated.
         guard case .refuse(.saturated) = self.submit(&machine, "small-2", tenant: 3, points: 300) else {
-            Issue.record("a full queue admitted more"); return
+            Issue.record("a full queue admitted more")
+            return
         }
         #expect(machine.held(by: 1) == 400)
         #expect(machine.held(by: 2) == 400)
@@ -70,9 +85,17 @@ import TesseraCore
     }
 
     @Test func writersTakeTenantsInTurnUpToTheGroupSize() {
-        var machine = Machine(configuration: .init(
-            maxGroupPoints: 250, flushInterval: .milliseconds(100), idleFlushInterval: .seconds(2), lossCheckAge: .seconds(2), drainTimeout: .seconds(30)
-        ), limits: Self.limits, now: Self.at(0))
+        var machine = Machine(
+            configuration: .init(
+                maxGroupPoints: 250,
+                flushInterval: .milliseconds(100),
+                idleFlushInterval: .seconds(2),
+                lossCheckAge: .seconds(2),
+                drainTimeout: .seconds(30)
+            ),
+            limits: Self.limits,
+            now: Self.at(0)
+        )
         for index in 0..<4 { _ = self.submit(&machine, "big-\(index)", tenant: 1, points: 100) }
         _ = self.submit(&machine, "small", tenant: 2, points: 100)
         // Tenant 1's quantum (100 points), then tenant 2's, then tenant 1 again.
@@ -83,10 +106,19 @@ import TesseraCore
 
     @Test func aParkedWriterIsWokenByTheNextSubmit() {
         var machine = self.machine()
-        guard case .park = machine.writerIsFree(0) else { Issue.record("a writer with nothing to do did not park"); return }
-        guard case .park = machine.writerIsFree(1) else { Issue.record("not parked"); return }
+        guard case .park = machine.writerIsFree(0) else {
+            Issue.record("a writer with nothing to do did not park")
+            return
+        }
+        guard case .park = machine.writerIsFree(1) else {
+            Issue.record("not parked")
+            return
+        }
         #expect(machine.parked == [0, 1])
-        guard case .enqueued(wakeWriter: let woken?) = self.submit(&machine, "a") else { Issue.record("no writer woken"); return }
+        guard case .enqueued(wakeWriter: let woken?) = self.submit(&machine, "a") else {
+            Issue.record("no writer woken")
+            return
+        }
         #expect(machine.parked.count == 1)
         #expect(self.group(machine.writerIsFree(woken))?.map(\.item.name) == ["a"])
     }
@@ -208,8 +240,12 @@ import TesseraCore
         while now < 5 {
             switch machine.flusherNext(now: Self.at(now)) {
             case .sleep(let duration, _): now += Double(duration.components.attoseconds) / 1e18 + Double(duration.components.seconds)
-            case .flush: flushes.append(now); machine.flushSucceeded(pruned: false, at: Self.at(now))
-            case .stop: Issue.record("stopped while running"); return
+            case .flush:
+                flushes.append(now)
+                machine.flushSucceeded(pruned: false, at: Self.at(now))
+            case .stop:
+                Issue.record("stopped while running")
+                return
             }
         }
         #expect(flushes.count == 2, "flushed at \(flushes)")
@@ -234,17 +270,29 @@ import TesseraCore
 
     @Test func drainingRefusesNewPointsAndFinishesWhatWasAccepted() {
         var machine = self.machine()
-        guard case .park = machine.writerIsFree(1) else { Issue.record("not parked"); return }
+        guard case .park = machine.writerIsFree(1) else {
+            Issue.record("not parked")
+            return
+        }
         _ = self.submit(&machine, "queued", points: 10)
         _ = self.submit(&machine, "staged", tenant: 2, points: 20)
         // Writer 1 was woken by the first submit; take "queued" alone is not guaranteed, so stage one group.
         let first = self.group(machine.writerIsFree(0))!
         _ = machine.staged(first, batch: 5, data: self.data("x"), at: Self.at(0))
         machine.groupDone()
-        guard case .park = machine.writerIsFree(0) else { Issue.record("not parked"); return }
+        guard case .park = machine.writerIsFree(0) else {
+            Issue.record("not parked")
+            return
+        }
         #expect(machine.beginDrain(now: Self.at(1)) == [0])
-        guard case .refuse(.shuttingDown) = self.submit(&machine, "late") else { Issue.record("accepted while draining"); return }
-        guard case .stop = machine.writerIsFree(0) else { Issue.record("a writer went on with an empty queue"); return }
+        guard case .refuse(.shuttingDown) = self.submit(&machine, "late") else {
+            Issue.record("accepted while draining")
+            return
+        }
+        guard case .stop = machine.writerIsFree(0) else {
+            Issue.record("a writer went on with an empty queue")
+            return
+        }
         // The flusher keeps flushing, quickly, until the batch is confirmed.
         #expect(machine.flusherNext(now: Self.at(1)) == .sleep(.milliseconds(20), endsOnShutdown: false))
         #expect(machine.flusherNext(now: Self.at(1.02)) == .flush(prune: false))

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraStore
 
 /// Migrations against a real PostgreSQL, each test on its own empty database.

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TesseraCore
+import Testing
+
 @testable import TesseraStore
 
 /// Which filter conditions go to the slot columns of `entity_hot_numbers`, and when
@@ -8,15 +9,18 @@ import TesseraCore
 @Suite struct NumberIndexPlanTests {
     static func attribute(_ id: Int32, _ name: String, _ type: ValueType, hot: Bool = true, slot: Int?) -> Attribute {
         Attribute(
-            id: id, tenantID: 1, definition: AttributeDefinition(name: name, type: type, hot: hot),
-            createdAt: Date(timeIntervalSince1970: 0), numberSlot: slot
+            id: id,
+            tenantID: 1,
+            definition: AttributeDefinition(name: name, type: type, hot: hot),
+            createdAt: Date(timeIntervalSince1970: 0),
+            numberSlot: slot
         )
     }
 
     let attributes: AttributesByName = [
         "temp": Self.attribute(116, "temp", .decimal, slot: 0),
         "load": Self.attribute(108, "load", .int, slot: 3),
-        "spare": Self.attribute(5, "spare", .decimal, slot: nil),   // past the sixteen slots
+        "spare": Self.attribute(5, "spare", .decimal, slot: nil),  // past the sixteen slots
         "status": Self.attribute(6, "status", .text, slot: nil),
     ]
 
@@ -40,10 +44,10 @@ import TesseraCore
     @Test func otherConditionsAreCheckedOnTheProjection() throws {
         let filter = EntityFilter.and([
             self.condition("temp", .gt, .number(literal: "20", isInteger: true)),
-            self.condition("status", .eq, .string("ok")),   // text: the projection decides
-            self.condition("load", .ne, .number(literal: "3", isInteger: true)),   // != has no range
-            self.condition("load", .lt, .string("3")),   // a string never matches a number
-            self.condition("spare", .lt, .number(literal: "3", isInteger: true)),   // no slot
+            self.condition("status", .eq, .string("ok")),  // text: the projection decides
+            self.condition("load", .ne, .number(literal: "3", isInteger: true)),  // != has no range
+            self.condition("load", .lt, .string("3")),  // a string never matches a number
+            self.condition("spare", .lt, .number(literal: "3", isInteger: true)),  // no slot
         ])
         let plan = try #require(NumberIndexPlan(filter, attributes: self.attributes))
         #expect(!plan.isExact)

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraStore
 
 /// Making a month's partition must not wait for the writes under way, nor hold up the
@@ -13,7 +14,12 @@ import TesseraTestSupport
         let url = try await TestCluster.freshDatabase()
         try await withTestClient(url: url) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
         let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password: url.password,
+            database: url.database,
+            tls: .disable
         )
         let writer = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger)
         let other = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: quietLogger)
@@ -31,7 +37,8 @@ import TesseraTestSupport
     static func check(writer: PostgresConnection, other: PostgresConnection) async throws {
         try await writer.query("BEGIN", logger: quietLogger)
         try await writer.query(
-            "INSERT INTO entity_values_ts (tenant_id, entity_id, attribute_id, value_int, ts) VALUES (1, 1, 1, 7, now())", logger: quietLogger
+            "INSERT INTO entity_values_ts (tenant_id, entity_id, attribute_id, value_int, ts) VALUES (1, 1, 1, 7, now())",
+            logger: quietLogger
         )
 
         // Gives up after 3 s where the old CREATE TABLE … PARTITION OF waited for the write.

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraStore
 
 /// A read with an open time bound (a series without `from`, the latest point of a
@@ -24,7 +25,12 @@ import TesseraTestSupport
             )
         }
         let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password: url.password,
+            database: url.database,
+            tls: .disable
         )
         let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quietLogger)
         do {
@@ -32,7 +38,8 @@ import TesseraTestSupport
             // visited too, newest first: they are few and empty, and bounded whatever the history.
             var ahead = 0
             for try await count in try await connection.query(
-                "SELECT count(*)::int FROM ts_partition_months() WHERE month > '2026-12-01'", logger: quietLogger
+                "SELECT count(*)::int FROM ts_partition_months() WHERE month > '2026-12-01'",
+                logger: quietLogger
             ).decode(Int.self) { ahead = count }
             // Newest first, no bound: the newest month fills the page of 2.
             let newest = try await Self.withLockedPartitions(connection, "SELECT value_int FROM series_points(1, 1, 1, NULL, NULL, NULL, true, 2)")
@@ -53,7 +60,8 @@ import TesseraTestSupport
             #expect(older.values == [5])
             // What the plain query does: every month.
             let plain = try await Self.withLockedPartitions(
-                connection, "SELECT value_int FROM entity_values_ts WHERE tenant_id = 1 AND entity_id = 1 AND attribute_id = 1 ORDER BY ts DESC LIMIT 2"
+                connection,
+                "SELECT value_int FROM entity_values_ts WHERE tenant_id = 1 AND entity_id = 1 AND attribute_id = 1 ORDER BY ts DESC LIMIT 2"
             )
             #expect(plain.partitions >= 24)
         } catch {

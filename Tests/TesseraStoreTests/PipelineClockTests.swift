@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TesseraCore
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The pipeline's schedule is its clock's: on a `TestClock`, nothing is flushed until the
 /// test moves the clock past the flush interval, and a graceful shutdown drains on it.

@@ -3,10 +3,10 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
-import Testing
 import TesseraCore
 import TesseraStore
 import TesseraTestSupport
+import Testing
 
 /// The `fast` write path without HTTP: an `IngestPipeline` running as a service against
 /// a real PostgreSQL, with the pool, `PartitionGuard`, `IngestResolver` and `Catalog`
@@ -33,13 +33,20 @@ final class PipelineHarness: Sendable {
     private let stopRequested = Mutex(false)
 
     private init(
-        url: DatabaseURL, client: PostgresClient, resolverRules: IngestResolver.Rules,
-        configuration: IngestPipeline.Configuration, testClock: TestClock?
+        url: DatabaseURL,
+        client: PostgresClient,
+        resolverRules: IngestResolver.Rules,
+        configuration: IngestPipeline.Configuration,
+        testClock: TestClock?
     ) throws {
         let partitions = PartitionGuard(client: client, logger: quietLogger)
         let pipeline = try IngestPipeline(
-            configuration: configuration, stagingURL: url, primary: client, partitions: partitions,
-            clock: testClock?.clock ?? .continuous, logger: quietLogger
+            configuration: configuration,
+            stagingURL: url,
+            primary: client,
+            partitions: partitions,
+            clock: testClock?.clock ?? .continuous,
+            logger: quietLogger
         )
         let group = ServiceGroup(configuration: .init(services: [pipeline], logger: quietLogger))
         self.url = url
@@ -72,7 +79,11 @@ final class PipelineHarness: Sendable {
         return try await Deadline.run(within: limit, "a pipeline test on \(url.host):\(url.port)/\(url.database)") {
             try await PostgresClient.withRunning(url: url, maximumConnections: poolSize, logger: quietLogger) { client in
                 let harness = try PipelineHarness(
-                    url: url, client: client, resolverRules: resolverRules, configuration: configuration, testClock: testClock
+                    url: url,
+                    client: client,
+                    resolverRules: resolverRules,
+                    configuration: configuration,
+                    testClock: testClock
                 )
                 return try await withTaskCancellationHandler {
                     let result: T
@@ -142,7 +153,11 @@ final class PipelineHarness: Sendable {
     /// An integer point as a client sends it; `micros` nil means "now".
     static func point(_ entity: String, _ attribute: String, _ value: Int, at micros: Int64? = nil, index: Int = 0) -> IncomingPoint {
         IncomingPoint(
-            entityKey: entity, attribute: attribute, value: .json(.number(literal: String(value), isInteger: true)), timestamp: micros, index: index
+            entityKey: entity,
+            attribute: attribute,
+            value: .json(.number(literal: String(value), isInteger: true)),
+            timestamp: micros,
+            index: index
         )
     }
 
@@ -157,7 +172,11 @@ final class PipelineHarness: Sendable {
     /// Resolves the points and submits them, as the server does with a request's first
     /// chunk (no patience): returns once they are staged, that is acknowledged.
     @discardableResult
-    func submit(_ points: [IncomingPoint], tenant: Tenant, sourceLocation: SourceLocation = #_sourceLocation) async throws(TesseraError) -> IngestPipeline.Staged {
+    func submit(
+        _ points: [IncomingPoint],
+        tenant: Tenant,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws(TesseraError) -> IngestPipeline.Staged {
         let rows = try await self.rows(points, tenant: tenant, sourceLocation: sourceLocation)
         return try await self.pipeline.submit(rows, tenant: tenant.id)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TesseraStore
 
 /// The migration splitter: pure, no server.

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import Testing
 import TesseraCore
 import TesseraTestSupport
+import Testing
+
 @testable import TesseraStore
 
 /// The schema as PostgreSQL's catalog reports it, on the migrated test database.

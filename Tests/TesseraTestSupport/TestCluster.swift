@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import PostgresNIO
 import TesseraCore
 import TesseraLocal
 import TesseraStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The PostgreSQL the integration tests run against: a real local cluster, started
 /// once per test process through `TesseraLocal` in a temporary directory, migrated,

@@ -34,7 +34,12 @@ package enum TestConnection {
 
     static func connect(_ url: DatabaseURL, id: Int) async throws -> PostgresConnection {
         let configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password: url.password,
+            database: url.database,
+            tls: .disable
         )
         return try await PostgresConnection.connect(configuration: configuration, id: id, logger: quietLogger)
     }

@@ -117,13 +117,16 @@ package final class ReadCache: Sendable {
     /// The cached lookup of an entity; nil on a miss, a tombstone, or Redis failing.
     package func entity(tenant: Int64, entityID: Int64) async -> Hit? {
         let key = self.entityKey(tenant: tenant, entity: entityID)
-        let bytes = await self.guarded(reading: true) { () async throws(RedisError) -> ByteBuffer? in
-            guard self.configuration.slidingEntityTTL else { return try await self.redis.get(key) }
-            let reply = try await self.redis.send(["EVAL", .string(Self.readAndTouch), 1, .string(key),
-                                                   .integer(Self.milliseconds(self.configuration.entityTTL))])
-            guard case .bulkString(let value) = reply else { throw RedisError(.protocolViolation, "EVAL of the entity read answered \(reply)") }
-            return value
-        } ?? nil
+        let bytes =
+            await self.guarded(reading: true) { () async throws(RedisError) -> ByteBuffer? in
+                guard self.configuration.slidingEntityTTL else { return try await self.redis.get(key) }
+                let reply = try await self.redis.send([
+                    "EVAL", .string(Self.readAndTouch), 1, .string(key),
+                    .integer(Self.milliseconds(self.configuration.entityTTL)),
+                ])
+                guard case .bulkString(let value) = reply else { throw RedisError(.protocolViolation, "EVAL of the entity read answered \(reply)") }
+                return value
+            } ?? nil
         guard let bytes, let entry = CacheEntry(decoding: bytes), case .value(let document, let lag) = entry.kind else {
             self.metrics.miss("entity")
             return nil
@@ -138,8 +141,10 @@ package final class ReadCache: Sendable {
         let entry = CacheEntry(version: version, kind: .value(document: document, lagMilliseconds: lagMilliseconds))
         let ttl = Self.milliseconds(self.configuration.entityTTL)
         _ = await self.guarded(reading: false) { () async throws(RedisError) -> RESPValue in
-            try await self.redis.send(["EVAL", .string(Self.storeIfNewer), 1, .string(self.entityKey(tenant: tenant, entity: entityID)),
-                                       .integer(version), .bytes(entry.encoded), .integer(ttl)])
+            try await self.redis.send([
+                "EVAL", .string(Self.storeIfNewer), 1, .string(self.entityKey(tenant: tenant, entity: entityID)),
+                .integer(version), .bytes(entry.encoded), .integer(ttl),
+            ])
         }
     }
 
@@ -176,9 +181,10 @@ package final class ReadCache: Sendable {
         }
         let digest = SHA256.hash(data: Array(normalized.utf8)).map { String(format: "%02x", $0) }.joined()
         let slot = QuerySlot(key: "\(self.configuration.namespace)query:\(tenant):\(kind):\(changedAt):\(digest)", changedAtMicros: changedAt)
-        let bytes = await self.guarded(reading: true) { () async throws(RedisError) -> ByteBuffer? in
-            try await self.redis.get(slot.key)
-        } ?? nil
+        let bytes =
+            await self.guarded(reading: true) { () async throws(RedisError) -> ByteBuffer? in
+                try await self.redis.get(slot.key)
+            } ?? nil
         guard let bytes, let entry = CacheEntry(decoding: bytes), case .value(let document, let lag) = entry.kind else {
             self.metrics.miss(kind)
             return (nil, slot)

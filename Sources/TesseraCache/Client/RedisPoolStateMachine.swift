@@ -40,7 +40,8 @@ struct RedisPoolStateMachine<Connection: Sendable> {
     /// Connections that are not `usable` (closed, and the driver not told yet) are
     /// passed over; a `preferred` one (on the caller's thread, say) is taken first.
     mutating func lease(
-        usable: (Connection) -> Bool = { _ in true }, preferred: (Connection) -> Bool = { _ in false }
+        usable: (Connection) -> Bool = { _ in true },
+        preferred: (Connection) -> Bool = { _ in false }
     ) -> (action: LeaseAction, start: [Int]) {
         guard !self.isShutDown else { return (.fail(Self.shutDownError), []) }
         var start = [Int]()

@@ -105,7 +105,10 @@ package final class RedisConnection: RedisCommandRunner, Sendable {
         } catch {
             await connection.close()
             if error.kind == .timeout {
-                throw RedisError(.connection, "Redis at \(url.host):\(url.port) did not finish the handshake within \(configuration.connectTimeout.milliseconds) ms.")
+                throw RedisError(
+                    .connection,
+                    "Redis at \(url.host):\(url.port) did not finish the handshake within \(configuration.connectTimeout.milliseconds) ms."
+                )
             }
             throw error
         }

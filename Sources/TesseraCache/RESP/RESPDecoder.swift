@@ -126,7 +126,7 @@ package struct RESPDecoder: ByteToMessageDecoder {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "$"), UInt8(ascii: "*"):
             return
         case UInt8(ascii: "_"), UInt8(ascii: ","), UInt8(ascii: "#"), UInt8(ascii: "!"), UInt8(ascii: "="),
-             UInt8(ascii: "("), UInt8(ascii: "%"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "|"):
+            UInt8(ascii: "("), UInt8(ascii: "%"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "|"):
             throw RedisError(.protocolViolation, "The server sent a RESP3 reply; this client speaks RESP2.")
         default:
             throw RedisError(.protocolViolation, "Unknown reply type byte 0x\(String(type, radix: 16)).")

@@ -63,7 +63,8 @@ package struct CircuitBreaker<Instant: InstantProtocol>: Sendable where Instant:
         switch self.state {
         case .closed(let failures):
             let count = failures + 1
-            self.state = count >= self.configuration.failureThreshold
+            self.state =
+                count >= self.configuration.failureThreshold
                 ? .open(until: now.advanced(by: self.configuration.coolDown))
                 : .closed(consecutiveFailures: count)
         case .halfOpen, .open:

@@ -76,7 +76,10 @@ package enum Deadline {
             let (continuation, cleanup) = self.state.withLock { state -> (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
                 guard !state.finished else { return (nil, nil) }
                 state.finished = true
-                defer { state.continuation = nil; state.cleanup = nil }
+                defer {
+                    state.continuation = nil
+                    state.cleanup = nil
+                }
                 return (state.continuation, state.cleanup)
             }
             guard let continuation else { return false }

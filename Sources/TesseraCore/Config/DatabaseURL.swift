@@ -113,7 +113,8 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         var utf8 = text.utf8.makeIterator()
         while let byte = utf8.next() {
             if byte == UInt8(ascii: "%"), let high = utf8.next(), let low = utf8.next(),
-               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+            {
                 bytes.append(value)
             } else {
                 bytes.append(byte)

@@ -142,7 +142,7 @@ package struct RedisURL: Sendable, Equatable, CustomStringConvertible {
                 continue
             }
             guard let high = utf8.next(), let low = utf8.next(),
-                  let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
             else {
                 throw TesseraError(.invalidParameter, "The Redis URL's \(what) has a '%' not followed by two hex digits.")
             }

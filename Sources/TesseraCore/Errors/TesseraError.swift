@@ -55,7 +55,8 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         package var httpStatus: Int {
             switch self {
             case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType, .invalidPoint, .invalidValue,
-                 .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite: 400
+                .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite:
+                400
             case .unauthorized: 401
             case .quotaExceeded: 403
             case .notFound: 404

@@ -15,9 +15,9 @@ package enum Timestamps {
             return value
         }
         guard let year = digits(0, 4), bytes[4] == UInt8(ascii: "-"), let month = digits(5, 2), bytes[7] == UInt8(ascii: "-"),
-              let day = digits(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
-              let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
-              let second = digits(17, 2)
+            let day = digits(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
+            let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
+            let second = digits(17, 2)
         else { return nil }
         guard (1...12).contains(month), (1...self.daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61 else {
             return nil
@@ -43,7 +43,7 @@ package enum Timestamps {
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
             guard let offsetHours = digits(index + 1, 2), index + 3 < bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
-                  let offsetMinutes = digits(index + 4, 2), offsetHours < 24, offsetMinutes < 60
+                let offsetMinutes = digits(index + 4, 2), offsetHours < 24, offsetMinutes < 60
             else { return nil }
             offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
             index += 6
@@ -107,8 +107,8 @@ package enum Timestamps {
     /// The instants a point's value of type `timestamp` may hold: years 0001 through
     /// 9999 (RFC 3339's years, less year 0, which PostgreSQL refuses).
     package static let valueRange: Range<Int64> =
-        Int64(Timestamps.daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000
-        ..< Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400_000_000
+        Int64(Timestamps.daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000_000..<Int64(Timestamps.daysFromCivil(year: 10_000, month: 1, day: 1))
+        * 86_400_000_000
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
     package static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {

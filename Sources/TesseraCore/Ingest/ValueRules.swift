@@ -93,7 +93,10 @@ package struct ValueRules: Sendable {
             throw TesseraError(.invalidValue, "\(Self.name(literal)) is not a finite number; NaN and ±Infinity cannot be stored.")
         }
         guard abs(double) <= Self.maxDecimalMagnitude else {
-            throw TesseraError(.invalidValue, "\(Self.name(literal)) is larger in magnitude than 1e250, the largest decimal value (sums of larger values overflow).")
+            throw TesseraError(
+                .invalidValue,
+                "\(Self.name(literal)) is larger in magnitude than 1e250, the largest decimal value (sums of larger values overflow)."
+            )
         }
         return double
     }

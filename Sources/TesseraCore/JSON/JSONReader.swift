@@ -35,9 +35,15 @@ package struct JSONReader {
         case UInt8(ascii: "{"): return try self.parseObject(depth: depth)
         case UInt8(ascii: "["): return try self.parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try self.parseString())
-        case UInt8(ascii: "t"): try self.expectWord("true"); return .bool(true)
-        case UInt8(ascii: "f"): try self.expectWord("false"); return .bool(false)
-        case UInt8(ascii: "n"): try self.expectWord("null"); return .null
+        case UInt8(ascii: "t"):
+            try self.expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try self.expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try self.expectWord("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try self.parseNumber()
         default: throw self.failure("unexpected character")
         }
@@ -63,7 +69,9 @@ package struct JSONReader {
             self.skipWhitespace()
             switch self.peek() {
             case UInt8(ascii: ","): self.index += 1
-            case UInt8(ascii: "}"): self.index += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                self.index += 1
+                return .object(members)
             default: throw self.failure("expected ',' or '}'")
             }
         }
@@ -83,7 +91,9 @@ package struct JSONReader {
             self.skipWhitespace()
             switch self.peek() {
             case UInt8(ascii: ","): self.index += 1
-            case UInt8(ascii: "]"): self.index += 1; return .array(values)
+            case UInt8(ascii: "]"):
+                self.index += 1
+                return .array(values)
             default: throw self.failure("expected ',' or ']'")
             }
         }

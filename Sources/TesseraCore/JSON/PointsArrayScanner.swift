@@ -86,7 +86,10 @@ package struct PointsArrayScanner: Sendable {
             self.phase = .expectKey
         case .expectKey:
             if Self.isSpace(byte) || byte == UInt8(ascii: ",") { return }
-            if byte == UInt8(ascii: "}") { self.phase = .done; return }
+            if byte == UInt8(ascii: "}") {
+                self.phase = .done
+                return
+            }
             guard byte == UInt8(ascii: "\"") else { throw .malformed("expected a member name") }
             self.key.removeAll(keepingCapacity: true)
             self.phase = .inKey

@@ -223,7 +223,10 @@ private struct PointScanner {
             i += 1
             if i >= n { throw Failure("missing fields") }
             if b[i - 1] == UInt8(ascii: "\\") { continue }
-            if b[i] == UInt8(ascii: ",") { hasTags = true; break }
+            if b[i] == UInt8(ascii: ",") {
+                hasTags = true
+                break
+            }
             if b[i] == UInt8(ascii: " ") { break }
         }
         let measurement = text(0, i, .name, what: "measurement")
@@ -260,7 +263,10 @@ private struct PointScanner {
                 let byte = b[i]
                 let escaped = b[i - 1] == UInt8(ascii: "\\")
                 if byte == UInt8(ascii: "=") && !escaped { throw Failure("invalid tag format") }
-                if byte == UInt8(ascii: ",") && !escaped { more = true; break }
+                if byte == UInt8(ascii: ",") && !escaped {
+                    more = true
+                    break
+                }
                 if byte == UInt8(ascii: " ") && !escaped { break }
             }
             if !previousKey.isEmpty {
@@ -268,9 +274,12 @@ private struct PointScanner {
                 if order > 0 { sorted = false } else if order == 0 { duplicate = true }
             }
             previousKey = key
-            tags.append(LineProtocolLine.Tag(
-                key: text(key.lowerBound, key.upperBound, .tag, what: "tag key"),
-                value: text(valueStart, i, .tag, what: "tag value")))
+            tags.append(
+                LineProtocolLine.Tag(
+                    key: text(key.lowerBound, key.upperBound, .tag, what: "tag key"),
+                    value: text(valueStart, i, .tag, what: "tag value")
+                )
+            )
             if !more { break }
             i += 1
         }
@@ -317,7 +326,8 @@ private struct PointScanner {
                 let before = b[i - 1]
                 if i == keyStart
                     || (before == UInt8(ascii: " ") && b[i - 2] != UInt8(ascii: "\\"))
-                    || (before == UInt8(ascii: ",") && b[i - 2] != UInt8(ascii: "\\")) {
+                    || (before == UInt8(ascii: ",") && b[i - 2] != UInt8(ascii: "\\"))
+                {
                     throw Failure("missing field key")
                 }
                 if i + 1 >= n { throw Failure("missing field value") }
@@ -475,7 +485,11 @@ private struct PointScanner {
 
     /// Adds a string field whose token is `b[start..<end]`; the token must end with its closing quote.
     private mutating func addString(
-        _ key: Range<Int>, from start: Int, to end: Int, closingQuote: Int, to fields: inout [LineProtocolLine.Field]
+        _ key: Range<Int>,
+        from start: Int,
+        to end: Int,
+        closingQuote: Int,
+        to fields: inout [LineProtocolLine.Field]
     ) throws(Failure) {
         guard closingQuote == end - 1, end - start >= 2 else { throw Failure("invalid field format") }
         // unescapeStringField: `\\` -> `\`, `\"` -> `"`, pairwise from the left.
@@ -490,7 +504,8 @@ private struct PointScanner {
             while j < inner.count {
                 let byte = inner[j]
                 if byte == UInt8(ascii: "\\"), j + 1 < inner.count,
-                   inner[j + 1] == UInt8(ascii: "\\") || inner[j + 1] == UInt8(ascii: "\"") {
+                    inner[j + 1] == UInt8(ascii: "\\") || inner[j + 1] == UInt8(ascii: "\"")
+                {
                     out.append(inner[j + 1])
                     j += 2
                     continue
@@ -717,7 +732,8 @@ private struct PointScanner {
             if byte == UInt8(ascii: "\\"), j + 1 < raw.count {
                 let next = raw[j + 1]
                 if next == UInt8(ascii: ",") || next == UInt8(ascii: " ") || next == UInt8(ascii: "=")
-                    || (escapes == .name && next == UInt8(ascii: "\"")) {
+                    || (escapes == .name && next == UInt8(ascii: "\""))
+                {
                     out.append(next)
                     j += 2
                     continue

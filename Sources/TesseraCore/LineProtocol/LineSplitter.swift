@@ -151,7 +151,8 @@ struct LineBoundaryScanner: Sendable {
             endsWithEscapedNewline = false
             // Fast path: letters and most other bytes change nothing.
             if byte > UInt8(ascii: "\\")
-                || (byte > UInt8(ascii: "\"") && byte < UInt8(ascii: "\\") && byte != UInt8(ascii: ",") && byte != UInt8(ascii: "=")) {
+                || (byte > UInt8(ascii: "\"") && byte < UInt8(ascii: "\\") && byte != UInt8(ascii: ",") && byte != UInt8(ascii: "="))
+            {
                 index += 1
                 continue
             }

@@ -104,7 +104,8 @@ package struct AggregateQuery: Sendable, Equatable {
         let bucket = try TimeBucket.parse(bucketText)
         let buckets = self.bucketCount(range: range, bucket: bucket.micros)
         guard buckets <= Int64(limits.maxBuckets) else {
-            let suggestion = self.suggestedBucket(range: range, above: bucket.micros, maxBuckets: limits.maxBuckets)
+            let suggestion =
+                self.suggestedBucket(range: range, above: bucket.micros, maxBuckets: limits.maxBuckets)
                 .map { "Use a bigger bucket, such as \($0)." } ?? "Use a bigger bucket or a shorter range."
             throw TesseraError(
                 .invalidBody,

@@ -37,7 +37,7 @@ package enum Cursor {
     /// The number after `prefix`, written exactly as `encode` writes it.
     private static func decode(_ text: String, prefix: String) -> Int64? {
         guard text.utf8.count <= self.maxLength, let bytes = self.bytes(base64URL: text),
-              let plain = String(validating: bytes, as: UTF8.self), plain.hasPrefix(prefix)
+            let plain = String(validating: bytes, as: UTF8.self), plain.hasPrefix(prefix)
         else { return nil }
         let digits = String(plain.dropFirst(prefix.count))
         guard let value = Int64(digits), String(value) == digits else { return nil }

@@ -15,7 +15,7 @@ package struct TimeBucket: Sendable, Equatable {
         }
         let digits = bytes.dropLast()
         guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              digits.first != UInt8(ascii: "0") || digits.count == 1
+            digits.first != UInt8(ascii: "0") || digits.count == 1
         else { throw self.malformed(text) }
 
         var count: Int64 = 0

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// `<dir>/cluster.json`: what `up` set up, so `down`, `status` and the next `up` find it.
 /// Holds the local superuser's and Redis' passwords, so it is written with mode 0600.

@@ -148,7 +148,11 @@ package struct LocalCluster: Sendable {
             slots.append(replica.slotName)
             let replicaPort = try replica.start(preferredPort: state.components[replica.name]?.port)
             state.components[replica.name] = .init(
-                kind: "postgresql", role: "replica", port: replicaPort, dataDirectory: replica.dataDirectory, logFile: replica.logFile
+                kind: "postgresql",
+                role: "replica",
+                port: replicaPort,
+                dataDirectory: replica.dataDirectory,
+                logFile: replica.logFile
             )
             try stateFile.save(state)
         }
@@ -220,11 +224,20 @@ package struct LocalCluster: Sendable {
                 url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
             default:
                 pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
-                url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+                url =
+                    "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
             }
             return ClusterStatus.Component(
-                name: name, kind: component.kind, role: component.role, host: "127.0.0.1", port: component.port,
-                url: url, pid: pid, running: pid != nil, dataDirectory: component.dataDirectory, logFile: component.logFile
+                name: name,
+                kind: component.kind,
+                role: component.role,
+                host: "127.0.0.1",
+                port: component.port,
+                url: url,
+                pid: pid,
+                running: pid != nil,
+                dataDirectory: component.dataDirectory,
+                logFile: component.logFile
             )
         }
         return ClusterStatus(directory: self.configuration.directory, components: components)

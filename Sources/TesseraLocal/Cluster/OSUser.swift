@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// The OS user PostgreSQL runs as: ourselves, or `postgres` when we are root.
 package struct OSUser: Sendable {

@@ -14,7 +14,8 @@ struct PostgresInstallation: Sendable {
         if let fromConfig = try? Command(executable: "/usr/bin/pg_config", arguments: ["--bindir"]).check() {
             candidates.append(fromConfig.trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        for candidate in candidates where ["postgres", "initdb", "pg_ctl"].allSatisfy({
+        for candidate in candidates
+        where ["postgres", "initdb", "pg_ctl"].allSatisfy({
             FileManager.default.isExecutableFile(atPath: candidate + "/" + $0)
         }) {
             return PostgresInstallation(binDirectory: candidate)

@@ -1,8 +1,9 @@
+import Foundation
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Logging
 
 /// One PostgreSQL server of the local cluster: its data directory, started with
 /// `pg_ctl` (which detaches it into its own session, so a Ctrl-C in the terminal that
@@ -32,7 +33,12 @@ struct PostgresServer {
         let exists = FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION")
         if case .replica(let primaryPort) = self.role {
             // A new clone gets a new slot: an old one may be invalidated (past max_slot_wal_keep_size).
-            if !exists { try self.superuserSQL(port: primaryPort, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slotName)' AND NOT active") }
+            if !exists {
+                try self.superuserSQL(
+                    port: primaryPort,
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '\(self.slotName)' AND NOT active"
+                )
+            }
             try self.superuserSQL(
                 port: primaryPort,
                 "SELECT pg_create_physical_replication_slot('\(self.slotName)', true) WHERE NOT EXISTS "
@@ -130,7 +136,9 @@ struct PostgresServer {
         self.logger.info("Cloning a replica from the primary", metadata: ["component": "\(self.name)", "data.dir": "\(self.dataDirectory)"])
         try Command(
             executable: self.installation.tool("pg_basebackup"),
-            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-D", self.dataDirectory, "-X", "stream", "-S", self.slotName, "--checkpoint=fast"],
+            arguments: [
+                "-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-D", self.dataDirectory, "-X", "stream", "-S", self.slotName, "--checkpoint=fast",
+            ],
             environment: ["PGPASSWORD": self.password],
             user: self.runAs?.name
         ).check()
@@ -186,8 +194,8 @@ struct PostgresServer {
     /// The postmaster's pid from `postmaster.pid`, if that process is alive.
     static func runningPID(dataDirectory: String) -> Int32? {
         guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),
-              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
-              ProcessControl.isAlive(pid)
+            let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)),
+            ProcessControl.isAlive(pid)
         else { return nil }
         return pid
     }

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// Runs a program to completion and captures its output, optionally as another OS user
 /// (through `runuser`, for PostgreSQL, which refuses to run as root).
@@ -64,8 +65,8 @@ package struct Command {
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
+            for argument in cArguments { free(argument) }
+            for variable in cEnvironment { free(variable) }
         }
         // A clean signal state for the child: the calling thread's mask and ignored
         // signals would be inherited (the test runner blocks some), and a daemon that

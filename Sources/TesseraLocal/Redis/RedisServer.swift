@@ -1,8 +1,9 @@
+import Foundation
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Logging
 
 /// The local cluster's Redis: Debian's `redis-server`, a cache only (no persistence),
 /// on 127.0.0.1 with a password. It daemonises into its own session (so a Ctrl-C in
@@ -119,11 +120,12 @@ struct RedisServer {
     /// (a stale pidfile after a crash may name a pid since reused).
     static func runningPID(directory: String) -> Int32? {
         guard let text = try? String(contentsOfFile: self.pidFile(directory: directory), encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              ProcessControl.isAlive(pid)
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            ProcessControl.isAlive(pid)
         else { return nil }
         if let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-           !String(decoding: commandLine, as: UTF8.self).contains("redis") {
+            !String(decoding: commandLine, as: UTF8.self).contains("redis")
+        {
             return nil
         }
         return pid

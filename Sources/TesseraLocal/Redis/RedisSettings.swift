@@ -4,22 +4,24 @@
 enum RedisSettings {
     /// A cache: memory is capped and the least recently used keys go first.
     /// Each line says why.
-    static let tuned = common + """
-        # 256 MB: the entity and query cache of one server on a 2-core/24 GiB machine
-        # shared with PostgreSQL (2 GB shared buffers plus replicas) and the Swift server.
-        # The hot set is the latest values of hot attributes: small, and it fits.
-        maxmemory 256mb
+    static let tuned =
+        common + """
+            # 256 MB: the entity and query cache of one server on a 2-core/24 GiB machine
+            # shared with PostgreSQL (2 GB shared buffers plus replicas) and the Swift server.
+            # The hot set is the latest values of hot attributes: small, and it fits.
+            maxmemory 256mb
 
-        """
+            """
 
     /// For test suites: the same shape, small, so that many test processes and the
     /// tests' PostgreSQL leave the machine's memory alone; tests that fill it to
     /// see eviction or OOM get there quickly.
-    static let test = common + """
-        # 64 MB: tests store kilobytes; small enough to reach eviction in a test.
-        maxmemory 64mb
+    static let test =
+        common + """
+            # 64 MB: tests store kilobytes; small enough to reach eviction in a test.
+            maxmemory 64mb
 
-        """
+            """
 
     private static let common = """
         # When full, evict the least recently used key of any kind (every key is a cache entry

@@ -48,4 +48,3 @@ package struct HeartbeatWriter: Service {
         )
     }
 }
-

@@ -20,8 +20,11 @@ package struct LagMonitor: Service {
     let logger: Logger
 
     package init(
-        router: ReadRouter, interval: Duration = .milliseconds(250), heartbeatInterval: Duration = .milliseconds(250),
-        clock: ServiceClock = .continuous, logger: Logger
+        router: ReadRouter,
+        interval: Duration = .milliseconds(250),
+        heartbeatInterval: Duration = .milliseconds(250),
+        clock: ServiceClock = .continuous,
+        logger: Logger
     ) {
         self.router = router
         self.clock = clock
@@ -77,7 +80,8 @@ package struct LagMonitor: Service {
         if let primaryPosition, let replayed = reading.replayed, replayed >= primaryPosition {
             return 0
         }
-        let beat = Double(self.heartbeatInterval.components.seconds) * 1_000
+        let beat =
+            Double(self.heartbeatInterval.components.seconds) * 1_000
             + Double(self.heartbeatInterval.components.attoseconds) / 1e15
         var lag = max(0, reading.heartbeatMilliseconds - beat)
         if let replay = reading.replayMilliseconds {

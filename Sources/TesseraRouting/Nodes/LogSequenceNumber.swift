@@ -11,7 +11,7 @@ package struct LogSequenceNumber: Sendable, Hashable, Comparable, CustomStringCo
     package init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, (1...8).contains(parts[0].count), (1...8).contains(parts[1].count),
-              let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16)
+            let high = UInt64(parts[0], radix: 16), let low = UInt64(parts[1], radix: 16)
         else { return nil }
         self.value = high << 32 | low
     }

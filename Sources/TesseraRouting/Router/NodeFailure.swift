@@ -1,6 +1,6 @@
 import PostgresNIO
-import _ConnectionPoolModule
 import TesseraCore
+import _ConnectionPoolModule
 
 /// Tells a failed node from a failed query: a node failure counts against the
 /// node's breaker and the read is retried elsewhere; a query failure (bad SQL, a
@@ -27,7 +27,7 @@ package enum NodeFailure {
         guard let error = error as? PSQLError else { return .query }
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed,
-             .sslUnsupported, .failedToAddSSLHandler, .messageDecodingFailure, .unexpectedBackendMessage:
+            .sslUnsupported, .failedToAddSSLHandler, .messageDecodingFailure, .unexpectedBackendMessage:
             return .nodeDown
         case .server:
             switch SQLState(error.serverInfo?[.sqlState] ?? "") {

@@ -29,7 +29,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         feed: dependencies.ingest.pipeline.feed,
         maxBodyBytes: configuration.maxBodyBytes
     )
-        .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
+    .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
     // Filters and aggregates may read and render up to 100k rows: off the connection's event loop.
     QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes)

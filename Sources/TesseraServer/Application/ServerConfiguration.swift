@@ -14,7 +14,11 @@ package struct ServerConfiguration: Sendable {
     package var idleTimeout: Duration
 
     package init(
-        host: String = "127.0.0.1", port: Int = 8080, adminToken: String, maxBodyBytes: Int = 1 << 20, handlersOnEventLoop: Bool = true,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        adminToken: String,
+        maxBodyBytes: Int = 1 << 20,
+        handlersOnEventLoop: Bool = true,
         idleTimeout: Duration = .seconds(60)
     ) {
         self.host = host

@@ -104,14 +104,25 @@ package struct ServerDependencies: Sendable {
             self.redis = nil
         }
         self.reads = ReadServices(
-            router: router, attributes: resolver.attributes, cache: cache, limits: readTopology.limits,
-            preparedStatements: readTopology.preparedStatements, logger: logger
+            router: router,
+            attributes: resolver.attributes,
+            cache: cache,
+            limits: readTopology.limits,
+            preparedStatements: readTopology.preparedStatements,
+            logger: logger
         )
         self.readPools = nodes.map(\.client)
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(
             resolver: resolver,
-            pipeline: try IngestPipeline(configuration: configuration, stagingURL: primaryURL, primary: primary, partitions: partitions, feed: feed, logger: logger),
+            pipeline: try IngestPipeline(
+                configuration: configuration,
+                stagingURL: primaryURL,
+                primary: primary,
+                partitions: partitions,
+                feed: feed,
+                logger: logger
+            ),
             safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
             maxBodyBytes: maxIngestBodyBytes,
             limits: tenantLimits

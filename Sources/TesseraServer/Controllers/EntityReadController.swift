@@ -42,19 +42,30 @@ struct EntityReadController {
         let nonHot = extra
         // `eventual` and `analytics` lookups of the hot state may be answered by the cache.
         return try await self.reads.cached.entity(
-            tenant: tenant.id, key: key, options: options, cacheable: extra.isEmpty,
+            tenant: tenant.id,
+            key: key,
+            options: options,
+            cacheable: extra.isEmpty,
             notFound: "No entity with key '\(NameRules.printable(key))'."
         ) {
             let served = try await self.reads.read(options) { connection in
                 guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
                     return nil as EntityLookup?
                 }
-                let points = try await EntityReads.latestPoints(entityID: state.entity.id, attributes: nonHot, tenantID: tenant.id, on: connection, logger: logger)
+                let points = try await EntityReads.latestPoints(
+                    entityID: state.entity.id,
+                    attributes: nonHot,
+                    tenantID: tenant.id,
+                    on: connection,
+                    logger: logger
+                )
                 return EntityLookup(state: state, points: points)
             }
             guard let lookup = served.value else { return CachedReads.Computed(members: nil, served: served) }
             return CachedReads.Computed(
-                members: Self.document(lookup), served: served, entity: (lookup.state.entity.id, lookup.state.version)
+                members: Self.document(lookup),
+                served: served,
+                entity: (lookup.state.entity.id, lookup.state.version)
             )
         }
     }
@@ -102,8 +113,11 @@ struct EntityReadController {
         let options = try ReadOptions.parse(request, default: .eventual)
         let parameters = request.uri.queryParameters
         let query = try SeriesQuery.parse(
-            from: parameters.get("from"), to: parameters.get("to"), limit: parameters.get("limit"),
-            cursor: parameters.get("cursor"), order: parameters.get("order")
+            from: parameters.get("from"),
+            to: parameters.get("to"),
+            limit: parameters.get("limit"),
+            cursor: parameters.get("cursor"),
+            order: parameters.get("order")
         )
         let known = try await self.reads.attributes.known(tenant: tenant.id, needing: [name])
         guard let attribute = known[name] else {
@@ -115,7 +129,14 @@ struct EntityReadController {
             guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
                 return nil as SeriesReads.Page?
             }
-            return try await SeriesReads.points(query, entityID: state.entity.id, attributeID: attribute.id, tenantID: tenant.id, on: connection, logger: logger)
+            return try await SeriesReads.points(
+                query,
+                entityID: state.entity.id,
+                attributeID: attribute.id,
+                tenantID: tenant.id,
+                on: connection,
+                logger: logger
+            )
         }
         guard let page = served.value else {
             throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)

@@ -60,7 +60,13 @@ struct IngestController {
                 rejected: session.rejected
             )
         }
-        let result = Result(accepted: session.accepted, quarantined: session.quarantined, rejected: rejected, rejectedCount: session.rejectedCount, durability: durability.rawValue)
+        let result = Result(
+            accepted: session.accepted,
+            quarantined: session.quarantined,
+            rejected: rejected,
+            rejectedCount: session.rejectedCount,
+            durability: durability.rawValue
+        )
         var response = try result.response(from: request, context: context)
         // Safe points are in the time series and the projection now: their position
         // lets the writer read them back from a replica that has replayed it.

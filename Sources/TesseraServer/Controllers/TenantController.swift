@@ -26,8 +26,11 @@ struct TenantController {
 
         var patch: Catalog.TenantPatch {
             .init(
-                autoCreateAttributes: self.autoCreateAttributes, retentionMonths: self.retentionMonths,
-                maxEntities: self.maxEntities, maxAttributes: self.maxAttributes, maxPointsPerSecond: self.maxPointsPerSecond
+                autoCreateAttributes: self.autoCreateAttributes,
+                retentionMonths: self.retentionMonths,
+                maxEntities: self.maxEntities,
+                maxAttributes: self.maxAttributes,
+                maxPointsPerSecond: self.maxPointsPerSecond
             )
         }
     }
@@ -61,13 +64,16 @@ struct TenantController {
         if let value = patch.maxPointsPerSecond { settings.maxPointsPerSecond = value }
         let (tenant, key) = try await self.catalog.createTenant(name: body.name, settings: settings)
         context.logger.info("Tenant created", metadata: ["tenant.id": "\(tenant.id)", "api_key.prefix": "\(key.displayPrefix)"])
-        return EditedResponse(status: .created, response: TenantCreatedResponse(
-            id: tenant.id,
-            name: tenant.name,
-            apiKey: key.value,
-            createdAt: tenant.createdAt,
-            settings: .init(tenant.settings)
-        ))
+        return EditedResponse(
+            status: .created,
+            response: TenantCreatedResponse(
+                id: tenant.id,
+                name: tenant.name,
+                apiKey: key.value,
+                createdAt: tenant.createdAt,
+                settings: .init(tenant.settings)
+            )
+        )
     }
 
     @Sendable func show(_ request: Request, context: TesseraRequestContext) async throws -> TenantResponse {

@@ -32,7 +32,7 @@ final class ExpectContinueHandler: ChannelInboundHandler, RemovableChannelHandle
             return
         }
         guard case .head(var head) = part,
-              let expect = head.headerFields[.expect], expect.lowercased() == "100-continue"
+            let expect = head.headerFields[.expect], expect.lowercased() == "100-continue"
         else {
             context.fireChannelRead(data)
             return

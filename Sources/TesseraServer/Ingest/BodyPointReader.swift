@@ -82,7 +82,13 @@ enum BodyPointReader {
                         }
                         try await session.add(point, bytes: bytes.count)
                     case .elementTooLarge(let index):
-                        session.reject(PointRejection(index: index, code: TesseraError.Code.invalidPoint.rawValue, detail: "Point \(index) is larger than \(self.maxPointBytes) bytes."))
+                        session.reject(
+                            PointRejection(
+                                index: index,
+                                code: TesseraError.Code.invalidPoint.rawValue,
+                                detail: "Point \(index) is larger than \(self.maxPointBytes) bytes."
+                            )
+                        )
                     }
                 }
             }
@@ -138,7 +144,13 @@ enum BodyPointReader {
                 }
                 for point in points { try await session.add(point, bytes: bytes.count / max(1, points.count) + 1) }
             case .tooLong(let line):
-                session.reject(PointRejection(index: line, code: TesseraError.Code.invalidPoint.rawValue, detail: "Line \(line) is longer than \(self.maxPointBytes) bytes."))
+                session.reject(
+                    PointRejection(
+                        index: line,
+                        code: TesseraError.Code.invalidPoint.rawValue,
+                        detail: "Line \(line) is longer than \(self.maxPointBytes) bytes."
+                    )
+                )
             }
         }
     }

@@ -11,7 +11,10 @@ package struct IngestServices: Sendable {
     package var limits: TenantLimits
 
     package init(
-        resolver: IngestResolver, pipeline: IngestPipeline, safeWriter: SafeWriter, maxBodyBytes: Int = 256 << 20,
+        resolver: IngestResolver,
+        pipeline: IngestPipeline,
+        safeWriter: SafeWriter,
+        maxBodyBytes: Int = 256 << 20,
         limits: TenantLimits = TenantLimits()
     ) {
         self.resolver = resolver

@@ -108,7 +108,7 @@ struct IngestSession {
             do {
                 try self.services.limits.takePoints(points, tenant: self.tenant)
                 return
-            } catch where self.accepted > 0 && ContinuousClock.now < deadline {
+            } catch  where self.accepted > 0 && ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -120,7 +120,7 @@ struct IngestSession {
     private func submitFast(_ rows: [IngestRow]) async throws(TesseraError) -> IngestPipeline.Staged {
         do {
             return try await self.services.pipeline.submit(rows, tenant: self.tenant.id, patience: self.accepted > 0 ? .seconds(10) : .zero)
-        } catch where self.accepted > 0 {
+        } catch  where self.accepted > 0 {
             throw TesseraError(error.code, error.detail + " \(self.accepted) points of this request were accepted before this.")
         }
     }

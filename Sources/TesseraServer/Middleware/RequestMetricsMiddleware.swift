@@ -41,7 +41,10 @@ package struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewa
     /// `http_server_requests_total`
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "http", subsystem: "server", metricName: "requests", unitName: "total",
+            namespace: "http",
+            subsystem: "server",
+            metricName: "requests",
+            unitName: "total",
             helpText: "HTTP requests answered, by route template, method and status."
         )
     }
@@ -49,7 +52,10 @@ package struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewa
     /// `http_server_request_duration_seconds`
     static var duration: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "http", subsystem: "server", metricName: "request_duration", unitName: "seconds",
+            namespace: "http",
+            subsystem: "server",
+            metricName: "request_duration",
+            unitName: "seconds",
             helpText: "Time from a request's head to its response, by route template, method and status."
         )
     }

@@ -33,7 +33,11 @@ package struct Problem: HTTPResponseError {
     }
 
     init(
-        _ error: TesseraError, instance: String?, headers: HTTPFields = [:], rejected: [PointRejection]?, influxError: String? = nil,
+        _ error: TesseraError,
+        instance: String?,
+        headers: HTTPFields = [:],
+        rejected: [PointRejection]?,
+        influxError: String? = nil,
         partial: IngestSession.Progress?
     ) {
         self.init(error, instance: instance, headers: headers, rejected: rejected, influxError: influxError)

@@ -21,7 +21,10 @@ struct ReadOptions: Sendable {
         var minimum: LogSequenceNumber?
         if let text = parameters.get("min_lsn") ?? request.headers[Self.commitPositionHeader] {
             guard let position = LogSequenceNumber(text) else {
-                throw TesseraError(.invalidParameter, "min_lsn must be a commit position like 0/16B3748 (as X-Tessera-Commit-LSN gave it), not '\(NameRules.printable(text))'.")
+                throw TesseraError(
+                    .invalidParameter,
+                    "min_lsn must be a commit position like 0/16B3748 (as X-Tessera-Commit-LSN gave it), not '\(NameRules.printable(text))'."
+                )
             }
             minimum = position
         }

@@ -71,14 +71,27 @@ extension Catalog {
 
     // swiftlint:disable:next function_parameter_count
     static func attribute(
-        _ id: Int32, _ tenantID: Int64, _ name: String, _ type: String, _ hot: Bool, _ critical: Bool,
-        _ unit: String?, _ description: String?, _ createdAt: Date, _ numberSlot: Int16?
+        _ id: Int32,
+        _ tenantID: Int64,
+        _ name: String,
+        _ type: String,
+        _ hot: Bool,
+        _ critical: Bool,
+        _ unit: String?,
+        _ description: String?,
+        _ createdAt: Date,
+        _ numberSlot: Int16?
     ) throws -> Attribute {
         Attribute(
             id: id,
             tenantID: tenantID,
             definition: AttributeDefinition(
-                name: name, type: try ValueType(parsing: type), hot: hot, critical: critical, unit: unit, description: description
+                name: name,
+                type: try ValueType(parsing: type),
+                hot: hot,
+                critical: critical,
+                unit: unit,
+                description: description
             ),
             createdAt: createdAt,
             numberSlot: numberSlot.map(Int.init)

@@ -46,8 +46,13 @@ extension Catalog {
                 (Int64, String, String?, Int64, Date, Date, Bool).self
             ) {
                 let entity = Entity(
-                    id: id, tenantID: tenant.id, key: externalKey, type: entityType, version: version,
-                    createdAt: createdAt, updatedAt: updatedAt
+                    id: id,
+                    tenantID: tenant.id,
+                    key: externalKey,
+                    type: entityType,
+                    version: version,
+                    createdAt: createdAt,
+                    updatedAt: updatedAt
                 )
                 return (entity, inserted) as (Entity, Bool)?
             }
@@ -75,8 +80,13 @@ extension Catalog {
                 (Int64, String, String?, Int64, Date, Date).self
             ) {
                 return Entity(
-                    id: id, tenantID: tenant.id, key: externalKey, type: entityType, version: version,
-                    createdAt: createdAt, updatedAt: updatedAt
+                    id: id,
+                    tenantID: tenant.id,
+                    key: externalKey,
+                    type: entityType,
+                    version: version,
+                    createdAt: createdAt,
+                    updatedAt: updatedAt
                 )
             }
             return nil
@@ -105,10 +115,12 @@ extension Catalog {
                 for try await (id, at) in rows.decode((Int64, Int64).self) { deleted = (id, at) }
                 guard let deleted else { return nil }
                 try await connection.query(
-                    "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
+                    "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)",
+                    logger: self.logger
                 )
                 try await connection.query(
-                    "DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)", logger: self.logger
+                    "DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)",
+                    logger: self.logger
                 )
                 let gone = try await connection.query(
                     """
@@ -124,7 +136,8 @@ extension Catalog {
                 for try await (attributes, hours) in gone.decode(([Int32], [Date]).self) where !attributes.isEmpty {
                     // The hourly rollups those points were counted in.
                     try await connection.query(
-                        "SELECT refresh_hourly(\(tenant.id), \(attributes)::integer[], \(hours)::timestamptz[])", logger: self.logger
+                        "SELECT refresh_hourly(\(tenant.id), \(attributes)::integer[], \(hours)::timestamptz[])",
+                        logger: self.logger
                     )
                 }
                 return deleted

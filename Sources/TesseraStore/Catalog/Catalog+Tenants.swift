@@ -24,7 +24,7 @@ extension Catalog {
             }
             guard let tenant else { throw TesseraError(.internalError, "The tenant was not created.") }
             return (tenant, key)
-        } catch where error.code == .duplicate {
+        } catch  where error.code == .duplicate {
             throw TesseraError(.duplicate, "A tenant named '\(NameRules.printable(name))' already exists.")
         }
     }
@@ -111,8 +111,11 @@ extension Catalog {
         package var maxPointsPerSecond: Int?
 
         package init(
-            autoCreateAttributes: Bool? = nil, retentionMonths: Int? = nil, maxEntities: Int64? = nil,
-            maxAttributes: Int? = nil, maxPointsPerSecond: Int? = nil
+            autoCreateAttributes: Bool? = nil,
+            retentionMonths: Int? = nil,
+            maxEntities: Int64? = nil,
+            maxAttributes: Int? = nil,
+            maxPointsPerSecond: Int? = nil
         ) {
             self.autoCreateAttributes = autoCreateAttributes
             self.retentionMonths = retentionMonths
@@ -184,10 +187,14 @@ extension Catalog {
             (Int64, String, Bool, Int, Int64, Int, Int, Date, Int64, Int).self
         ) {
             let tenant = Tenant(
-                id: id, name: name,
+                id: id,
+                name: name,
                 settings: .init(
-                    autoCreateAttributes: autoCreate, retentionMonths: retention, maxEntities: maxEntities,
-                    maxAttributes: maxAttributes, maxPointsPerSecond: maxRate
+                    autoCreateAttributes: autoCreate,
+                    retentionMonths: retention,
+                    maxEntities: maxEntities,
+                    maxAttributes: maxAttributes,
+                    maxPointsPerSecond: maxRate
                 ),
                 createdAt: createdAt
             )

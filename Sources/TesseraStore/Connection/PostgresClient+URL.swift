@@ -5,11 +5,12 @@ import TesseraCore
 extension PostgresClient.Configuration {
     /// A pool configuration for a database URL.
     package init(url: DatabaseURL, maximumConnections: Int = 20) {
-        let tls: PostgresClient.Configuration.TLS = switch url.tls {
-        case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
-        }
+        let tls: PostgresClient.Configuration.TLS =
+            switch url.tls {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
         self.init(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls)
         self.options.maximumConnections = maximumConnections
         self.options.connectTimeout = .seconds(5)

@@ -60,7 +60,8 @@ extension IngestPipeline {
             var quarantined: Int64 = 0
             var change: ProjectionChange?
             for try await (count, setAside, tenants, entityTenants, entities, versions, at)
-                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self) {
+                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
+            {
                 moved += max(0, count)
                 quarantined += setAside
                 let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
@@ -102,7 +103,10 @@ extension IngestPipeline {
             try await self.replayLink.copy(batch.data)
             self.metrics.replayed()
             self.state.withLock { $0.machine.replayed(batch.id) }
-            self.logger.warning("Replayed a batch the database lost", metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"])
+            self.logger.warning(
+                "Replayed a batch the database lost",
+                metadata: ["batch.id": "\(batch.id)", "batch.points": "\(batch.holds.reduce(0) { $0 + $1.points })"]
+            )
         }
     }
 

@@ -23,9 +23,12 @@ extension IngestPipeline {
             } catch let refusal as DataRefusal where group.count > 1 {
                 // One request's rows must not cost the others theirs: each is staged on its
                 // own, and only those PostgreSQL still refuses go to quarantine.
-                self.logger.warning("A staging COPY was refused on data; staging its requests one by one", metadata: [
-                    "batch.requests": "\(group.count)", "sqlstate": "\(refusal.sqlState)",
-                ])
+                self.logger.warning(
+                    "A staging COPY was refused on data; staging its requests one by one",
+                    metadata: [
+                        "batch.requests": "\(group.count)", "sqlstate": "\(refusal.sqlState)",
+                    ]
+                )
                 for entry in group {
                     do {
                         try await self.stage([entry], link: link)
@@ -93,9 +96,12 @@ extension IngestPipeline {
             // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
             // must mean not stored, or the client's retry would store it twice.
             guard failure.sent, try await self.settle(batchID: batchID) else {
-                self.logger.error("Staging COPY failed", metadata: [
-                    "batch.points": "\(sorted.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
-                ])
+                self.logger.error(
+                    "Staging COPY failed",
+                    metadata: [
+                        "batch.points": "\(sorted.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
+                    ]
+                )
                 throw failure
             }
             self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
@@ -109,9 +115,12 @@ extension IngestPipeline {
     /// Answers the entries' requests with a 503: their rows were not stored.
     private func fail(_ entries: [Entry], _ error: any Error) {
         if !(error is StagingLink.CopyFailure) {
-            self.logger.error("Staging failed", metadata: [
-                "batch.points": "\(entries.reduce(0) { $0 + $1.points })", "error": "\(String(reflecting: error))",
-            ])
+            self.logger.error(
+                "Staging failed",
+                metadata: [
+                    "batch.points": "\(entries.reduce(0) { $0 + $1.points })", "error": "\(String(reflecting: error))",
+                ]
+            )
         }
         self.state.withLock { $0.machine.stagingFailed(entries) }
         IngestMetrics.rejected(entries.reduce(0) { $0 + $1.points }, reason: "staging_failed")
@@ -125,8 +134,12 @@ extension IngestPipeline {
     private func quarantine(_ entry: Entry, _ refusal: DataRefusal) async {
         do {
             let query = StagingSQL.quarantine(
-                tenant: entry.tenant, batchID: refusal.batchID, data: refusal.data, rows: entry.points,
-                sqlState: refusal.sqlState, reason: "the staging COPY failed: " + refusal.message
+                tenant: entry.tenant,
+                batchID: refusal.batchID,
+                data: refusal.data,
+                rows: entry.points,
+                sqlState: refusal.sqlState,
+                reason: "the staging COPY failed: " + refusal.message
             )
             try await Deadline.run(within: self.configuration.callDeadline, "quarantining a refused batch") {
                 try await self.primary.query(query, logger: self.logger)
@@ -135,9 +148,12 @@ extension IngestPipeline {
             self.fail([entry], error)
             return
         }
-        self.logger.error("A request's points were refused by the staging COPY; kept in quarantine", metadata: [
-            "tenant.id": "\(entry.tenant)", "batch.id": "\(refusal.batchID)", "batch.points": "\(entry.points)", "sqlstate": "\(refusal.sqlState)",
-        ])
+        self.logger.error(
+            "A request's points were refused by the staging COPY; kept in quarantine",
+            metadata: [
+                "tenant.id": "\(entry.tenant)", "batch.id": "\(refusal.batchID)", "batch.points": "\(entry.points)", "sqlstate": "\(refusal.sqlState)",
+            ]
+        )
         self.state.withLock { $0.machine.quarantined(entry) }
         self.metrics.quarantined(entry.points)
         entry.item.continuation.resume(returning: Staged(batchID: refusal.batchID, quarantined: true))

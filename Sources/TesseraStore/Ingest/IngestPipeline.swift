@@ -63,8 +63,11 @@ package final class IngestPipeline: Service, Sendable {
 
         var machine: IngestStateMachine<Pending>.Configuration {
             .init(
-                maxGroupPoints: self.maxGroupPoints, flushInterval: self.flushInterval, idleFlushInterval: self.idleFlushInterval,
-                lossCheckAge: self.lossCheckAge, drainTimeout: self.drainTimeout
+                maxGroupPoints: self.maxGroupPoints,
+                flushInterval: self.flushInterval,
+                idleFlushInterval: self.idleFlushInterval,
+                lossCheckAge: self.lossCheckAge,
+                drainTimeout: self.drainTimeout
             )
         }
     }
@@ -115,7 +118,9 @@ package final class IngestPipeline: Service, Sendable {
     ) throws {
         self.feed = feed
         self.configuration = configuration
-        self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in try StagingLink(url: stagingURL, deadline: configuration.callDeadline, logger: logger) }
+        self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in
+            try StagingLink(url: stagingURL, deadline: configuration.callDeadline, logger: logger)
+        }
         // A replay abandoned at its deadline could still commit, and the next replay of the
         // same batch would store it twice: its deadline is far past any real COPY.
         self.replayLink = try StagingLink(url: stagingURL, deadline: .seconds(300), logger: logger)
@@ -143,7 +148,7 @@ package final class IngestPipeline: Service, Sendable {
         while true {
             do {
                 return try await self.submitOnce(rows, tenant: tenant)
-            } catch where error.code == .rateLimited || (error.code == .unavailable && !self.isDraining) {
+            } catch  where error.code == .rateLimited || (error.code == .unavailable && !self.isDraining) {
                 guard self.clock.now < deadline else { throw error }
                 try? await self.clock.sleep(for: .milliseconds(100))
             }
@@ -155,7 +160,12 @@ package final class IngestPipeline: Service, Sendable {
         do {
             return try await withCheckedThrowingContinuation { continuation in
                 let (action, writer) = self.state.withLock { state -> (IngestStateMachine<Pending>.SubmitAction, CheckedContinuation<Void, Never>?) in
-                    let action = state.machine.submit(tenant: tenant, points: rows.count, bytes: bytes, request: Pending(rows: rows, continuation: continuation))
+                    let action = state.machine.submit(
+                        tenant: tenant,
+                        points: rows.count,
+                        bytes: bytes,
+                        request: Pending(rows: rows, continuation: continuation)
+                    )
                     guard case .enqueued(let wake?) = action else { return (action, nil) }
                     return (action, state.parkedWriters.removeValue(forKey: wake))
                 }
@@ -209,7 +219,7 @@ package final class IngestPipeline: Service, Sendable {
         let parked = self.state.withLock { state in
             state.machine.beginDrain(now: now).compactMap { state.parkedWriters.removeValue(forKey: $0) }
         }
-        parked.forEach { $0.resume() }
+        for writer in parked { writer.resume() }
     }
 
     // MARK: - Reading

@@ -98,7 +98,8 @@ package struct IngestQueue<Item: Sendable>: Sendable {
             let tenant = self.rotation[self.cursor]
             var takenThisTurn = 0
             while takenThisTurn < self.limits.quantum, taken < maxPoints || group.isEmpty,
-                  let entry = self.popFirst(tenant) {
+                let entry = self.popFirst(tenant)
+            {
                 group.append(entry)
                 taken += entry.points
                 takenThisTurn += entry.points

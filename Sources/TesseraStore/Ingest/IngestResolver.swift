@@ -88,37 +88,55 @@ package final class IngestResolver: Sendable {
             guard let attribute = attributes[point.attribute] else {
                 let name = NameRules.printable(point.attribute)
                 if !tenant.settings.autoCreateAttributes {
-                    resolution.rejections.append(PointRejection(
-                        index: point.index, code: TesseraError.Code.unknownAttribute.rawValue,
-                        detail: "Attribute '\(name)' does not exist; create it with PUT /v1/attributes/{name} (this tenant does not create attributes on first sight)."
-                    ))
+                    resolution.rejections.append(
+                        PointRejection(
+                            index: point.index,
+                            code: TesseraError.Code.unknownAttribute.rawValue,
+                            detail:
+                                "Attribute '\(name)' does not exist; create it with PUT /v1/attributes/{name} (this tenant does not create attributes on first sight)."
+                        )
+                    )
                 } else if ValueRules.inferType(point.value) == nil {
-                    resolution.rejections.append(PointRejection(
-                        index: point.index, code: TesseraError.Code.unknownAttribute.rawValue,
-                        detail: "Attribute '\(name)' does not exist, and a null value cannot say its type."
-                    ))
+                    resolution.rejections.append(
+                        PointRejection(
+                            index: point.index,
+                            code: TesseraError.Code.unknownAttribute.rawValue,
+                            detail: "Attribute '\(name)' does not exist, and a null value cannot say its type."
+                        )
+                    )
                 } else {
-                    resolution.rejections.append(PointRejection(
-                        index: point.index, code: TesseraError.Code.quotaExceeded.rawValue,
-                        detail: "Attribute '\(name)' would pass the tenant's limit of \(tenant.settings.maxAttributes) attributes."
-                    ))
+                    resolution.rejections.append(
+                        PointRejection(
+                            index: point.index,
+                            code: TesseraError.Code.quotaExceeded.rawValue,
+                            detail: "Attribute '\(name)' would pass the tenant's limit of \(tenant.settings.maxAttributes) attributes."
+                        )
+                    )
                 }
                 continue
             }
             let time = point.timestamp ?? nowMicros
             if time > nowMicros + self.rules.maxFutureSkewMicros || time < horizon {
-                resolution.rejections.append(PointRejection(
-                    index: point.index, code: TesseraError.Code.timestampOutOfRange.rawValue,
-                    detail: "The point's time \(Timestamps.format(micros: time)) is too far in the future (more than \(self.rules.maxFutureSkewMicros / 1_000_000) s ahead) "
-                        + "or before \(Timestamps.format(micros: horizon)), the server's backfill horizon (\(self.rules.backfillHorizonMonths) months)."
-                ))
+                resolution.rejections.append(
+                    PointRejection(
+                        index: point.index,
+                        code: TesseraError.Code.timestampOutOfRange.rawValue,
+                        detail:
+                            "The point's time \(Timestamps.format(micros: time)) is too far in the future (more than \(self.rules.maxFutureSkewMicros / 1_000_000) s ahead) "
+                            + "or before \(Timestamps.format(micros: horizon)), the server's backfill horizon (\(self.rules.backfillHorizonMonths) months)."
+                    )
+                )
                 continue
             }
             if let retentionFloor, time < retentionFloor {
-                resolution.rejections.append(PointRejection(
-                    index: point.index, code: TesseraError.Code.timestampOutOfRange.rawValue,
-                    detail: "The point's time \(Timestamps.format(micros: time)) is older than the tenant's retention of \(tenant.settings.retentionMonths) months."
-                ))
+                resolution.rejections.append(
+                    PointRejection(
+                        index: point.index,
+                        code: TesseraError.Code.timestampOutOfRange.rawValue,
+                        detail:
+                            "The point's time \(Timestamps.format(micros: time)) is older than the tenant's retention of \(tenant.settings.retentionMonths) months."
+                    )
+                )
                 continue
             }
             candidates.append((point, attribute))
@@ -139,10 +157,13 @@ package final class IngestResolver: Sendable {
         resolution.rows.reserveCapacity(typed.count)
         for (point, attribute, value, time) in typed {
             guard let entityID = entityIDs[ExactKey(point.entityKey)] else {
-                resolution.rejections.append(PointRejection(
-                    index: point.index, code: TesseraError.Code.quotaExceeded.rawValue,
-                    detail: "The entity '\(NameRules.printable(point.entityKey))' would pass the tenant's limit of \(tenant.settings.maxEntities) entities."
-                ))
+                resolution.rejections.append(
+                    PointRejection(
+                        index: point.index,
+                        code: TesseraError.Code.quotaExceeded.rawValue,
+                        detail: "The entity '\(NameRules.printable(point.entityKey))' would pass the tenant's limit of \(tenant.settings.maxEntities) entities."
+                    )
+                )
                 continue
             }
             resolution.rows.append(IngestRow(tenantID: tenant.id, entityID: entityID, attributeID: attribute.id, value: value, timestamp: time))

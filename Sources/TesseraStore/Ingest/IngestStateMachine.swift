@@ -246,7 +246,8 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     /// suspected, else those staged more than `lossCheckAge` ago (a flush should have
     /// moved them by then).
     package func lossCheck(now: Instant) -> LossCheck {
-        let candidates = self.suspectsLoss
+        let candidates =
+            self.suspectsLoss
             ? self.log.pendingIDs
             : self.log.staged(before: now.advanced(by: .zero - self.configuration.lossCheckAge))
         return LossCheck(candidates: candidates, suspicion: self.suspicion)

@@ -112,7 +112,9 @@ package struct Quarantine: Sendable {
                         logger: self.logger
                     )
                 }
-                for try await moved in try await connection.query("SELECT moved_rows FROM flush_staged(\(newBatch), NULL)", logger: self.logger).decode(Int64.self) {
+                for try await moved in try await connection.query("SELECT moved_rows FROM flush_staged(\(newBatch), NULL)", logger: self.logger).decode(
+                    Int64.self
+                ) {
                     stored += Int(moved)
                 }
                 try await connection.query(

@@ -35,13 +35,19 @@ package final class StagingLink: Sendable {
     private static let nextID = Atomic<Int>(1)
 
     package init(url: DatabaseURL, deadline: Duration = .seconds(30), logger: Logger) throws {
-        let tls: PostgresConnection.Configuration.TLS = switch url.tls {
-        case .disable: .disable
-        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
+        let tls: PostgresConnection.Configuration.TLS =
+            switch url.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
         var configuration = PostgresConnection.Configuration(
-            host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: tls
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password: url.password,
+            database: url.database,
+            tls: tls
         )
         configuration.options.connectTimeout = .seconds(5)
         // A COPY PostgreSQL still runs ten minutes on is cancelled there: one the server
@@ -76,7 +82,12 @@ package final class StagingLink: Sendable {
 
     /// Closes the connection (on shutdown).
     package func close() async {
-        guard let connection = self.current.withLock({ current in defer { current = nil }; return current }) else { return }
+        guard
+            let connection = self.current.withLock({ current in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         try? await connection.close()
     }
 
@@ -87,7 +98,10 @@ package final class StagingLink: Sendable {
         let id = Self.nextID.add(1, ordering: .relaxed).oldValue
         let connection = try await Deadline.run(within: self.deadline, "connecting for the staging COPY") {
             try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: id, logger: logger
+                on: MultiThreadedEventLoopGroup.singleton.any(),
+                configuration: configuration,
+                id: id,
+                logger: logger
             ).get()
         }
         self.current.withLock { $0 = connection }

@@ -100,7 +100,7 @@ package enum AggregateReads {
     /// grouping, and at least one whole hour in the range.
     static func wholeHours(of query: AggregateQuery, type: ValueType) -> (first: Int64, end: Int64)? {
         guard type == .int || type == .decimal, query.entities == nil, !query.groupByEntity,
-              query.bucket.micros % Self.hourMicros == 0
+            query.bucket.micros % Self.hourMicros == 0
         else { return nil }
         func floorHour(_ micros: Int64) -> Int64 {
             Timestamps.floorDivide(micros, Self.hourMicros) * Self.hourMicros

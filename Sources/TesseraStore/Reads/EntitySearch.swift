@@ -22,11 +22,15 @@ package enum EntitySearch {
     /// `attributes` (the tenant's attributes the filter names, by name) lets
     /// comparisons with numbers read the slot columns of `entity_hot_numbers`.
     package static func search(
-        _ query: EntityQuery, tenantID: Int64, attributes: AttributesByName = [:],
-        on connection: PostgresConnection, logger: Logger
+        _ query: EntityQuery,
+        tenantID: Int64,
+        attributes: AttributesByName = [:],
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> Page {
         if let plan = NumberIndexPlan(query.filter, attributes: attributes),
-           let page = try await Self.searchSlots(query, plan: plan, tenantID: tenantID, on: connection, logger: logger) {
+            let page = try await Self.searchSlots(query, plan: plan, tenantID: tenantID, on: connection, logger: logger)
+        {
             return page
         }
         var bindings = Self.pageBindings(query, tenantID: tenantID)
@@ -48,7 +52,11 @@ package enum EntitySearch {
     /// taken by another attribute, not yet seen by this server or not yet replayed
     /// on this replica): the caller then filters on the projection.
     private static func searchSlots(
-        _ query: EntityQuery, plan: NumberIndexPlan, tenantID: Int64, on connection: PostgresConnection, logger: Logger
+        _ query: EntityQuery,
+        plan: NumberIndexPlan,
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> Page? {
         var bindings = Self.pageBindings(query, tenantID: tenantID)
         let slotConditions = Self.slotConditions(plan, appendingTo: &bindings)
@@ -77,7 +85,9 @@ package enum EntitySearch {
                 """
         } else {
             let condition = EntityFilterSQL.condition(
-                for: query.filter, appendingTo: &bindings, existingBinds: 3 + plan.conditions.count
+                for: query.filter,
+                appendingTo: &bindings,
+                existingBinds: 3 + plan.conditions.count
             )
             sql = """
                 WITH \(guardSQL)

@@ -39,10 +39,10 @@ struct NumberIndexPlan: Equatable {
         var conditions = [Condition]()
         for conjunct in conjuncts {
             guard case .condition(let name, let op, .number(let literal, _)?) = conjunct,
-                  [.eq, .lt, .le, .gt, .ge].contains(op),
-                  let attribute = attributes[name], attribute.definition.hot,
-                  let slot = attribute.numberSlot,
-                  let value = Double(literal), abs(value) < Self.exactIntegers
+                [.eq, .lt, .le, .gt, .ge].contains(op),
+                let attribute = attributes[name], attribute.definition.hot,
+                let slot = attribute.numberSlot,
+                let value = Double(literal), abs(value) < Self.exactIntegers
             else { continue }
             conditions.append(Condition(attributeID: attribute.id, slot: slot, op: op, value: value))
         }

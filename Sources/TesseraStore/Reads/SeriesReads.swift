@@ -40,22 +40,23 @@ package enum SeriesReads {
         // With both bounds given, one statement whose partitions PostgreSQL prunes when it
         // plans; with a bound open, series_points() walks the months in the page's order
         // (migration 0012), so no read plans every partition.
-        let sql = query.fromMicros != nil && query.toMicros != nil
+        let sql =
+            query.fromMicros != nil && query.toMicros != nil
             ? """
-                SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
-                       (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
-                  FROM entity_values_ts
-                 WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
-                   AND ts >= $4::timestamptz AND ts < $5::timestamptz
-                   AND ($6::timestamptz IS NULL OR \(afterCondition))
-                 ORDER BY ts \(order)
-                 LIMIT $7
-                """
+            SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
+                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
+              FROM entity_values_ts
+             WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
+               AND ts >= $4::timestamptz AND ts < $5::timestamptz
+               AND ($6::timestamptz IS NULL OR \(afterCondition))
+             ORDER BY ts \(order)
+             LIMIT $7
+            """
             : """
-                SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
-                       (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
-                  FROM series_points($1, $2, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, \(query.descending), $7::integer)
-                """
+            SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
+                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
+              FROM series_points($1, $2, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, \(query.descending), $7::integer)
+            """
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         var points = [Point]()
         points.reserveCapacity(min(query.limit + 1, 10_001))
@@ -63,8 +64,12 @@ package enum SeriesReads {
             var cells = RowCells(row)
             let time = try cells.next(Int64.self)
             let value = try StoredValueSQL.value(
-                int: try cells.next(Int64?.self), decimal: try cells.next(Double?.self), text: try cells.next(String?.self),
-                bool: try cells.next(Bool?.self), timestamp: try cells.next(Int64?.self), json: try cells.next(String?.self)
+                int: try cells.next(Int64?.self),
+                decimal: try cells.next(Double?.self),
+                text: try cells.next(String?.self),
+                bool: try cells.next(Bool?.self),
+                timestamp: try cells.next(Int64?.self),
+                json: try cells.next(String?.self)
             )
             points.append(Point(timeMicros: time, value: value))
         }

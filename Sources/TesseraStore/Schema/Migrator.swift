@@ -95,7 +95,10 @@ package struct Migrator: Sendable {
             guard let migration = bundled[version] else { continue }
             if migration.checksum != checksum {
                 throw StoreError.checksumMismatch(
-                    version: version, name: migration.name, applied: checksum, bundled: migration.checksum
+                    version: version,
+                    name: migration.name,
+                    applied: checksum,
+                    bundled: migration.checksum
                 )
             }
         }

@@ -122,7 +122,8 @@ package enum SQLScript {
     private static func dollarTag(_ text: [UInt8], at index: Int) -> [UInt8]? {
         if index > 0 {
             let before = text[index - 1]
-            let isIdentifier = (before >= 48 && before <= 57) || (before >= 65 && before <= 90)
+            let isIdentifier =
+                (before >= 48 && before <= 57) || (before >= 65 && before <= 90)
                 || (before >= 97 && before <= 122) || before == UInt8(ascii: "_")
             if isIdentifier { return nil }
         }
@@ -130,7 +131,8 @@ package enum SQLScript {
         while end < text.count {
             let byte = text[end]
             if byte == UInt8(ascii: "$") { return Array(text[index...end]) }
-            let allowed = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == UInt8(ascii: "_")
+            let allowed =
+                (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == UInt8(ascii: "_")
                 || (end > index + 1 && byte >= 48 && byte <= 57)
             if !allowed { return nil }
             end += 1
@@ -143,7 +145,7 @@ extension String {
     func trimmingWhitespace() -> String {
         let scalars = self.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
         else { return "" }
         return String(scalars[first...last])
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import TesseraLocal
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// InfluxDB 1.x (Debian's `influxdb`, 1.6.7) on 127.0.0.1: not part of the cluster, but
 /// the peer `tessera-bench all` compares against. Modelled on `RedisServer`: its folder
@@ -72,9 +73,12 @@ package struct InfluxServer: Sendable {
             try self.launch(as: runAs)
             switch self.waitUntilReady(port: port) {
             case .ready:
-                self.logger.info("InfluxDB started", metadata: [
-                    "component": "influxdb", "port": "\(port)", "user": "\(runAs?.name ?? "self")",
-                ])
+                self.logger.info(
+                    "InfluxDB started",
+                    metadata: [
+                        "component": "influxdb", "port": "\(port)", "user": "\(runAs?.name ?? "self")",
+                    ]
+                )
                 return port
             case .exited where attempt < 3 && self.logTail(from: logOffset).contains("address already in use"):
                 self.logger.notice("InfluxDB's port was taken; trying another", metadata: ["component": "influxdb", "port": "\(port)"])
@@ -246,10 +250,10 @@ package struct InfluxServer: Sendable {
     /// (a stale pidfile after a crash may name a pid since reused).
     package static func runningPID(directory: String) -> Int32? {
         guard let text = try? String(contentsOfFile: self.pidFile(directory: directory), encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              ProcessControl.isAlive(pid),
-              let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-              String(decoding: commandLine, as: UTF8.self).contains("influxd")
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            ProcessControl.isAlive(pid),
+            let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+            String(decoding: commandLine, as: UTF8.self).contains("influxd")
         else { return nil }
         return pid
     }
