@@ -18,6 +18,7 @@ format:
 
 lint:
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
+	python3 scripts/check-imports.py
 
 bench: deps
 	$(SWIFT) build -c release --product tessera-bench

@@ -15,6 +15,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 # curl: the tests send `Expect: 100-continue` requests with it, as users do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# python3: make lint's check that every target declares the products it imports.
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
