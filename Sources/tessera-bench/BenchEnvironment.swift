@@ -83,11 +83,16 @@ struct BenchEnvironment {
         let url = try DatabaseURL.parsed(status.primary!.url)
         let replicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL.parsed($0.url) }
         _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
+        // The servers connect as tessera_app, under row-level security, as `tessera serve` does;
+        // the benchmark's own checks and dataset use the superuser's URLs above.
+        let appURL = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
+        let appReplicaURLs = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }
+            .map { try DatabaseURL.parsed($0.appURL ?? $0.url) }
 
         let dependencies = try ServerDependencies(
-            primaryURL: url,
+            primaryURL: appURL,
             poolSize: 8,
-            readTopology: .init(replicas: replicaURLs, poolSize: 8, preparedStatements: preparedStatements),
+            readTopology: .init(replicas: appReplicaURLs, poolSize: 8, preparedStatements: preparedStatements),
             metrics: PrometheusCollectorRegistry(),
             logger: logger
         )
@@ -102,9 +107,9 @@ struct BenchEnvironment {
         let redis = status.components.first { $0.kind == "redis" && $0.running }
         if let redis {
             let cached = try ServerDependencies(
-                primaryURL: url,
+                primaryURL: appURL,
                 poolSize: 8,
-                readTopology: .init(replicas: replicaURLs, poolSize: 8, preparedStatements: preparedStatements),
+                readTopology: .init(replicas: appReplicaURLs, poolSize: 8, preparedStatements: preparedStatements),
                 cache: .init(
                     redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),
                     cache: .init(entityTTL: .seconds(entityTTL), slidingEntityTTL: slidingEntityTTL)

@@ -60,10 +60,12 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let cluster = LocalCluster(configuration: .init(directory: self.dir, profile: self.smoke ? .test : .tuned), logger: logger)
         let status = try await cluster.up()
         let url = try DatabaseURL.parsed(status.primary!.url)
+        // The server connects as tessera_app, under row-level security, as `tessera serve` does.
+        let appURL = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
         let dependencies: ServerDependencies
         do {
             _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
-            dependencies = try ServerDependencies(primaryURL: url, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
+            dependencies = try ServerDependencies(primaryURL: appURL, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
         } catch {
             // The processes started above stop with the run (a dataset migrated by another build, say).
             _ = try? await cluster.down()

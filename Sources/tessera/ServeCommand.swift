@@ -33,11 +33,15 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         var startedCluster: LocalCluster?
+        // The server connects as `url`'s role (tessera_app under row-level security);
+        // migrations run as `migrationURL`'s (README: Security).
         let url: DatabaseURL
+        let migrationURL: DatabaseURL
         var replicaURLs = [DatabaseURL]()
         var redisURL = environment.redisURL
         if let configured = self.options.resolvedDatabaseURL {
             url = try DatabaseURL.parsed(configured)
+            migrationURL = try environment.migrationDatabaseURL.map(DatabaseURL.parsed) ?? url
             replicaURLs = try environment.replicaURLs.map(DatabaseURL.parsed)
         } else {
             var cluster = self.options.localCluster(logger: logger)
@@ -52,9 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
             let wasRunning = (try? cluster.status().primary?.running) ?? false
             let status = try await cluster.up()
             if !wasRunning { startedCluster = cluster }
-            url = try DatabaseURL.parsed(status.primary!.url)
+            migrationURL = try DatabaseURL.parsed(status.primary!.url)
+            url = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
             replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
-                .map { try DatabaseURL.parsed($0.url) }
+                .map { try DatabaseURL.parsed($0.appURL ?? $0.url) }
             if redisURL == nil, let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
                 redisURL = redis.url
             }
@@ -92,7 +97,15 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("Read cache on", metadata: ["redis": "\(parsed)"])
         }
         do {
-            try await self.serve(url: url, topology: topology, cache: cache, environment: environment, registry: registry, logger: logger)
+            try await self.serve(
+                url: url,
+                migrationURL: migrationURL,
+                topology: topology,
+                cache: cache,
+                environment: environment,
+                registry: registry,
+                logger: logger
+            )
         } catch {
             if let startedCluster { _ = try? await startedCluster.down() }
             throw error
@@ -105,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func serve(
         url: DatabaseURL,
+        migrationURL: DatabaseURL,
         topology: ServerDependencies.ReadTopology,
         cache: ServerDependencies.CacheSettings?,
         environment: TesseraEnvironment,
@@ -112,13 +126,22 @@ struct ServeCommand: AsyncParsableCommand {
         logger: Logger
     ) async throws {
         let noMigrate = self.noMigrate
-        try await withPostgresClient(url: url, logger: logger) { client in
+        try await withPostgresClient(url: noMigrate ? url : migrationURL, logger: logger) { client in
             let migrator = try Migrator(client: client, logger: logger)
             if noMigrate {
                 try await migrator.verifyCurrent()
             } else {
                 let report = try await migrator.migrate()
                 logger.info("Schema current", metadata: ["schema.version": "\(report.schemaVersion)", "migrations.applied": "\(report.applied)"])
+            }
+        }
+        try await withPostgresClient(url: url, logger: logger) { client in
+            let role = try await ServingRole.inspect(client, logger: logger)
+            if let problem = role.problem {
+                logger.warning(
+                    "The server's database role is not walled in by row-level security: \(problem). Connect as tessera_app (README: Security).",
+                    metadata: ["db.role": "\(role.name)"]
+                )
             }
         }
         let adminToken = try AdminToken.resolve(environment: environment.adminToken, directory: self.options.resolvedDirectory)

@@ -5,6 +5,9 @@ import Foundation
 struct TesseraEnvironment {
     var directory: String
     var databaseURL: String?
+    /// The role that migrates (the schema's owner or a member of `tessera_owner`); else
+    /// `databaseURL`'s.
+    var migrationDatabaseURL: String?
     var adminToken: String?
     var host: String
     var port: Int
@@ -49,6 +52,7 @@ struct TesseraEnvironment {
         }
         self.directory = value("TESSERA_DIR") ?? ".tessera"
         self.databaseURL = value("TESSERA_DATABASE_URL")
+        self.migrationDatabaseURL = value("TESSERA_MIGRATION_DATABASE_URL")
         self.adminToken = value("TESSERA_ADMIN_TOKEN")
         self.host = value("TESSERA_HOST") ?? "127.0.0.1"
         self.port = value("TESSERA_PORT").flatMap(Int.init) ?? 8080

@@ -33,12 +33,15 @@ enum APITester {
         overHTTP: Bool = false,
         tenantLimits: TenantLimits = TenantLimits(),
         resolverRules: IngestResolver.Rules = .init(),
-        _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
+        _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
         if let primary { url = primary } else { url = try await TestCluster.primaryURL() }
+        // The server connects as tessera_app, under row-level security, as `tessera serve` does.
+        var readTopology = readTopology
+        readTopology.replicas = readTopology.replicas.map(ServerRole.url(for:))
         let dependencies = try ServerDependencies(
-            primaryURL: url,
+            primaryURL: ServerRole.url(for: url),
             poolSize: 4,
             ingest: ingest,
             resolverRules: resolverRules,
@@ -57,7 +60,24 @@ enum APITester {
         // `overHTTP`: a real server on a free port and real connections, so the handlers
         // run where the server runs them (on their connection's event loop); otherwise
         // the router is called directly.
-        try await app.test(overHTTP ? .live : .router) { client in try await body(client, dependencies) }
+        try await withTestClient(url: url) { superuser in
+            let inspected = TestServerDependencies(server: dependencies, primary: superuser)
+            try await app.test(overHTTP ? .live : .router) { client in try await body(client, inspected) }
+        }
+    }
+}
+
+/// A test server's dependencies, as the test sees them: everything the server has, but
+/// `primary` is the superuser's pool on the same database, so that what a test checks
+/// behind the API (stored rows, staging, quarantine) is not walled in by row-level
+/// security. The server's own pool is `server.primary`.
+@dynamicMemberLookup
+struct TestServerDependencies: Sendable {
+    let server: ServerDependencies
+    let primary: PostgresClient
+
+    subscript<Value>(dynamicMember keyPath: KeyPath<ServerDependencies, Value>) -> Value {
+        self.server[keyPath: keyPath]
     }
 }
 

@@ -33,7 +33,7 @@ import Testing
     static func run(
         cache: ServerDependencies.CacheSettings,
         overHTTP: Bool = false,
-        _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies) async throws -> Void
+        _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
         let database = try await TestCluster.freshDatabase()
         try await withTestClient(url: database) { client in

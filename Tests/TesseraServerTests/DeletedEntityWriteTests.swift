@@ -117,7 +117,7 @@ import Testing
         }
     }
 
-    static func waitUntilFlushed(_ dependencies: ServerDependencies) async throws {
+    static func waitUntilFlushed(_ dependencies: TestServerDependencies) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while dependencies.ingest.pipeline.unflushedPoints > 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))

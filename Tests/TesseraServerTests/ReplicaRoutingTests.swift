@@ -18,7 +18,7 @@ import Testing
     static let lagThresholdMilliseconds = 1_500.0
 
     static func withReplicatedAPI(
-        _ body: @escaping @Sendable (any TestClientProtocol, ServerDependencies, ReplicatedTestCluster.Topology) async throws -> Void
+        _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies, ReplicatedTestCluster.Topology) async throws -> Void
     ) async throws {
         try await ReplicatedTestCluster.exclusively { topology in
             let reads = ServerDependencies.ReadTopology(

@@ -26,6 +26,7 @@ import Glibc
         }
         let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
         let status = try await cluster.up()
+        ServerRole.register(status)
         let url = try DatabaseURL(parsing: try #require(status.primary).url)
         try await withTestClient(url: url) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
 

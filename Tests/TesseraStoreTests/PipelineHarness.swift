@@ -19,9 +19,11 @@ import Testing
 /// runs until `run` returns).
 final class PipelineHarness: Sendable {
     let url: DatabaseURL
-    /// The pool on the primary (synchronous commit): the pipeline's flushes and checks,
-    /// the catalog, the resolver, and the test's own reads.
+    /// The superuser's pool on the primary: the test's own reads, behind the tenant wall.
     let client: PostgresClient
+    /// The server role's pool (`tessera_app`, under row-level security): the pipeline's
+    /// flushes and checks, the catalog, the resolver, as in a server.
+    let serverClient: PostgresClient
     let catalog: Catalog
     let partitions: PartitionGuard
     let resolver: IngestResolver
@@ -35,15 +37,16 @@ final class PipelineHarness: Sendable {
     private init(
         url: DatabaseURL,
         client: PostgresClient,
+        serverClient: PostgresClient,
         resolverRules: IngestResolver.Rules,
         configuration: IngestPipeline.Configuration,
         testClock: TestClock?
     ) throws {
-        let partitions = PartitionGuard(client: client, logger: quietLogger)
+        let partitions = PartitionGuard(client: serverClient, logger: quietLogger)
         let pipeline = try IngestPipeline(
             configuration: configuration,
-            stagingURL: url,
-            primary: client,
+            stagingURL: ServerRole.url(for: url),
+            primary: serverClient,
             partitions: partitions,
             clock: testClock?.clock ?? .continuous,
             logger: quietLogger
@@ -51,9 +54,10 @@ final class PipelineHarness: Sendable {
         let group = ServiceGroup(configuration: .init(services: [pipeline], logger: quietLogger))
         self.url = url
         self.client = client
-        self.catalog = Catalog(client: client, logger: quietLogger)
+        self.serverClient = serverClient
+        self.catalog = Catalog(client: serverClient, logger: quietLogger)
         self.partitions = partitions
-        self.resolver = IngestResolver(client: client, rules: resolverRules, logger: quietLogger)
+        self.resolver = IngestResolver(client: serverClient, rules: resolverRules, logger: quietLogger)
         self.pipeline = pipeline
         self.testClock = testClock
         self.group = group
@@ -77,26 +81,29 @@ final class PipelineHarness: Sendable {
         let url: DatabaseURL
         if let database { url = database } else { url = try await Self.migratedDatabase() }
         return try await Deadline.run(within: limit, "a pipeline test on \(url.host):\(url.port)/\(url.database)") {
-            try await PostgresClient.withRunning(url: url, maximumConnections: poolSize, logger: quietLogger) { client in
-                let harness = try PipelineHarness(
-                    url: url,
-                    client: client,
-                    resolverRules: resolverRules,
-                    configuration: configuration,
-                    testClock: testClock
-                )
-                return try await withTaskCancellationHandler {
-                    let result: T
-                    do {
-                        result = try await body(harness)
-                    } catch {
-                        try? await harness.stop()
-                        throw error
+            try await PostgresClient.withRunning(url: url, maximumConnections: 2, logger: quietLogger) { client in
+                try await PostgresClient.withRunning(url: ServerRole.url(for: url), maximumConnections: poolSize, logger: quietLogger) { serverClient in
+                    let harness = try PipelineHarness(
+                        url: url,
+                        client: client,
+                        serverClient: serverClient,
+                        resolverRules: resolverRules,
+                        configuration: configuration,
+                        testClock: testClock
+                    )
+                    return try await withTaskCancellationHandler {
+                        let result: T
+                        do {
+                            result = try await body(harness)
+                        } catch {
+                            try? await harness.stop()
+                            throw error
+                        }
+                        try await harness.stop()
+                        return result
+                    } onCancel: {
+                        harness.running.cancel()
                     }
-                    try await harness.stop()
-                    return result
-                } onCancel: {
-                    harness.running.cancel()
                 }
             }
         }

@@ -54,6 +54,7 @@ package enum TestCluster {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let status = try await cluster.up()
+        ServerRole.register(status)
         let url = try DatabaseURL(parsing: status.primary!.url)
         try await withTestClient(url: url) { client in
             _ = try await Migrator(client: client, logger: quietLogger).migrate()
@@ -153,6 +154,7 @@ package enum ReplicatedTestCluster {
         }
         let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test, replicas: 2), logger: quietLogger)
         let status = try await cluster.up()
+        ServerRole.register(status)
         let primary = try DatabaseURL(parsing: status.primary!.url)
         let replicas = try status.components.filter { $0.role == "replica" }.sorted { $0.name < $1.name }.map { try DatabaseURL(parsing: $0.url) }
         try await withTestClient(url: primary) { client in

@@ -5,12 +5,14 @@ import Glibc
 #endif
 
 /// `<dir>/cluster.json`: what `up` set up, so `down`, `status` and the next `up` find it.
-/// Holds the local superuser's and Redis' passwords, so it is written with mode 0600.
+/// Holds the local superuser's, the server role's and Redis' passwords, so it is written with mode 0600.
 struct ClusterStateFile {
     struct State: Codable {
         var dataRoot: String?
         /// The PostgreSQL superuser's.
         var password: String?
+        /// `tessera_app`'s, the role the server connects as.
+        var appPassword: String?
         /// Redis' `requirepass`.
         var redisPassword: String?
         var components: [String: Component] = [:]

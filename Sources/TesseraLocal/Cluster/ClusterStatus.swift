@@ -11,8 +11,11 @@ package struct ClusterStatus: Codable, Sendable, Equatable {
         package var role: String
         package var host: String
         package var port: Int
-        /// How to connect, credentials included (the cluster is local to this machine).
+        /// How to connect, credentials included (the cluster is local to this machine):
+        /// as the superuser, which migrations and the operator's commands use.
         package var url: String
+        /// For PostgreSQL, how the server connects: as `tessera_app`, under row-level security.
+        package var appURL: String?
         package var pid: Int32?
         package var running: Bool
         package var dataDirectory: String

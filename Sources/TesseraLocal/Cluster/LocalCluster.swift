@@ -123,6 +123,9 @@ package struct LocalCluster: Sendable {
         if state.password == nil {
             state.password = RandomPassword.make()
         }
+        if state.appPassword == nil {
+            state.appPassword = RandomPassword.make()
+        }
         try stateFile.save(state)  // before initdb uses the password, so a later `up` knows it
         let server = PostgresServer(
             name: "primary",
@@ -137,6 +140,7 @@ package struct LocalCluster: Sendable {
         let previousPort = state.components["primary"]?.port
         let port = try server.start(preferredPort: previousPort)
         try server.createDatabase(self.configuration.databaseName, port: port)
+        try server.ensureRoles(port: port, appPassword: state.appPassword!)
         state.components["primary"] = .init(kind: "postgresql", role: "primary", port: port, dataDirectory: server.dataDirectory, logFile: server.logFile)
         try stateFile.save(state)
         var slots = [String]()
@@ -218,14 +222,16 @@ package struct LocalCluster: Sendable {
         let components = state.components.sorted { $0.key < $1.key }.map { name, component in
             let pid: Int32?
             let url: String
+            var appURL: String?
             switch component.kind {
             case "redis":
                 pid = RedisServer.runningPID(directory: component.dataDirectory)
                 url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
             default:
                 pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
-                url =
-                    "postgres://\(self.configuration.superuser):\(state.password ?? "")@127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+                let address = "127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+                url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@" + address
+                appURL = state.appPassword.map { "postgres://tessera_app:\($0)@" + address }
             }
             return ClusterStatus.Component(
                 name: name,
@@ -234,6 +240,7 @@ package struct LocalCluster: Sendable {
                 host: "127.0.0.1",
                 port: component.port,
                 url: url,
+                appURL: appURL,
                 pid: pid,
                 running: pid != nil,
                 dataDirectory: component.dataDirectory,

@@ -191,6 +191,25 @@ struct PostgresServer {
         ).check()
     }
 
+    /// The roles of migration 0013 (README: Security), made unless they exist:
+    /// `tessera_owner`, which owns the schema (no login: the superuser migrates as a
+    /// member of it), and `tessera_app`, which the server logs in as: no superuser, no
+    /// BYPASSRLS, owns nothing. Its password is (re)set to `appPassword`.
+    func ensureRoles(port: Int, appPassword: String) throws {
+        try self.superuserSQL(
+            port: port,
+            """
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tessera_owner') THEN CREATE ROLE tessera_owner NOLOGIN; END IF;
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tessera_app') THEN
+                    CREATE ROLE tessera_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+                END IF;
+            END $$;
+            ALTER ROLE tessera_app PASSWORD '\(appPassword.replacingOccurrences(of: "'", with: "''"))'
+            """
+        )
+    }
+
     /// The postmaster's pid from `postmaster.pid`, if that process is alive.
     static func runningPID(dataDirectory: String) -> Int32? {
         guard let text = try? String(contentsOfFile: dataDirectory + "/postmaster.pid", encoding: .utf8),

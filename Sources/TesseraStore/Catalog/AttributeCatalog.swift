@@ -62,10 +62,8 @@ package final class AttributeCatalog: Sendable {
 
     private func load(tenant: Int64) async throws(TesseraError) -> AttributesByName {
         let list = try await self.run {
-            let rows = try await self.client.query(
-                "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)",
-                logger: self.logger
-            )
+            let query: PostgresQuery = "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)"
+            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant), logger: self.logger)
             return try await Catalog.decodeAttributes(rows, tenantID: tenant)
         }
         let byName = AttributesByName(list)

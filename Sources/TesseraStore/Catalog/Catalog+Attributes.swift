@@ -39,20 +39,16 @@ extension Catalog {
     /// A tenant's attributes, by name.
     package func attributes(tenant: Tenant) async throws(TesseraError) -> [Attribute] {
         try await self.run {
-            let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) ORDER BY name",
-                logger: self.logger
-            )
+            let query: PostgresQuery = "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) ORDER BY name"
+            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
             return try await Self.decodeAttributes(rows, tenantID: tenant.id)
         }
     }
 
     package func attribute(named name: String, tenant: Tenant) async throws(TesseraError) -> Attribute? {
         try await self.run {
-            let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) AND name = \(name)",
-                logger: self.logger
-            )
+            let query: PostgresQuery = "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) AND name = \(name)"
+            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
             return try await Self.decodeAttributes(rows, tenantID: tenant.id).first
         }
     }

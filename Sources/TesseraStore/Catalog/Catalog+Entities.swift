@@ -20,43 +20,44 @@ extension Catalog {
         guard let madeNow = admitted else {
             throw TesseraError(.quotaExceeded, "The tenant has \(tenant.settings.maxEntities) entities, its limit; no new entity can be created.")
         }
-        if madeNow, let type {
-            // Just made: its type is part of its creation, not a new version of it.
-            try await self.run {
-                try await self.client.query(
-                    "UPDATE entities SET entity_type = \(type) WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND entity_type IS NULL",
+        let result = try await self.run {
+            // The tenant's own rows only (row-level security, migration 0013).
+            try await TenantScope.transaction(tenant: tenant.id, on: self.client, logger: self.logger) { connection -> (Entity, Bool)? in
+                if madeNow, let type {
+                    // Just made: its type is part of its creation, not a new version of it.
+                    try await connection.query(
+                        "UPDATE entities SET entity_type = \(type) WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND entity_type IS NULL",
+                        logger: self.logger
+                    )
+                }
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO entities AS e (tenant_id, external_key, entity_type)
+                    VALUES (\(tenant.id), \(key), \(type))
+                    ON CONFLICT (tenant_id, external_key) DO UPDATE
+                       SET entity_type = coalesce(EXCLUDED.entity_type, e.entity_type),
+                           is_deleted = false, version = e.version + 1, updated_at = now()
+                     WHERE e.is_deleted OR e.entity_type IS DISTINCT FROM coalesce(EXCLUDED.entity_type, e.entity_type)
+                    RETURNING \(unescaped: Self.entityColumns), (xmax = 0) AS inserted
+                    """,
                     logger: self.logger
                 )
+                for try await (id, externalKey, entityType, version, createdAt, updatedAt, inserted) in rows.decode(
+                    (Int64, String, String?, Int64, Date, Date, Bool).self
+                ) {
+                    let entity = Entity(
+                        id: id,
+                        tenantID: tenant.id,
+                        key: externalKey,
+                        type: entityType,
+                        version: version,
+                        createdAt: createdAt,
+                        updatedAt: updatedAt
+                    )
+                    return (entity, inserted)
+                }
+                return nil
             }
-        }
-        let result = try await self.run {
-            let rows = try await self.client.query(
-                """
-                INSERT INTO entities AS e (tenant_id, external_key, entity_type)
-                VALUES (\(tenant.id), \(key), \(type))
-                ON CONFLICT (tenant_id, external_key) DO UPDATE
-                   SET entity_type = coalesce(EXCLUDED.entity_type, e.entity_type),
-                       is_deleted = false, version = e.version + 1, updated_at = now()
-                 WHERE e.is_deleted OR e.entity_type IS DISTINCT FROM coalesce(EXCLUDED.entity_type, e.entity_type)
-                RETURNING \(unescaped: Self.entityColumns), (xmax = 0) AS inserted
-                """,
-                logger: self.logger
-            )
-            for try await (id, externalKey, entityType, version, createdAt, updatedAt, inserted) in rows.decode(
-                (Int64, String, String?, Int64, Date, Date, Bool).self
-            ) {
-                let entity = Entity(
-                    id: id,
-                    tenantID: tenant.id,
-                    key: externalKey,
-                    type: entityType,
-                    version: version,
-                    createdAt: createdAt,
-                    updatedAt: updatedAt
-                )
-                return (entity, inserted) as (Entity, Bool)?
-            }
-            return nil
         }
         if let result { return (result.0, created: result.1 || madeNow) }
         // Nothing changed: the entity exists as asked.
@@ -69,13 +70,11 @@ extension Catalog {
     /// A live (not deleted) entity of the tenant by external key.
     package func entity(key: String, tenant: Tenant) async throws(TesseraError) -> Entity? {
         try await self.run {
-            let rows = try await self.client.query(
-                """
+            let query: PostgresQuery = """
                 SELECT \(unescaped: Self.entityColumns) FROM entities
                  WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
-                """,
-                logger: self.logger
-            )
+                """
+            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
             for try await (id, externalKey, entityType, version, createdAt, updatedAt) in rows.decode(
                 (Int64, String, String?, Int64, Date, Date).self
             ) {
@@ -99,7 +98,7 @@ extension Catalog {
     package func deleteEntity(key: String, tenant: Tenant) async throws(TesseraError) -> (id: Int64, atMicros: Int64)? {
         try NameRules.validateEntityKey(key)
         return try await self.run {
-            try await self.client.withTransaction(logger: self.logger) { connection -> (id: Int64, atMicros: Int64)? in
+            try await TenantScope.transaction(tenant: tenant.id, on: self.client, logger: self.logger) { connection -> (id: Int64, atMicros: Int64)? in
                 // No flush or safe write runs meanwhile: one that began before the delete
                 // and committed after it would store the entity's points again (migration 0006).
                 try await connection.query("SELECT pg_advisory_xact_lock(\(AdvisoryLock.deletion))", logger: self.logger)

@@ -11,12 +11,10 @@ extension Catalog {
             let tenant = try await self.run {
                 let rows = try await self.client.query(
                     """
-                    INSERT INTO tenants (name, api_key_hash, api_key_prefix, auto_create_attributes, retention_months,
-                                         max_entities, max_attributes, max_points_per_second)
-                    VALUES (\(name), \(key.storedHash), \(key.displayPrefix), \(settings.autoCreateAttributes),
-                            \(settings.retentionMonths), \(settings.maxEntities), \(settings.maxAttributes),
-                            \(settings.maxPointsPerSecond))
-                    RETURNING \(unescaped: Self.tenantColumns)
+                    SELECT \(unescaped: Self.tenantColumns) FROM create_tenant(
+                        \(name), \(key.storedHash), \(key.displayPrefix), \(settings.autoCreateAttributes),
+                        \(settings.retentionMonths)::integer, \(settings.maxEntities), \(settings.maxAttributes)::integer,
+                        \(settings.maxPointsPerSecond)::integer)
                     """,
                     logger: self.logger
                 )
@@ -38,7 +36,7 @@ extension Catalog {
         if let tenant = cached.tenant { return tenant }
         let tenant = try await self.run {
             let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE api_key_hash = \(hash)",
+                "SELECT \(unescaped: Self.tenantColumns) FROM tenant_by_key_hash(\(hash))",
                 logger: self.logger
             )
             return try await Self.firstTenant(rows)
@@ -50,7 +48,7 @@ extension Catalog {
     package func tenant(named name: String) async throws(TesseraError) -> Tenant? {
         try await self.run {
             let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.tenantColumns) FROM tenants WHERE name = \(name)",
+                "SELECT \(unescaped: Self.tenantColumns) FROM tenant_by_name(\(name))",
                 logger: self.logger
             )
             return try await Self.firstTenant(rows)
@@ -64,10 +62,7 @@ extension Catalog {
         defer { self.keys.removeAll() }
         let tenant = try await self.run {
             let rows = try await self.client.query(
-                """
-                UPDATE tenants SET api_key_hash = \(key.storedHash), api_key_prefix = \(key.displayPrefix)
-                WHERE name = \(name) RETURNING \(unescaped: Self.tenantColumns)
-                """,
+                "SELECT \(unescaped: Self.tenantColumns) FROM rotate_tenant_key(\(name), \(key.storedHash), \(key.displayPrefix))",
                 logger: self.logger
             )
             return try await Self.firstTenant(rows)
@@ -146,7 +141,7 @@ extension Catalog {
     package func tenant(id: Int64) async throws(TesseraError) -> (Tenant, usage: Usage)? {
         try await self.run {
             let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count FROM tenants WHERE tenant_id = \(id)",
+                "SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count FROM tenant_with_usage(\(id))",
                 logger: self.logger
             )
             return try await Self.tenantWithUsage(rows)
@@ -161,14 +156,9 @@ extension Catalog {
         return try await self.run {
             let rows = try await self.client.query(
                 """
-                UPDATE tenants
-                   SET auto_create_attributes = coalesce(\(patch.autoCreateAttributes), auto_create_attributes),
-                       retention_months = coalesce(\(patch.retentionMonths)::integer, retention_months),
-                       max_entities = coalesce(\(patch.maxEntities)::bigint, max_entities),
-                       max_attributes = coalesce(\(patch.maxAttributes)::integer, max_attributes),
-                       max_points_per_second = coalesce(\(patch.maxPointsPerSecond)::integer, max_points_per_second)
-                 WHERE tenant_id = \(id)
-                RETURNING \(unescaped: Self.tenantColumns), entity_count, attribute_count
+                SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count
+                  FROM update_tenant(\(id), \(patch.autoCreateAttributes), \(patch.retentionMonths)::integer,
+                                     \(patch.maxEntities)::bigint, \(patch.maxAttributes)::integer, \(patch.maxPointsPerSecond)::integer)
                 """,
                 logger: self.logger
             )

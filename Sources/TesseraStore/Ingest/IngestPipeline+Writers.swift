@@ -142,7 +142,9 @@ extension IngestPipeline {
                 reason: "the staging COPY failed: " + refusal.message
             )
             try await Deadline.run(within: self.configuration.callDeadline, "quarantining a refused batch") {
-                try await self.primary.query(query, logger: self.logger)
+                try await TenantScope.transaction(tenant: entry.tenant, on: self.primary, logger: self.logger) { connection in
+                    _ = try await connection.query(query, logger: self.logger)
+                }
             }
         } catch {
             self.fail([entry], error)

@@ -36,13 +36,9 @@ enum StagingSQL {
 
     /// Of these batches, those neither flushed nor staged: lost by the database. One
     /// snapshot answers both, and a flush moves and records a batch atomically, so a
-    /// batch called lost really is.
+    /// batch called lost really is. (The owner's function: the server cannot read staging.)
     static func lost(among ids: [Int64]) -> PostgresQuery {
-        """
-        SELECT b FROM unnest(\(ids)::bigint[]) AS b
-         WHERE NOT EXISTS (SELECT 1 FROM ingest_flushed_batches f WHERE f.batch_id = b)
-           AND NOT EXISTS (SELECT 1 FROM entity_values_ingest s WHERE s.batch_id = b)
-        """
+        "SELECT b FROM lost_batches(\(ids)::bigint[]) AS b"
     }
 
     /// Records of flushed and fenced batches older than a day (no replay or settle
@@ -50,7 +46,8 @@ enum StagingSQL {
     static let pruneFlushed: PostgresQuery = "DELETE FROM ingest_flushed_batches WHERE flushed_at < now() - interval '24 hours'"
     static let pruneFenced: PostgresQuery = "DELETE FROM ingest_fenced_batches WHERE fenced_at < now() - interval '24 hours'"
 
-    /// One request's rows PostgreSQL refused at the staging COPY, kept for an operator.
+    /// One request's rows PostgreSQL refused at the staging COPY, kept for an operator
+    /// (in a transaction that runs for the request's tenant: `TenantScope`).
     static func quarantine(tenant: Int64, batchID: Int64, data: ByteBuffer, rows: Int, sqlState: String, reason: String) -> PostgresQuery {
         """
         INSERT INTO ingest_quarantine (tenant_id, batch_id, copy_data, copy_rows, sqlstate, reason)

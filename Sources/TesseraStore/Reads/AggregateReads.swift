@@ -84,7 +84,7 @@ package enum AggregateReads {
              ORDER BY 1\(groupEntity ? ", 2" : "")
              LIMIT $6
             """
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
         var result = [Row]()
         for try await (bucket, key, values) in rows.decode((Int64, String?, String).self) {
             guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
@@ -164,7 +164,7 @@ package enum AggregateReads {
              ORDER BY bucket
              LIMIT $8
             """
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
         var result = [Row]()
         for try await (bucket, values) in rows.decode((Int64, String).self) {
             guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }

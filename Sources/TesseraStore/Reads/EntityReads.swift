@@ -68,24 +68,29 @@ package enum EntityReads {
 
     /// `state(key:…)` as a named prepared statement.
     struct StateStatement: PostgresPreparedStatement {
-        static let name = "tessera_entity_state_v1"
-        static let sql = """
+        static let name = "tessera_entity_state_v2"
+        /// Under the tenant wall: `$3` is the tenant again, as text (`TenantScope`).
+        static let sql = TenantScope.wrap(
+            """
             SELECT e.entity_id, e.external_key, e.entity_type, e.version, e.created_at, e.updated_at,
                    coalesce(j.attrs, '{}')::text, coalesce(j.attr_ts, '{}')::text,
                    (extract(epoch FROM greatest(e.updated_at, j.updated_at)) * 1000000)::bigint
               FROM entities AS e
               LEFT JOIN entity_jsonb AS j ON j.tenant_id = e.tenant_id AND j.entity_id = e.entity_id
              WHERE e.tenant_id = $1 AND e.external_key = $2 AND NOT e.is_deleted
-            """
+            """,
+            bindCount: 2
+        )
         typealias Row = (Int64, String, String?, Int64, Date, Date, String, String, Int64)
 
         var tenantID: Int64
         var key: String
 
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
+            var bindings = PostgresBindings(capacity: 3)
             bindings.append(self.tenantID)
             bindings.append(self.key)
+            bindings.append(String(self.tenantID))
             return bindings
         }
 
@@ -104,14 +109,12 @@ package enum EntityReads {
         let ids = attributes.map(\.id)
         // Newest month first, stopping once every attribute has its point (migration 0012):
         // no lookup plans every partition.
-        let rows = try await connection.query(
-            """
+        let query: PostgresQuery = """
             SELECT attribute_id, (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
                    (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
               FROM latest_points(\(tenantID), \(entityID), \(ids)::integer[])
-            """,
-            logger: logger
-        )
+            """
+        let rows = try await connection.query(TenantScope.read(query, tenant: tenantID), logger: logger)
         var points = [LatestPoint]()
         for try await row in rows {
             var cells = RowCells(row)

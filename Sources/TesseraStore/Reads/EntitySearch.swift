@@ -43,7 +43,7 @@ package enum EntitySearch {
              ORDER BY j.entity_id
              LIMIT $3
             """
-        return try await Self.page(PostgresQuery(unsafeSQL: sql, binds: bindings), query, on: connection, logger: logger)
+        return try await Self.page(PostgresQuery(unsafeSQL: sql, binds: bindings), query, tenantID: tenantID, on: connection, logger: logger)
             ?? Page(matches: [], nextAfter: nil)
     }
 
@@ -103,7 +103,7 @@ package enum EntitySearch {
                 ORDER BY 1
                 """
         }
-        return try await Self.page(PostgresQuery(unsafeSQL: sql, binds: bindings), query, on: connection, logger: logger)
+        return try await Self.page(PostgresQuery(unsafeSQL: sql, binds: bindings), query, tenantID: tenantID, on: connection, logger: logger)
     }
 
     /// $1 the tenant, $2 the cursor, $3 the page's size and one more.
@@ -116,8 +116,14 @@ package enum EntitySearch {
     }
 
     /// The matches of a page query, cut to the limit; nil for a row of NULLs.
-    private static func page(_ sql: PostgresQuery, _ query: EntityQuery, on connection: PostgresConnection, logger: Logger) async throws -> Page? {
-        let rows = try await connection.query(sql, logger: logger)
+    private static func page(
+        _ sql: PostgresQuery,
+        _ query: EntityQuery,
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Page? {
+        let rows = try await connection.query(TenantScope.read(sql, tenant: tenantID), logger: logger)
         var matches = [Match]()
         for try await (id, key, type, values) in rows.decode((Int64?, String?, String?, String?).self) {
             guard let id, let key, let values else { return nil }

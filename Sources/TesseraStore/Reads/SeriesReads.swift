@@ -57,7 +57,7 @@ package enum SeriesReads {
                    (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
               FROM series_points($1, $2, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, \(query.descending), $7::integer)
             """
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
         var points = [Point]()
         points.reserveCapacity(min(query.limit + 1, 10_001))
         for try await row in rows {

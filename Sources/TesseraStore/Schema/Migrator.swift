@@ -10,6 +10,12 @@ package struct Migrator: Sendable {
     package static let lockKey = AdvisoryLock.migration
     /// Months of partitions made ahead, counting the current one.
     package static let partitionMonthsAhead = 4
+    /// The role that owns the schema (migration 0013): later migrations run as it, so
+    /// what they create is its. The role migrating must be a member of it.
+    package static let ownerRole = "tessera_owner"
+    /// The first migration that runs as `ownerRole` (the ones before it ran as whoever
+    /// migrated; 0013 gave their objects to the owner).
+    static let firstOwnedVersion = 14
 
     package struct Report: Sendable, Equatable {
         package var applied: [Int]
@@ -75,6 +81,9 @@ package struct Migrator: Sendable {
         self.logger.info("Applying migration", metadata: ["migration.version": "\(migration.version)", "migration.name": "\(migration.name)"])
         let statements = SQLScript.statements(migration.sql)
         try await connection.withTransaction(logger: self.logger) { connection in
+            if migration.version >= Self.firstOwnedVersion {
+                try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL ROLE \(Self.ownerRole)"), logger: self.logger)
+            }
             for statement in statements {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
             }

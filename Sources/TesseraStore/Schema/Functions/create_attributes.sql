@@ -2,10 +2,13 @@
 -- max_attributes leaves; adds them to tenants.attribute_count; returns how many it created.
 -- Called by IngestResolver (auto-created attributes on ingest).
 -- Locks: the tenant's row FOR UPDATE (creators of one tenant take turns); no advisory lock of its own.
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0011_enforced_quotas.sql.
 CREATE OR REPLACE FUNCTION public.create_attributes(tenant bigint, names text[], types text[])
  RETURNS integer
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     room integer;

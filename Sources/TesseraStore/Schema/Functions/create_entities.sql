@@ -2,10 +2,13 @@
 -- ones created (key order, created = true) while max_entities leaves room; keys past the cap are left out.
 -- Called by IngestResolver.createOrFindEntities (ingest) and Catalog.upsertEntity.
 -- Locks: the tenant's row FOR UPDATE when keys are missing; no advisory lock.
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0011_enforced_quotas.sql.
 CREATE OR REPLACE FUNCTION public.create_entities(tenant bigint, keys text[])
  RETURNS TABLE(external_key text, entity_id bigint, created boolean)
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 #variable_conflict use_column
 DECLARE

@@ -3,10 +3,13 @@
 -- Returns how many it made. Called by Migrator and PartitionMaintainer (PartitionMaintainer.ensurePartitions),
 -- PartitionGuard (before writing to a new month), Quarantine.replay and tessera-bench's ReadBenchDataset.
 -- Locks: pg_advisory_xact_lock(7346812001) (partition creation; no Swift constant).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0008_partitions_attached.sql (first in 0001_schema.sql).
 CREATE OR REPLACE FUNCTION public.ensure_ts_partitions(first_month date, month_count integer)
  RETURNS integer
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     month_start date;

@@ -3,10 +3,13 @@
 -- Called by stage_flush() (all staged, or one (batch, tenant) at a time after a data error), SafeWriter (a
 -- `safe` write's own batch, statement StagingSQL.flushStaged) and Quarantine.replay.
 -- Locks: none of its own; SafeWriter and Quarantine.replay hold 7346812003 shared, stage_flush() both flush locks.
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0010_point_identity_and_quarantine.sql.
 CREATE OR REPLACE FUNCTION public.flush_staged(only_batch bigint, only_tenant bigint)
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     moved record;

@@ -2,7 +2,7 @@
 -- (ts_partition_months()) and stopping once every attribute has one; attributes without a point are left out.
 -- Called by EntityReads.latestPoints (lookups of non-hot attributes).
 -- Locks: none beyond a read's (only the months it visits).
--- Last defined in 0012_reads_walk_partitions.sql.
+-- Last defined in 0013_least_privilege_and_row_security.sql (through the parent, under the tenant wall).
 CREATE OR REPLACE FUNCTION public.latest_points(tenant bigint, entity bigint, attribute_ids integer[])
  RETURNS TABLE(attribute_id integer, ts timestamp with time zone, value_int bigint, value_decimal double precision, value_text text, value_bool boolean, value_ts timestamp with time zone, value_json jsonb)
  LANGUAGE plpgsql
@@ -13,14 +13,16 @@ DECLARE
     point record;
     missing integer[] := attribute_ids;
 BEGIN
-    FOR part IN SELECT p.partition FROM ts_partition_months() AS p ORDER BY p.month DESC LOOP
+    FOR part IN SELECT p.month FROM ts_partition_months() AS p ORDER BY p.month DESC LOOP
         EXIT WHEN cardinality(missing) = 0;
         FOR point IN EXECUTE format(
             'SELECT DISTINCT ON (t.attribute_id) t.attribute_id, t.ts, t.value_int, t.value_decimal, t.value_text,
                     t.value_bool, t.value_ts, t.value_json
-               FROM %s AS t
-              WHERE t.tenant_id = $1 AND t.entity_id = $2 AND t.attribute_id = ANY ($3)
-              ORDER BY t.attribute_id, t.ts DESC', part.partition)
+               FROM entity_values_ts AS t
+              WHERE t.ts >= %L AND t.ts < %L
+                AND t.tenant_id = $1 AND t.entity_id = $2 AND t.attribute_id = ANY ($3)
+              ORDER BY t.attribute_id, t.ts DESC',
+            part.month::timestamp AT TIME ZONE 'UTC', (part.month + interval '1 month') AT TIME ZONE 'UTC')
             USING tenant, entity, missing
         LOOP
             attribute_id := point.attribute_id;

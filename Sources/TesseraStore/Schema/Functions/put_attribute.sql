@@ -2,10 +2,13 @@
 -- type, else creates it while max_attributes leaves room; answers 'updated', 'created', 'type_conflict' or 'quota'.
 -- Called by Catalog.putAttribute.
 -- Locks: the tenant's row FOR UPDATE before creating; its writes fire the attributes triggers (7346812003).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0011_enforced_quotas.sql.
 CREATE OR REPLACE FUNCTION public.put_attribute(tenant bigint, attribute_name text, attribute_type text, is_hot boolean, is_critical boolean, attribute_unit text, attribute_description text)
  RETURNS text
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     room integer;

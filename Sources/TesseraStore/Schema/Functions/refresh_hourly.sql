@@ -3,9 +3,12 @@
 -- Called by Catalog.deleteEntity (the hours of the deleted points) and flush_staged() (hours in which a
 -- value was replaced); 0010 used it once to fix duplicate points.
 -- Locks: none of its own. Last defined in 0005_latest_numbers.sql (first in 0004_read_side.sql).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 CREATE OR REPLACE FUNCTION public.refresh_hourly(tenant bigint, attribute_ids integer[], hours timestamp with time zone[])
  RETURNS void
  LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
     DELETE FROM entity_values_hourly AS r
      USING unnest(attribute_ids, hours) AS k(attribute_id, hour)

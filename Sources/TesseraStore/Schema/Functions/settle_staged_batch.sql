@@ -2,10 +2,13 @@
 -- flushed: acknowledge it), else fences it in ingest_fenced_batches (stage_flush() drops its rows) and false.
 -- Called by IngestPipeline.settle (statement StagingSQL.settle) after a failed or abandoned staging COPY.
 -- Locks: pg_advisory_xact_lock(7346812002) (flush lock, waiting at most wait_ms through lock_timeout).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0007_fenced_batches.sql.
 CREATE OR REPLACE FUNCTION public.settle_staged_batch(batch bigint, wait_ms integer)
  RETURNS boolean
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
     PERFORM set_config('lock_timeout', wait_ms::text, true);

@@ -3,10 +3,13 @@
 -- committed move (moved_rows = -1 when another flush holds the lock); 40001 if a fenced batch got flushed.
 -- Called by IngestPipeline.flushOnce (the flusher; statement StagingSQL.stageFlush).
 -- Locks: pg_try_advisory_xact_lock(7346812002) (one flush at a time), then pg_advisory_xact_lock_shared(7346812003).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- Last defined in 0010_point_identity_and_quarantine.sql (also 0002, 0004, 0005, 0006, 0007).
 CREATE OR REPLACE FUNCTION public.stage_flush()
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint, quarantined_rows bigint)
  LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     part record;
