@@ -20,7 +20,10 @@ import TesseraStore
 /// with the Redis read cache — plus an HTTP client to drive them.
 struct BenchEnvironment {
     var directory: String
+    /// The primary as its superuser: the benchmark's dataset and checks.
     var primary: DatabaseURL
+    /// The primary as `tessera_app`, the role the servers connect as.
+    var appPrimary: DatabaseURL
     var replicas: [DatabaseURL]
     var redisURL: String?
     var dependencies: ServerDependencies
@@ -139,6 +142,7 @@ struct BenchEnvironment {
         let environment = BenchEnvironment(
             directory: directory,
             primary: url,
+            appPrimary: appURL,
             replicas: replicaURLs,
             redisURL: redis?.url,
             dependencies: dependencies,

@@ -32,6 +32,10 @@ struct ReadBenchCommand: AsyncParsableCommand {
     @Option(help: "With --zipf: seconds of unmeasured lookups first, so the cache reaches its steady state.") var warmup = 60
     @Option(help: "With --zipf: seconds a cached entity lookup lives (the server's TESSERA_CACHE_ENTITY_TTL_S).") var entityTTL = 300
     @Flag(help: "Entity lookups as unnamed statements, parsed and planned each time (TESSERA_DB_PREPARED_STATEMENTS=off).") var unprepared = false
+    @Flag(
+        help:
+            "Only what the tenant wall costs a lookup at the database: the statement before row-level security, the same with the tenant set in it as the superuser, and as tessera_app, in turns (--seconds each, 3 rounds)."
+    ) var rowSecurity = false
     @Flag(help: "With --zipf: cached lookups live their TTL from the miss that stored them, not from their last hit (TESSERA_CACHE_ENTITY_TTL_SLIDING=off).")
     var fixedEntityTTL = false
     @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).")
@@ -69,6 +73,21 @@ struct ReadBenchCommand: AsyncParsableCommand {
             print("Waiting for the replicas to replay the dataset...")
             try await environment.waitForReplicas()
 
+            if self.rowSecurity || self.smoke {
+                let rounds = self.smoke ? 1 : 3
+                print("Entity lookups at the database with and without the tenant wall (1 connection, \(seconds) s each, \(rounds) rounds)...")
+                let bench = RowSecurityBench(superuser: url, server: environment.appPrimary, seconds: seconds, rounds: rounds, logger: logger)
+                print("lookup statement | lookups | p50 ms | p95 ms | p99 ms")
+                for (variant, summary) in try await bench.run() {
+                    print(
+                        "\(variant.rawValue) | \(summary.count) | \(String(format: "%.3f", summary.p50)) | \(String(format: "%.3f", summary.p95)) | \(String(format: "%.3f", summary.p99))"
+                    )
+                }
+                if self.rowSecurity {
+                    await environment.stop()
+                    return
+                }
+            }
             let runner = ReadBenchRunner(http: http, base: base, keys: keys, dataset: dataset, clients: clients, seconds: seconds)
             var results = [ReadBenchRunner.Result]()
             if self.zipf || self.smoke {
