@@ -24,7 +24,7 @@ import Testing
             let (tenant, key) = try await catalog.createTenant(name: "keys-\(UUID().uuidString.prefix(8))")
             #expect(try await catalog.tenant(forKey: key)?.id == tenant.id)
             #expect(try await catalog.tenant(forKey: APIKey.generate()) == nil)
-            let rows = try await client.query("SELECT encode(api_key_hash, 'hex') FROM tenants WHERE tenant_id = \(tenant.id)")
+            let rows = try await client.query("SELECT encode(key_hash, 'hex') FROM api_keys WHERE tenant_id = \(tenant.id)")
             for try await stored in rows.decode(String.self) {
                 #expect(stored.count == 64)
                 #expect(!stored.contains(key.value))
@@ -50,6 +50,26 @@ import Testing
             try await Task.sleep(for: .milliseconds(5_500))
             #expect(try await here.tenant(forKey: key) == nil)
             #expect(try await elsewhere.tenant(forKey: key) == nil)
+        }
+    }
+
+    @Test func aKeyRevokedByAnotherServerIsRefusedHereOnceTheKeyCacheEntryLapses() async throws {
+        let url = try await TestCluster.primaryURL()
+        try await withTestClient(url: ServerRole.url(for: url)) { client in
+            let clock = TestClock()
+            let here = Catalog(client: client, keys: TenantKeyCache(ttl: .seconds(5), clock: clock.clock), logger: quietLogger)
+            let elsewhere = Catalog(client: client, logger: quietLogger)
+            let (tenant, admin) = try await here.createTenant(name: "revoked-\(UUID().uuidString.prefix(8))")
+            let (stored, key) = try await elsewhere.createKey(name: "dashboard", scope: .read, expiresAt: nil, tenant: tenant)
+            #expect(try await here.authenticate(key) == .granted(tenant, KeyGrant(keyID: stored.id, scope: .read)))
+            #expect(try await elsewhere.revokeKey(id: stored.id, tenant: tenant)?.revokedAt != nil)
+            // This server remembers the key as good for its cache entry's 5 s; the server
+            // that revoked it refuses it at once.
+            #expect(try await here.authenticate(key).tenant?.id == tenant.id)
+            #expect(try await elsewhere.authenticate(key) == .revoked)
+            clock.advance(by: .seconds(5) + .milliseconds(1))
+            #expect(try await here.authenticate(key) == .revoked)
+            #expect(try await here.authenticate(admin).tenant?.id == tenant.id)
         }
     }
 

@@ -42,6 +42,40 @@ import Testing
         }
     }
 
+    /// The flusher forgets batch records a day old once a minute, as the server's role
+    /// (`tessera_app`, which may read and delete them, nothing more); the flush goes on.
+    @Test func theMinutelyPruneForgetsDayOldBatchRecordsAndTheFlushGoesOn() async throws {
+        let testClock = TestClock()
+        try await PipelineHarness.run(configuration: Self.configuration, testClock: testClock) { harness in
+            try await harness.client.query("INSERT INTO ingest_flushed_batches (batch_id, flushed_at) VALUES (-1, now() - interval '25 hours')")
+            try await harness.client.query("INSERT INTO ingest_fenced_batches (batch_id, fenced_at) VALUES (-2, now() - interval '25 hours')")
+            func oldRecords() async throws -> Int {
+                let rows = try await harness.client.query(
+                    "SELECT (SELECT count(*) FROM ingest_flushed_batches WHERE batch_id = -1) + (SELECT count(*) FROM ingest_fenced_batches WHERE batch_id = -2)"
+                )
+                for try await count in rows.decode(Int.self) { return count }
+                return -1
+            }
+            #expect(try await oldRecords() == 2)
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await oldRecords() > 0, ContinuousClock.now < deadline {
+                if testClock.sleepers > 0 { testClock.advance(by: .seconds(1)) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(try await oldRecords() == 0, "not pruned after \(testClock.elapsed) on the clock")
+            #expect(testClock.elapsed > .seconds(60))
+
+            let tenant = try await harness.tenant("prune", attributes: [AttributeDefinition(name: "v", type: .int)])
+            _ = try await harness.submit([PipelineHarness.point("dev-1", "v", 7)], tenant: tenant)
+            let flushDeadline = ContinuousClock.now + .seconds(10)
+            while harness.pipeline.unflushedPoints > 0, ContinuousClock.now < flushDeadline {
+                if testClock.sleepers > 0 { testClock.advance(by: .milliseconds(100)) }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await harness.storedPoints(tenant: tenant) == 1)
+        }
+    }
+
     @Test func aGracefulShutdownFlushesWhatWasStagedBeforeRunReturns() async throws {
         let testClock = TestClock()
         // A drain that timed out would end `run()` with the point unflushed: give it 1 s of the clock.

@@ -40,6 +40,12 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         case unsupportedMediaType = "unsupported_media_type"
         case bodyTooLarge = "body_too_large"
         case unauthorized = "unauthorized"
+        /// The key was revoked (or replaced by a rotation).
+        case keyRevoked = "key_revoked"
+        /// The key's expiry has passed.
+        case keyExpired = "key_expired"
+        /// The key is valid but its scope does not allow this.
+        case insufficientScope = "insufficient_scope"
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case attributeTypeConflict = "attribute_type_conflict"
@@ -57,8 +63,8 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType, .invalidPoint, .invalidValue,
                 .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite:
                 400
-            case .unauthorized: 401
-            case .quotaExceeded: 403
+            case .unauthorized, .keyRevoked, .keyExpired: 401
+            case .quotaExceeded, .insufficientScope: 403
             case .notFound: 404
             case .methodNotAllowed: 405
             case .attributeTypeConflict, .duplicate: 409
@@ -90,6 +96,9 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .unsupportedMediaType: "Unsupported media type"
             case .bodyTooLarge: "Request body too large"
             case .unauthorized: "Unauthorized"
+            case .keyRevoked: "API key revoked"
+            case .keyExpired: "API key expired"
+            case .insufficientScope: "Insufficient scope"
             case .notFound: "Not found"
             case .methodNotAllowed: "Method not allowed"
             case .attributeTypeConflict: "Attribute type conflict"

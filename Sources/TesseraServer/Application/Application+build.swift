@@ -32,10 +32,17 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
     // Filters and aggregates may read and render up to 100k rows: off the connection's event loop.
+    // A query is a POST that only reads: scope read.
+    let readers = v1.group().add(
+        middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits, requirement: .scope(.read))
+    )
     QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes)
-        .addRoutes(to: tenantScoped.group("query").add(middleware: GlobalExecutorMiddleware()))
+        .addRoutes(to: readers.group("query").add(middleware: GlobalExecutorMiddleware()))
     IngestController(services: dependencies.ingest, primary: dependencies.primary)
         .addRoutes(to: tenantScoped.group("ingest").add(middleware: GlobalExecutorMiddleware()))
+    let limits = dependencies.ingest.limits
+    KeyController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: v1.group("keys").add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: limits, requirement: .scope(.admin))))
     return router
 }
 

@@ -7,10 +7,13 @@ package struct TesseraRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
     /// Set by `TenantAuthMiddleware` for tenant-scoped routes.
     package var tenant: Tenant?
+    /// The key the request authenticated with (which one, its scope); with `tenant`.
+    package var keyGrant: KeyGrant?
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.tenant = nil
+        self.keyGrant = nil
     }
 
     package var responseEncoder: JSONEncoder { JSONCoding.encoder }

@@ -31,7 +31,7 @@ struct InfluxController {
     }
 
     @Sendable func write(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let tenant = try await self.authenticate(request)
+        let tenant = try await self.authenticate(request, needs: .write)
         return try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, context: context, tenant: tenant) }
     }
 
@@ -63,7 +63,7 @@ struct InfluxController {
     }
 
     @Sendable func query(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        _ = try await self.authenticate(request)
+        _ = try await self.authenticate(request, needs: .read)
         var statement = request.uri.queryParameters.get("q") ?? ""
         if statement.isEmpty {
             // Clients POST the statement as a form: q=CREATE+DATABASE+...
@@ -85,11 +85,14 @@ struct InfluxController {
         )
     }
 
-    private func authenticate(_ request: Request) async throws -> Tenant {
-        guard let key = Self.credential(request), let tenant = try await self.catalog.tenant(forKey: APIKey(value: key)) else {
-            throw TesseraError(.unauthorized, "authorization failed")
-        }
-        return tenant
+    /// The tenant of the request's key, if its scope allows `scope`; InfluxDB's clients
+    /// read the problem's code in `error` (`authorization failed` for a missing key).
+    private func authenticate(_ request: Request, needs scope: KeyScope) async throws -> Tenant {
+        guard let key = Self.credential(request) else { throw TesseraError(.unauthorized, "authorization failed") }
+        let authentication = try await self.catalog.authenticate(APIKey(value: key))
+        // What InfluxDB answers for a bad token; revoked, expired and too narrow keys say so.
+        if authentication == .unknown { throw TesseraError(.unauthorized, "authorization failed") }
+        return try await KeyCheck.granted(authentication, needs: scope).0
     }
 
     /// The key from any of the places Influx clients put credentials.

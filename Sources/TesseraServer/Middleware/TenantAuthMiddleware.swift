@@ -3,17 +3,36 @@ import Hummingbird
 import TesseraCore
 import TesseraStore
 
-/// Resolves `Authorization: Bearer <API key>` to a tenant and puts it in the context.
-/// A missing or unknown key is a 401; the key itself is never logged.
+/// Resolves `Authorization: Bearer <API key>` to a tenant and the key's grant, puts both
+/// in the context, and checks the key's scope allows the route. A missing or unknown key
+/// is a 401 `unauthorized`, a revoked one `key_revoked`, an expired one `key_expired`; a
+/// key whose scope is too narrow a 403 `insufficient_scope`. The key is never logged.
 package struct TenantAuthMiddleware: RouterMiddleware {
     package typealias Context = TesseraRequestContext
+
+    /// The scope a route group needs.
+    package enum Requirement: Sendable {
+        /// `read` for GET and HEAD, `write` for the other methods.
+        case byMethod
+        case scope(KeyScope)
+
+        func scope(for method: HTTPRequest.Method) -> KeyScope {
+            switch self {
+            case .byMethod: method == .get || method == .head ? .read : .write
+            case .scope(let scope): scope
+            }
+        }
+    }
+
     let catalog: Catalog
     /// Requests in flight per tenant: past the limit, 429.
     let limits: TenantLimits
+    let requirement: Requirement
 
-    package init(catalog: Catalog, limits: TenantLimits) {
+    package init(catalog: Catalog, limits: TenantLimits, requirement: Requirement = .byMethod) {
         self.catalog = catalog
         self.limits = limits
+        self.requirement = requirement
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -23,17 +42,41 @@ package struct TenantAuthMiddleware: RouterMiddleware {
                 headers: [.wwwAuthenticate: "Bearer realm=\"tessera\""]
             )
         }
-        guard let tenant = try await self.catalog.tenant(forKey: APIKey(value: token)) else {
-            throw Problem(
-                TesseraError(.unauthorized, "The API key is not valid."),
-                headers: [.wwwAuthenticate: "Bearer realm=\"tessera\", error=\"invalid_token\""]
-            )
-        }
+        let (tenant, grant) = try await KeyCheck.granted(
+            try await self.catalog.authenticate(APIKey(value: token)),
+            needs: self.requirement.scope(for: request.method)
+        )
         var context = context
         context.tenant = tenant
+        context.keyGrant = grant
         context.logger[metadataKey: "tenant.id"] = "\(tenant.id)"
+        context.logger[metadataKey: "api_key.id"] = "\(grant.keyID)"
         let authorized = context
         return try await self.limits.withRequestSlot(tenant: tenant.id) { try await next(request, authorized) }
+    }
+}
+
+/// What an authentication means for a request that needs a scope: the tenant and grant,
+/// or the problem to answer.
+enum KeyCheck {
+    static func granted(_ authentication: Catalog.Authentication, needs scope: KeyScope) throws -> (Tenant, KeyGrant) {
+        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"tessera\", error=\"invalid_token\""]
+        switch authentication {
+        case .unknown:
+            throw Problem(TesseraError(.unauthorized, "The API key is not valid."), headers: challenge)
+        case .revoked:
+            throw Problem(TesseraError(.keyRevoked, "The API key was revoked (or replaced by a rotation); use a live key of the tenant."), headers: challenge)
+        case .expired:
+            throw Problem(TesseraError(.keyExpired, "The API key has expired; use a live key of the tenant."), headers: challenge)
+        case .granted(let tenant, let grant):
+            guard grant.scope.allows(scope) else {
+                throw Problem(
+                    TesseraError(.insufficientScope, "This needs a key of scope '\(scope.rawValue)' or wider; this key's scope is '\(grant.scope.rawValue)'."),
+                    headers: [.wwwAuthenticate: "Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"\(scope.rawValue)\""]
+                )
+            }
+            return (tenant, grant)
+        }
     }
 }
 

@@ -27,22 +27,62 @@ extension Catalog {
         }
     }
 
-    /// The tenant a key belongs to, or nil for an unknown key. Known keys are answered
-    /// from memory for a few seconds (see `TenantKeyCache`).
-    package func tenant(forKey key: APIKey) async throws(TesseraError) -> Tenant? {
-        guard APIKey.looksValid(key.value) else { return nil }
+    /// What a key is: a live key of a tenant (with its grant), or why not.
+    package enum Authentication: Sendable, Equatable {
+        case granted(Tenant, KeyGrant)
+        case unknown
+        case revoked
+        case expired
+
+        /// The tenant, when the key is live.
+        package var tenant: Tenant? {
+            if case .granted(let tenant, _) = self { return tenant }
+            return nil
+        }
+    }
+
+    /// Authenticates a key. Live keys are answered from memory for a few seconds (see
+    /// `TenantKeyCache`), never past their expiry.
+    package func authenticate(_ key: APIKey) async throws(TesseraError) -> Authentication {
+        guard APIKey.looksValid(key.value) else { return .unknown }
         let hash = key.storedHash
-        let cached = self.keys.tenant(hash: hash)
-        if let tenant = cached.tenant { return tenant }
-        let tenant = try await self.run {
+        let now = Date()
+        let cached = self.keys.grant(hash: hash, now: now)
+        if let (tenant, grant) = cached.granted { return .granted(tenant, grant) }
+        let found = try await self.run { () -> (Tenant, KeyGrant, Date?, Date?)? in
             let rows = try await self.client.query(
-                "SELECT \(unescaped: Self.tenantColumns) FROM tenant_by_key_hash(\(hash))",
+                "SELECT \(unescaped: Self.tenantColumns), key_id, key_scope, key_expires_at, key_revoked_at FROM tenant_by_key_hash(\(hash))",
                 logger: self.logger
             )
-            return try await Self.firstTenant(rows)
+            for try await (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt, keyID, scope, expiresAt, revokedAt) in rows.decode(
+                (Int64, String, Bool, Int, Int64, Int, Int, Date, Int64, String, Date?, Date?).self
+            ) {
+                let tenant = Tenant(
+                    id: id,
+                    name: name,
+                    settings: .init(
+                        autoCreateAttributes: autoCreate,
+                        retentionMonths: retention,
+                        maxEntities: maxEntities,
+                        maxAttributes: maxAttributes,
+                        maxPointsPerSecond: maxRate
+                    ),
+                    createdAt: createdAt
+                )
+                return (tenant, KeyGrant(keyID: keyID, scope: KeyScope(rawValue: scope) ?? .read), expiresAt, revokedAt)
+            }
+            return nil
         }
-        if let tenant { self.keys.remember(tenant, hash: hash, generation: cached.generation) }
-        return tenant
+        guard let (tenant, grant, expiresAt, revokedAt) = found else { return .unknown }
+        if revokedAt != nil { return .revoked }
+        if let expiresAt, expiresAt <= now { return .expired }
+        self.keys.remember(tenant, grant: grant, keyExpiresAt: expiresAt, hash: hash, generation: cached.generation)
+        return .granted(tenant, grant)
+    }
+
+    /// The tenant a live key belongs to; nil for an unknown, revoked or expired key.
+    package func tenant(forKey key: APIKey) async throws(TesseraError) -> Tenant? {
+        try await self.authenticate(key).tenant
     }
 
     package func tenant(named name: String) async throws(TesseraError) -> Tenant? {
@@ -55,7 +95,7 @@ extension Catalog {
         }
     }
 
-    /// Replaces a tenant's API key: the old key stops working at once.
+    /// Re-issues a tenant's key `default` (scope admin): the old one is revoked at once.
     package func rotateKey(tenantName name: String) async throws(TesseraError) -> (Tenant, APIKey)? {
         let key = APIKey.generate()
         self.keys.removeAll()

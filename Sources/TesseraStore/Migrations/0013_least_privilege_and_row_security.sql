@@ -105,7 +105,7 @@ GRANT SELECT, DELETE ON entity_values_ts, entity_jsonb, entity_hot_numbers TO te
 GRANT INSERT ON ingest_quarantine TO tessera_app;
 GRANT INSERT ON entity_values_ingest TO tessera_app;
 GRANT SELECT, DELETE ON ingest_flushed_batches TO tessera_app;
-GRANT DELETE ON ingest_fenced_batches TO tessera_app;
+GRANT SELECT, DELETE ON ingest_fenced_batches TO tessera_app;
 GRANT SELECT, INSERT, UPDATE ON heartbeat TO tessera_app;
 GRANT SELECT ON schema_migrations TO tessera_app;
 GRANT USAGE ON SEQUENCE ingest_batch_seq TO tessera_app;
