@@ -84,13 +84,17 @@ package enum AggregateReads {
              ORDER BY 1\(groupEntity ? ", 2" : "")
              LIMIT $6
             """
-        let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
-        var result = [Row]()
-        for try await (bucket, key, values) in rows.decode((Int64, String?, String).self) {
-            guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
-            result.append(Row(bucketMicros: bucket, entityKey: key, values: parsed))
+        // In a transaction of the tenant's, not with the setting in the statement: a scan
+        // of many points may then run in parallel (see TenantScope).
+        return try await TenantScope.transaction(tenant: tenantID, on: connection, logger: logger) { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            var result = [Row]()
+            for try await (bucket, key, values) in rows.decode((Int64, String?, String).self) {
+                guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
+                result.append(Row(bucketMicros: bucket, entityKey: key, values: parsed))
+            }
+            return result
         }
-        return result
     }
 
     static let hourMicros: Int64 = 3_600_000_000
@@ -164,12 +168,15 @@ package enum AggregateReads {
              ORDER BY bucket
              LIMIT $8
             """
-        let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
-        var result = [Row]()
-        for try await (bucket, values) in rows.decode((Int64, String).self) {
-            guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
-            result.append(Row(bucketMicros: bucket, entityKey: nil, values: parsed))
+        // The edges read points: in a transaction of the tenant's, as `aggregate` does.
+        return try await TenantScope.transaction(tenant: tenantID, on: connection, logger: logger) { connection in
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            var result = [Row]()
+            for try await (bucket, values) in rows.decode((Int64, String).self) {
+                guard case .array(let parsed) = try JSONReader.parse(Array(values.utf8)) else { continue }
+                result.append(Row(bucketMicros: bucket, entityKey: nil, values: parsed))
+            }
+            return result
         }
-        return result
     }
 }
