@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 [ -x /usr/lib/postgresql/15/bin/psql ] || need+=(postgresql-client-15)
+# pgaudit: the local cluster logs every DDL statement and role change with it.
+[ -f /usr/lib/postgresql/15/lib/pgaudit.so ] || need+=(postgresql-15-pgaudit)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 # Redis 7 for the cache (the local cluster starts it; the cache tests need it). The
 # package's own service is disabled below: `tessera cluster up` runs its own redis-server.

@@ -30,6 +30,12 @@ package enum TestCluster {
         return fresh
     }
 
+    /// The shared cluster's primary's log (what pgaudit writes to).
+    package static func serverLog() throws -> String {
+        guard let path = primaryLogFile.withLock({ $0 }) else { return "" }
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
     private static let state = State()
 
     private actor State {
@@ -55,6 +61,7 @@ package enum TestCluster {
         }
         let status = try await cluster.up()
         ServerRole.register(status)
+        primaryLogFile.withLock { $0 = status.primary?.logFile }
         let url = try DatabaseURL(parsing: status.primary!.url)
         try await withTestClient(url: url) { client in
             _ = try await Migrator(client: client, logger: quietLogger).migrate()
@@ -75,6 +82,7 @@ package enum TestCluster {
 }
 
 private let exitDirectory = LockedValue<String?>(nil)
+private let primaryLogFile = LockedValue<String?>(nil)
 
 /// A logger that stays silent: tests assert on values, not log lines.
 /// Silent, unless `TESSERA_TEST_LOG` names a level (`trace` … `critical`): then the

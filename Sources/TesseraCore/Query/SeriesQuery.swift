@@ -82,7 +82,7 @@ package struct SeriesQuery: Sendable, Equatable {
         return text
     }
 
-    private static func time(_ text: String, parameter: String) throws(TesseraError) -> Int64 {
+    package static func time(_ text: String, parameter: String) throws(TesseraError) -> Int64 {
         if let micros = Timestamps.queryMicros(parameter: text) { return micros }
         // A "+02:00" offset sent unescaped arrives as " 02:00" once the query string is decoded.
         let hint = text.contains(" ") ? " In a URL, write + as %2B." : ""

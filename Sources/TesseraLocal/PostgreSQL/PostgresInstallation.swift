@@ -6,6 +6,13 @@ struct PostgresInstallation: Sendable {
 
     func tool(_ name: String) -> String { self.binDirectory + "/" + name }
 
+    /// Whether a loadable module (`pgaudit`, say) is installed beside these binaries
+    /// (Debian: `/usr/lib/postgresql/15/lib/<name>.so`).
+    func hasLibrary(_ name: String) -> Bool {
+        let libraries = (self.binDirectory as NSString).deletingLastPathComponent + "/lib/"
+        return FileManager.default.fileExists(atPath: libraries + name + ".so")
+    }
+
     /// `TESSERA_PG_BINDIR` when given, else Debian's versioned folder, else `pg_config --bindir`.
     static func locate(override: String? = nil) throws -> PostgresInstallation {
         var candidates = [String]()

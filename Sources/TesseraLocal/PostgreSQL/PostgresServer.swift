@@ -163,7 +163,9 @@ struct PostgresServer {
     }
 
     private func writeSettings() throws {
-        try self.writeOwned(self.dataDirectory + "/tessera.conf", self.settings)
+        var settings = self.settings
+        if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
+        try self.writeOwned(self.dataDirectory + "/tessera.conf", settings)
     }
 
     private func writePort(_ port: Int) throws {
@@ -194,11 +196,13 @@ struct PostgresServer {
     /// The roles of migration 0013 (README: Security), made unless they exist:
     /// `tessera_owner`, which owns the schema (no login: the superuser migrates as a
     /// member of it), and `tessera_app`, which the server logs in as: no superuser, no
-    /// BYPASSRLS, owns nothing. Its password is (re)set to `appPassword`.
+    /// BYPASSRLS, owns nothing. Its password is (re)set to `appPassword`, with pgaudit's
+    /// logging off for this session so that the password stays out of the server's log.
     func ensureRoles(port: Int, appPassword: String) throws {
         try self.superuserSQL(
             port: port,
             """
+            SET pgaudit.log TO 'none';
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tessera_owner') THEN CREATE ROLE tessera_owner NOLOGIN; END IF;
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tessera_app') THEN

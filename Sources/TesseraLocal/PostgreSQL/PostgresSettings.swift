@@ -39,6 +39,17 @@ enum PostgresSettings {
 
         """
 
+    /// pgaudit (Debian's `postgresql-15-pgaudit`), when installed: every DDL statement and
+    /// every change of roles and grants, by whom, in the server's log (`AUDIT: SESSION,…`).
+    /// Tenants' data access is audited by Tessera itself (`audit_log`).
+    static let audit = """
+        shared_preload_libraries = 'pgaudit'
+        pgaudit.log = 'ddl, role'             # schema changes; roles and grants (the cluster sets tessera_app's password with it off)
+        pgaudit.log_catalog = off             # not the catalog reads of psql and drivers
+        pgaudit.log_parameter = off
+
+        """
+
     /// For test clusters: the same shape, small memory and no fsync, so a suite
     /// starts in seconds and leaves the machine's memory to the tests.
     static let test = """

@@ -9,17 +9,28 @@ import TesseraStore
 /// metrics outermost (it sees the final status), then problem responses, then auth.
 package func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies) -> Router<TesseraRequestContext> {
     let router = Router(context: TesseraRequestContext.self)
+    router.add(middleware: RequestIDMiddleware())
     router.add(middleware: RequestMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
 
     OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics).addRoutes(to: router)
-    InfluxController(catalog: dependencies.catalog, services: dependencies.ingest).addRoutes(to: router.group().add(middleware: InfluxProblemMiddleware()))
+    InfluxController(catalog: dependencies.catalog, services: dependencies.ingest, audit: dependencies.audit).addRoutes(
+        to: router.group().add(middleware: InfluxProblemMiddleware())
+    )
 
     let v1 = router.group("v1")
     TenantController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
-        .addRoutes(to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken)))
+        .addRoutes(
+            to: v1.group("tenants").add(middleware: AdminAuthMiddleware(adminToken: configuration.adminToken))
+                .add(middleware: AuditMiddleware(trail: dependencies.audit, actor: .admin, tenantFromPath: true))
+        )
 
-    let tenantScoped = v1.group().add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits))
+    // Every request with a tenant's key is audited, once answered.
+    let audited = AuditMiddleware(trail: dependencies.audit, actor: .key)
+    let tenantScoped = v1.group().add(
+        middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits, audit: dependencies.audit)
+    )
+    .add(middleware: audited)
     AttributeController(catalog: dependencies.catalog, attributes: dependencies.reads.attributes, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: tenantScoped.group("attributes").add(middleware: CommitPositionMiddleware(primary: dependencies.primary)))
     let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
@@ -34,15 +45,24 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     // Filters and aggregates may read and render up to 100k rows: off the connection's event loop.
     // A query is a POST that only reads: scope read.
     let readers = v1.group().add(
-        middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: dependencies.ingest.limits, requirement: .scope(.read))
-    )
+        middleware: TenantAuthMiddleware(
+            catalog: dependencies.catalog,
+            limits: dependencies.ingest.limits,
+            requirement: .scope(.read),
+            audit: dependencies.audit
+        )
+    ).add(middleware: audited)
     QueryController(reads: dependencies.reads, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: readers.group("query").add(middleware: GlobalExecutorMiddleware()))
     IngestController(services: dependencies.ingest, primary: dependencies.primary)
         .addRoutes(to: tenantScoped.group("ingest").add(middleware: GlobalExecutorMiddleware()))
     let limits = dependencies.ingest.limits
-    KeyController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes)
-        .addRoutes(to: v1.group("keys").add(middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: limits, requirement: .scope(.admin))))
+    let admins = v1.group().add(
+        middleware: TenantAuthMiddleware(catalog: dependencies.catalog, limits: limits, requirement: .scope(.admin), audit: dependencies.audit)
+    )
+    .add(middleware: audited)
+    KeyController(catalog: dependencies.catalog, maxBodyBytes: configuration.maxBodyBytes).addRoutes(to: admins.group("keys"))
+    AuditController(primary: dependencies.primary).addRoutes(to: admins.group("audit"))
     return router
 }
 
@@ -81,6 +101,8 @@ package func buildApplication(
     if let redis = dependencies.redis { app.addServices(redis) }
     app.addServices(dependencies.readPools)
     app.addServices(dependencies.lagMonitor)
+    // The audit trail outlives the pipeline's drain too: it appends what is left last.
+    app.addServices(dependencies.audit)
     app.addServices(
         PartitionMaintainer(client: dependencies.primary, logger: logger),
         HeartbeatWriter(primary: dependencies.primary, logger: logger),

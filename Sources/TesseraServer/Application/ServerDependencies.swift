@@ -20,6 +20,8 @@ package struct ServerDependencies: Sendable {
     package var lagMonitor: LagMonitor
     /// The Redis pool behind the read cache, when there is one (a service).
     package var redis: RedisClient?
+    /// The audit trail's batches of entries (a service).
+    package var audit: AuditTrail
 
     /// The read cache: where Redis is and how long entries live.
     package struct CacheSettings: Sendable {
@@ -80,6 +82,7 @@ package struct ServerDependencies: Sendable {
         self.primary = primary
         self.catalog = Catalog(client: primary, logger: logger)
         self.migrator = try Migrator(client: primary, logger: logger)
+        self.audit = AuditTrail(client: primary, logger: logger)
         self.metrics = metrics
         let resolver = IngestResolver(client: primary, rules: resolverRules, logger: logger)
         var nodes = [ReadNode(name: "primary", role: .primary, client: Self.readPool(primaryURL, readTopology, logger))]

@@ -9,11 +9,21 @@ package struct TesseraRequestContext: RequestContext {
     package var tenant: Tenant?
     /// The key the request authenticated with (which one, its scope); with `tenant`.
     package var keyGrant: KeyGrant?
+    /// The request's id: the client's `X-Request-Id` when it sent a usable one, else made
+    /// here (`RequestIDMiddleware`); answered in `X-Request-Id`, logged, audited.
+    package var requestID: String
+    /// The peer's address, when the connection has one.
+    package var clientAddress: String?
+    /// When the server received the request.
+    package var receivedAt: Date
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.tenant = nil
         self.keyGrant = nil
+        self.requestID = RequestID.make()
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
+        self.receivedAt = Date()
     }
 
     package var responseEncoder: JSONEncoder { JSONCoding.encoder }

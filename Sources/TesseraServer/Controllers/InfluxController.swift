@@ -16,6 +16,7 @@ struct InfluxController {
     static let version = "1.8.10-tessera"
     let catalog: Catalog
     let services: IngestServices
+    let audit: AuditTrail
 
     func addRoutes(to router: RouterGroup<TesseraRequestContext>) {
         // Decoding a write's lines is long CPU work: off the connection's event loop.
@@ -31,8 +32,42 @@ struct InfluxController {
     }
 
     @Sendable func write(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        let tenant = try await self.authenticate(request, needs: .write)
-        return try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, context: context, tenant: tenant) }
+        let (tenant, grant) = try await self.authenticate(request, needs: .write)
+        var context = context
+        context.tenant = tenant
+        context.keyGrant = grant
+        let authorized = context
+        return try await self.audited(request, authorized) {
+            try await self.services.limits.withRequestSlot(tenant: tenant.id) { try await self.write(request, context: authorized, tenant: tenant) }
+        }
+    }
+
+    /// Records the request in the audit trail once answered, as `AuditMiddleware` does
+    /// for the routes behind `TenantAuthMiddleware`.
+    private func audited(_ request: Request, _ context: TesseraRequestContext, _ handle: () async throws -> Response) async throws -> Response {
+        func record(_ status: Int) {
+            self.audit.record(
+                AuditEntry(
+                    tenantID: context.tenant?.id,
+                    keyID: context.keyGrant?.keyID,
+                    actor: .key,
+                    action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
+                    target: request.uri.path,
+                    status: status,
+                    clientAddress: context.clientAddress,
+                    requestID: context.requestID,
+                    at: context.receivedAt
+                )
+            )
+        }
+        do {
+            let response = try await handle()
+            record(Int(response.status.code))
+            return response
+        } catch {
+            record(AuditMiddleware.status(of: error))
+            throw error
+        }
     }
 
     private func write(_ request: Request, context: TesseraRequestContext, tenant: Tenant) async throws -> Response {
@@ -63,7 +98,15 @@ struct InfluxController {
     }
 
     @Sendable func query(_ request: Request, context: TesseraRequestContext) async throws -> Response {
-        _ = try await self.authenticate(request, needs: .read)
+        let (tenant, grant) = try await self.authenticate(request, needs: .read)
+        var context = context
+        context.tenant = tenant
+        context.keyGrant = grant
+        let authorized = context
+        return try await self.audited(request, authorized) { try await self.answerQuery(request, context: authorized) }
+    }
+
+    private func answerQuery(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         var statement = request.uri.queryParameters.get("q") ?? ""
         if statement.isEmpty {
             // Clients POST the statement as a form: q=CREATE+DATABASE+...
@@ -87,12 +130,12 @@ struct InfluxController {
 
     /// The tenant of the request's key, if its scope allows `scope`; InfluxDB's clients
     /// read the problem's code in `error` (`authorization failed` for a missing key).
-    private func authenticate(_ request: Request, needs scope: KeyScope) async throws -> Tenant {
+    private func authenticate(_ request: Request, needs scope: KeyScope) async throws -> (Tenant, KeyGrant) {
         guard let key = Self.credential(request) else { throw TesseraError(.unauthorized, "authorization failed") }
         let authentication = try await self.catalog.authenticate(APIKey(value: key))
         // What InfluxDB answers for a bad token; revoked, expired and too narrow keys say so.
         if authentication == .unknown { throw TesseraError(.unauthorized, "authorization failed") }
-        return try await KeyCheck.granted(authentication, needs: scope).0
+        return try KeyCheck.granted(authentication, needs: scope)
     }
 
     /// The key from any of the places Influx clients put credentials.

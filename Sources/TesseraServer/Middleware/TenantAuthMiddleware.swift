@@ -28,11 +28,15 @@ package struct TenantAuthMiddleware: RouterMiddleware {
     /// Requests in flight per tenant: past the limit, 429.
     let limits: TenantLimits
     let requirement: Requirement
+    /// Where a request refused for its key's scope is recorded (the tenant's trail shows
+    /// what its keys tried); the requests let through are `AuditMiddleware`'s.
+    let audit: AuditTrail?
 
-    package init(catalog: Catalog, limits: TenantLimits, requirement: Requirement = .byMethod) {
+    package init(catalog: Catalog, limits: TenantLimits, requirement: Requirement = .byMethod, audit: AuditTrail? = nil) {
         self.catalog = catalog
         self.limits = limits
         self.requirement = requirement
+        self.audit = audit
     }
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -42,10 +46,29 @@ package struct TenantAuthMiddleware: RouterMiddleware {
                 headers: [.wwwAuthenticate: "Bearer realm=\"tessera\""]
             )
         }
-        let (tenant, grant) = try await KeyCheck.granted(
-            try await self.catalog.authenticate(APIKey(value: token)),
-            needs: self.requirement.scope(for: request.method)
-        )
+        let authentication = try await self.catalog.authenticate(APIKey(value: token))
+        let tenant: Tenant
+        let grant: KeyGrant
+        do {
+            (tenant, grant) = try KeyCheck.granted(authentication, needs: self.requirement.scope(for: request.method))
+        } catch {
+            if case .granted(let refusedTenant, let refusedGrant) = authentication, let audit = self.audit {
+                audit.record(
+                    AuditEntry(
+                        tenantID: refusedTenant.id,
+                        keyID: refusedGrant.keyID,
+                        actor: .key,
+                        action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
+                        target: request.uri.path,
+                        status: AuditMiddleware.status(of: error),
+                        clientAddress: context.clientAddress,
+                        requestID: context.requestID,
+                        at: context.receivedAt
+                    )
+                )
+            }
+            throw error
+        }
         var context = context
         context.tenant = tenant
         context.keyGrant = grant

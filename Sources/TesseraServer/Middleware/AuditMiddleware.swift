@@ -1,0 +1,55 @@
+import Hummingbird
+import TesseraCore
+import TesseraStore
+
+/// Records each request of its routes in the audit trail once answered: the tenant and key
+/// (or the admin token), the route and path, the status, the client's address, the request
+/// id and when it arrived. A request that failed is recorded with the status it got.
+package struct AuditMiddleware: RouterMiddleware {
+    package typealias Context = TesseraRequestContext
+
+    let trail: AuditTrail
+    let actor: AuditEntry.Actor
+    /// For admin routes: the tenant a path names (`/v1/tenants/{id}`), if any.
+    let tenantFromPath: Bool
+
+    package init(trail: AuditTrail, actor: AuditEntry.Actor, tenantFromPath: Bool = false) {
+        self.trail = trail
+        self.actor = actor
+        self.tenantFromPath = tenantFromPath
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            self.record(request, context, status: Int(response.status.code))
+            return response
+        } catch {
+            self.record(request, context, status: Self.status(of: error))
+            throw error
+        }
+    }
+
+    static func status(of error: any Error) -> Int {
+        if let error = error as? TesseraError { return error.code.httpStatus }
+        return Int((error as? any HTTPResponseError)?.status.code ?? 500)
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int) {
+        var tenant = context.tenant?.id
+        if tenant == nil, self.tenantFromPath, let id = context.parameters.get("id").flatMap(Int64.init) { tenant = id }
+        self.trail.record(
+            AuditEntry(
+                tenantID: tenant,
+                keyID: context.keyGrant?.keyID,
+                actor: self.actor,
+                action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
+                target: request.uri.path,
+                status: status,
+                clientAddress: context.clientAddress,
+                requestID: context.requestID,
+                at: context.receivedAt
+            )
+        )
+    }
+}
