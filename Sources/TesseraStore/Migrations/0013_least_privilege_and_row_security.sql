@@ -34,7 +34,7 @@ BEGIN
 END
 $$;
 
--- Every table (partitions included), sequence and function of the schema to tessera_owner
+-- Every table (partitions included), sequence, statistics object and function of the schema to tessera_owner
 -- (indexes and the sequences of identity columns follow their tables; objects of
 -- extensions stay theirs).
 DO $$
@@ -53,6 +53,13 @@ BEGIN
                        CASE object.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
                                            WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
                        object.name);
+    END LOOP;
+    FOR object IN
+        SELECT format('%I.%I', n.nspname, s.stxname) AS name
+          FROM pg_statistic_ext AS s JOIN pg_namespace AS n ON n.oid = s.stxnamespace
+         WHERE n.nspname = 'public'
+    LOOP
+        EXECUTE format('ALTER STATISTICS %s OWNER TO tessera_owner', object.name);
     END LOOP;
     FOR object IN
         SELECT p.oid::regprocedure AS name

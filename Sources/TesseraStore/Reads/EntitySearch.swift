@@ -138,7 +138,8 @@ package enum EntitySearch {
     }
 
     /// The plan's conditions on the slot columns, binds $4 on. Each slot also names
-    /// its index's tenant expression (`tenant_id * 16 + slot`, see migration 0009):
+    /// its index's tenant key (`k<slot>`, stored as `tenant_id * 16 + slot`: migrations 0009 and
+    /// 0016, which says why a column and not the expression: row-level security):
     /// with it PostgreSQL may AND the bitmaps of two slots' indexes.
     private static func slotConditions(_ plan: NumberIndexPlan, appendingTo bindings: inout PostgresBindings) -> String {
         var next = 4
@@ -146,7 +147,7 @@ package enum EntitySearch {
             bindings.append(condition.value)
             defer { next += 1 }
             let slot = condition.slot
-            return "h.tenant_id * 16 + \(slot) = $1 * 16 + \(slot) AND h.n\(slot) \(condition.op.rawValue) $\(next)"
+            return "h.k\(slot) = $1 * 16 + \(slot) AND h.n\(slot) \(condition.op.rawValue) $\(next)"
         }.joined(separator: " AND ")
     }
 }
