@@ -74,6 +74,14 @@ import Testing
             } while cursor != nil
             let all = try await Self.trail(client, key: tenant.key, query: "?limit=1000").compactMap { $0["id"] as? Int }
             #expect(paged == Array(all.prefix(paged.count)) && paged.count >= entries.count)
+            // A revoked key's attempts are in its tenant's trail too.
+            #expect(try await client.send(.delete, "/v1/keys/\(reader.id)", key: tenant.key).status == .noContent)
+            let refused = try await client.send(.get, "/v1/entities/dev-1", key: reader.key)
+            try refused.expectProblem("key_revoked", .unauthorized)
+            let refusedID = try #require(refused.headers[HTTPField.Name("X-Request-Id")!])
+            await dependencies.audit.appendPending()
+            let afterRevocation = try await Self.trail(client, key: tenant.key, query: "?limit=1000")
+            #expect(afterRevocation.contains { $0["request_id"] as? String == refusedID && $0["status"] as? Int == 401 && $0["key_id"] as? Int == reader.id })
         }
     }
 

@@ -66,9 +66,9 @@ import Testing
             // This server remembers the key as good for its cache entry's 5 s; the server
             // that revoked it refuses it at once.
             #expect(try await here.authenticate(key).tenant?.id == tenant.id)
-            #expect(try await elsewhere.authenticate(key) == .revoked)
+            #expect(try await elsewhere.authenticate(key) == .revoked(tenant, keyID: stored.id))
             clock.advance(by: .seconds(5) + .milliseconds(1))
-            #expect(try await here.authenticate(key) == .revoked)
+            #expect(try await here.authenticate(key) == .revoked(tenant, keyID: stored.id))
             #expect(try await here.authenticate(admin).tenant?.id == tenant.id)
         }
     }

@@ -52,11 +52,11 @@ package struct TenantAuthMiddleware: RouterMiddleware {
         do {
             (tenant, grant) = try KeyCheck.granted(authentication, needs: self.requirement.scope(for: request.method))
         } catch {
-            if case .granted(let refusedTenant, let refusedGrant) = authentication, let audit = self.audit {
+            if let (refusedTenant, refusedKey) = Self.keyOfATenant(authentication), let audit = self.audit {
                 audit.record(
                     AuditEntry(
                         tenantID: refusedTenant.id,
-                        keyID: refusedGrant.keyID,
+                        keyID: refusedKey,
                         actor: .key,
                         action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
                         target: request.uri.path,
@@ -79,6 +79,18 @@ package struct TenantAuthMiddleware: RouterMiddleware {
     }
 }
 
+extension TenantAuthMiddleware {
+    /// The tenant and key of a refusal the tenant's trail should show: a key of its own
+    /// that was revoked, has expired, or is too narrow; nil for an unknown key.
+    static func keyOfATenant(_ authentication: Catalog.Authentication) -> (Tenant, Int64)? {
+        switch authentication {
+        case .granted(let tenant, let grant): (tenant, grant.keyID)
+        case .revoked(let tenant, let keyID), .expired(let tenant, let keyID): (tenant, keyID)
+        case .unknown: nil
+        }
+    }
+}
+
 /// What an authentication means for a request that needs a scope: the tenant and grant,
 /// or the problem to answer.
 enum KeyCheck {
@@ -87,9 +99,9 @@ enum KeyCheck {
         switch authentication {
         case .unknown:
             throw Problem(TesseraError(.unauthorized, "The API key is not valid."), headers: challenge)
-        case .revoked:
+        case .revoked(_, _):
             throw Problem(TesseraError(.keyRevoked, "The API key was revoked (or replaced by a rotation); use a live key of the tenant."), headers: challenge)
-        case .expired:
+        case .expired(_, _):
             throw Problem(TesseraError(.keyExpired, "The API key has expired; use a live key of the tenant."), headers: challenge)
         case .granted(let tenant, let grant):
             guard grant.scope.allows(scope) else {

@@ -31,8 +31,10 @@ extension Catalog {
     package enum Authentication: Sendable, Equatable {
         case granted(Tenant, KeyGrant)
         case unknown
-        case revoked
-        case expired
+        /// A key of this tenant, revoked (or replaced by a rotation).
+        case revoked(Tenant, keyID: Int64)
+        /// A key of this tenant, past its expiry.
+        case expired(Tenant, keyID: Int64)
 
         /// The tenant, when the key is live.
         package var tenant: Tenant? {
@@ -74,8 +76,8 @@ extension Catalog {
             return nil
         }
         guard let (tenant, grant, expiresAt, revokedAt) = found else { return .unknown }
-        if revokedAt != nil { return .revoked }
-        if let expiresAt, expiresAt <= now { return .expired }
+        if revokedAt != nil { return .revoked(tenant, keyID: grant.keyID) }
+        if let expiresAt, expiresAt <= now { return .expired(tenant, keyID: grant.keyID) }
         self.keys.remember(tenant, grant: grant, keyExpiresAt: expiresAt, hash: hash, generation: cached.generation)
         return .granted(tenant, grant)
     }
