@@ -46,19 +46,7 @@ struct InfluxController {
     /// for the routes behind `TenantAuthMiddleware`.
     private func audited(_ request: Request, _ context: TesseraRequestContext, _ handle: () async throws -> Response) async throws -> Response {
         func record(_ status: Int) {
-            self.audit.record(
-                AuditEntry(
-                    tenantID: context.tenant?.id,
-                    keyID: context.keyGrant?.keyID,
-                    actor: .key,
-                    action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
-                    target: request.uri.path,
-                    status: status,
-                    clientAddress: context.clientAddress,
-                    requestID: context.requestID,
-                    at: context.receivedAt
-                )
-            )
+            self.audit.record(AuditEntry(request, context, actor: .key, tenantID: context.tenant?.id, keyID: context.keyGrant?.keyID, status: status))
         }
         do {
             let response = try await handle()

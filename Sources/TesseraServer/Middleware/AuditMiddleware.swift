@@ -38,18 +38,23 @@ package struct AuditMiddleware: RouterMiddleware {
     private func record(_ request: Request, _ context: Context, status: Int) {
         var tenant = context.tenant?.id
         if tenant == nil, self.tenantFromPath, let id = context.parameters.get("id").flatMap(Int64.init) { tenant = id }
-        self.trail.record(
-            AuditEntry(
-                tenantID: tenant,
-                keyID: context.keyGrant?.keyID,
-                actor: self.actor,
-                action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
-                target: request.uri.path,
-                status: status,
-                clientAddress: context.clientAddress,
-                requestID: context.requestID,
-                at: context.receivedAt
-            )
+        self.trail.record(AuditEntry(request, context, actor: self.actor, tenantID: tenant, keyID: context.keyGrant?.keyID, status: status))
+    }
+}
+
+extension AuditEntry {
+    /// The entry of a request as answered: its route and path, address, id and arrival time.
+    init(_ request: Request, _ context: TesseraRequestContext, actor: Actor, tenantID: Int64?, keyID: Int64?, status: Int) {
+        self.init(
+            tenantID: tenantID,
+            keyID: keyID,
+            actor: actor,
+            action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
+            target: request.uri.path,
+            status: status,
+            clientAddress: context.clientAddress,
+            requestID: context.requestID,
+            at: context.receivedAt
         )
     }
 }

@@ -54,17 +54,7 @@ package struct TenantAuthMiddleware: RouterMiddleware {
         } catch {
             if let (refusedTenant, refusedKey) = Self.keyOfATenant(authentication), let audit = self.audit {
                 audit.record(
-                    AuditEntry(
-                        tenantID: refusedTenant.id,
-                        keyID: refusedKey,
-                        actor: .key,
-                        action: "\(request.method.rawValue) \(context.endpointPath ?? request.uri.path)",
-                        target: request.uri.path,
-                        status: AuditMiddleware.status(of: error),
-                        clientAddress: context.clientAddress,
-                        requestID: context.requestID,
-                        at: context.receivedAt
-                    )
+                    AuditEntry(request, context, actor: .key, tenantID: refusedTenant.id, keyID: refusedKey, status: AuditMiddleware.status(of: error))
                 )
             }
             throw error
