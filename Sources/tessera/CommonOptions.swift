@@ -76,6 +76,11 @@ struct OperatorError: Error, CustomStringConvertible {
 extension DatabaseURL {
     /// Error text for ArgumentParser from a parse failure.
     static func parsed(_ text: String) throws -> DatabaseURL {
-        do { return try DatabaseURL(parsing: text) } catch { throw ValidationError(error.description) }
+        let url: DatabaseURL
+        do { url = try DatabaseURL(parsing: text) } catch { throw ValidationError(error.description) }
+        if let rootCertificate = url.rootCertificate, !FileManager.default.isReadableFile(atPath: rootCertificate) {
+            throw ValidationError("The database URL's sslrootcert \(rootCertificate) is not a readable file.")
+        }
+        return url
     }
 }

@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: DatabaseOptions
     @Option(help: "Address to listen on (env TESSERA_HOST).") var host: String?
     @Option(help: "Port to listen on (env TESSERA_PORT).") var port: Int?
+    @Option(help: "PEM certificate (chain) to serve HTTPS with, with --tls-key (env TESSERA_TLS_CERT).") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert (env TESSERA_TLS_KEY).") var tlsKey: String?
     @Option(help: "Streaming replicas of the embedded cluster (env TESSERA_REPLICAS, default 2).") var replicas: Int?
     @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
     @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
@@ -32,6 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // Certificate files are checked before anything starts.
+        let tls: ServerTLS?
+        switch (self.tlsCert ?? environment.tlsCertificateFile, self.tlsKey ?? environment.tlsKeyFile) {
+        case (nil, nil): tls = nil
+        case (let certificate?, let key?):
+            do { tls = try ServerTLS(certificateFile: certificate, keyFile: key) } catch { throw ValidationError(error.description) }
+        default: throw ValidationError("HTTPS needs both --tls-cert and --tls-key (or TESSERA_TLS_CERT and TESSERA_TLS_KEY).")
+        }
         var startedCluster: LocalCluster?
         // The server connects as `url`'s role (tessera_app under row-level security);
         // migrations run as `migrationURL`'s (README: Security).
@@ -86,8 +96,15 @@ struct ServeCommand: AsyncParsableCommand {
         if environment.cacheEnabled, let redisURL {
             let parsed: RedisURL
             do { parsed = try RedisURL(parsing: redisURL) } catch { throw ValidationError(error.description) }
+            var redis = RedisClient.Configuration(url: parsed)
+            if let caFile = environment.redisCAFile {
+                guard FileManager.default.isReadableFile(atPath: caFile) else {
+                    throw ValidationError("TESSERA_REDIS_CA_FILE \(caFile) is not a readable file.")
+                }
+                redis.trust(caFile: caFile)
+            }
             cache = .init(
-                redis: .init(url: parsed),
+                redis: redis,
                 cache: .init(
                     entityTTL: .seconds(environment.cacheEntityTTLSeconds),
                     slidingEntityTTL: environment.cacheEntityTTLSliding,
@@ -102,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
                 migrationURL: migrationURL,
                 topology: topology,
                 cache: cache,
+                tls: tls,
                 environment: environment,
                 registry: registry,
                 logger: logger
@@ -121,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         migrationURL: DatabaseURL,
         topology: ServerDependencies.ReadTopology,
         cache: ServerDependencies.CacheSettings?,
+        tls: ServerTLS?,
         environment: TesseraEnvironment,
         registry: PrometheusCollectorRegistry,
         logger: Logger
@@ -151,7 +170,8 @@ struct ServeCommand: AsyncParsableCommand {
             adminToken: adminToken.value,
             maxBodyBytes: environment.maxBodyBytes,
             handlersOnEventLoop: environment.handlersOnEventLoop,
-            idleTimeout: .seconds(Int64(max(1, environment.httpIdleTimeoutSeconds)))
+            idleTimeout: .seconds(Int64(max(1, environment.httpIdleTimeoutSeconds))),
+            tls: tls
         )
         let dependencies = try ServerDependencies(
             primaryURL: url,
@@ -168,7 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
         let demo = self.demo
         let directory = self.options.resolvedDirectory
         app.beforeServerStarts {
-            let base = "http://\(configuration.host):\(configuration.port)"
+            let base = "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)"
             if let kept = adminToken.file {
                 if adminToken.generatedNow {
                     // Shown once, when it is made; later starts say only where it is kept.

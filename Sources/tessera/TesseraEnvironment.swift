@@ -28,6 +28,11 @@ struct TesseraEnvironment {
     var analyticsTimeoutMilliseconds: Int
     /// Redis for the read cache (else the embedded cluster's, when it runs one).
     var redisURL: String?
+    /// PEM file of the CA a `rediss://` server's certificate must chain to.
+    var redisCAFile: String?
+    /// PEM files of the server's certificate (chain) and private key: HTTPS.
+    var tlsCertificateFile: String?
+    var tlsKeyFile: String?
     var cacheEnabled: Bool
     var cacheEntityTTLSeconds: Int
     var cacheQueryTTLSeconds: Int
@@ -71,6 +76,9 @@ struct TesseraEnvironment {
         self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
         self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
         self.redisURL = value("TESSERA_REDIS_URL")
+        self.redisCAFile = value("TESSERA_REDIS_CA_FILE")
+        self.tlsCertificateFile = value("TESSERA_TLS_CERT")
+        self.tlsKeyFile = value("TESSERA_TLS_KEY")
         self.cacheEnabled = isOn("TESSERA_CACHE")
         self.cacheEntityTTLSeconds = value("TESSERA_CACHE_ENTITY_TTL_S").flatMap(Int.init) ?? 300
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60

@@ -11,14 +11,12 @@ import Testing
 /// `rediss://` against a real Redis with TLS (ElastiCache's in-transit encryption,
 /// here with a test CA made by `openssl`), and ACL users (`AUTH user password`).
 @Suite struct RedisTLSTests {
-    static let hasOpenSSL = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
-
-    @Test(.enabled(if: hasOpenSSL, "needs the openssl tool to make a test CA"))
+    @Test(.enabled(if: TestCertificates.available, "needs the openssl tool to make a test CA"))
     func redissVerifiesTheServerAndCarriesCommands() async throws {
-        let directory = NSTemporaryDirectory() + "tessera-tests-\(getpid())-tls-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await offloaded { try Self.makeCertificates(in: directory) }
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let directory = certificates.directory
+        let (certificate, key) = try await certificates.server("server", names: ["DNS:localhost", "IP:127.0.0.1"])
 
         let tlsPort = try Ports.free()
         let password = "tls-test-password"
@@ -28,9 +26,9 @@ import Testing
             password: password,
             settings: RedisSettings.test + """
                 tls-port \(tlsPort)
-                tls-cert-file \(directory)/server.crt
-                tls-key-file \(directory)/server.key
-                tls-ca-cert-file \(directory)/ca.crt
+                tls-cert-file \(certificate)
+                tls-key-file \(key)
+                tls-ca-cert-file \(certificates.authority)
                 tls-auth-clients no
 
                 """,
@@ -40,7 +38,7 @@ import Testing
         defer { try? RedisServer.stop(directory: server.directory, name: "redis-tls", logger: quietLogger) }
 
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates([try NIOSSLCertificate(file: directory + "/ca.crt", format: .pem)])
+        tls.trustRoots = .certificates([try NIOSSLCertificate(file: certificates.authority, format: .pem)])
         for host in ["localhost", "127.0.0.1"] {
             let url = try RedisURL(parsing: "rediss://:\(password)@\(host == "localhost" ? host : "127.0.0.1"):\(tlsPort)/2")
             #expect(url.tls)
@@ -62,12 +60,11 @@ import Testing
             )
         } throws: { ($0 as? RedisError)?.kind == .connection }
 
-        // The pool over TLS.
+        // The pool over TLS, trusting the CA's file as `TESSERA_REDIS_CA_FILE` makes it.
         let pooled = try RedisURL(parsing: "rediss://:\(password)@localhost:\(tlsPort)/0")
-        let client = RedisClient(
-            configuration: .init(url: pooled, connections: 2, commandTimeout: .seconds(5), connectTimeout: .seconds(5), tls: tls),
-            logger: quietLogger
-        )
+        var configuration = RedisClient.Configuration(url: pooled, connections: 2, commandTimeout: .seconds(5), connectTimeout: .seconds(5))
+        configuration.trust(caFile: certificates.authority)
+        let client = RedisClient(configuration: configuration, logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await client.run() }
             defer { group.cancelAll() }
@@ -100,35 +97,5 @@ import Testing
         _ = try await admin.send(["ACL", "DELUSER", .string(user)])
         _ = try await admin.send(["DEL", .string("acl:\(user)")])
         await admin.close()
-    }
-
-    /// A CA, and a server certificate it signed for `localhost` and 127.0.0.1.
-    private static func makeCertificates(in directory: String) throws {
-        let openssl = "/usr/bin/openssl"
-        try Command(
-            executable: openssl,
-            arguments: [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", directory + "/ca.key", "-out", directory + "/ca.crt", "-days", "2", "-subj", "/CN=Tessera Test CA",
-            ]
-        ).check()
-        try Command(
-            executable: openssl,
-            arguments: [
-                "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", directory + "/server.key", "-out", directory + "/server.csr", "-subj", "/CN=localhost",
-            ]
-        ).check()
-        FileManager.default.createFile(
-            atPath: directory + "/server.ext",
-            contents: Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8)
-        )
-        try Command(
-            executable: openssl,
-            arguments: [
-                "x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.crt", "-CAkey", directory + "/ca.key",
-                "-CAcreateserial", "-out", directory + "/server.crt", "-days", "2", "-extfile", directory + "/server.ext",
-            ]
-        ).check()
     }
 }

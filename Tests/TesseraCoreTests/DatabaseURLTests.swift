@@ -29,6 +29,15 @@ import Testing
         #expect(url.description.contains("%2A%2A%2A%2A") || url.description.contains("****"))
     }
 
+    @Test func verifyingModesKeepTheirMeaningAndTheirCA() throws {
+        let url = try DatabaseURL(parsing: "postgres://app@db.example.com/t?sslmode=verify-full&sslrootcert=/etc/ssl/rds%20ca.pem")
+        #expect(url.tls == .verifyFull)
+        #expect(url.rootCertificate == "/etc/ssl/rds ca.pem")
+        #expect(try DatabaseURL(parsing: url.urlString) == url)
+        #expect(try DatabaseURL(parsing: "postgres://h/d?sslmode=verify-ca").tls == .verifyCA)
+        #expect(try DatabaseURL(parsing: "postgres://h/d?sslmode=verify-full&sslrootcert=system").rootCertificate == nil)
+    }
+
     @Test(arguments: ["mysql://x", "postgres://host:99999/db", "postgres://host:abc/db", "postgres:///db", "postgres://h/db?sslmode=maybe"])
     func rejectsBadURLs(_ text: String) {
         #expect(throws: TesseraError.self) { try DatabaseURL(parsing: text) }

@@ -33,6 +33,7 @@ enum APITester {
         overHTTP: Bool = false,
         tenantLimits: TenantLimits = TenantLimits(),
         resolverRules: IngestResolver.Rules = .init(),
+        tls: ServerTLS? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -53,16 +54,17 @@ enum APITester {
             logger: quietLogger
         )
         let app = buildApplication(
-            configuration: .init(adminToken: self.adminToken, maxBodyBytes: 64 * 1024),
+            configuration: .init(adminToken: self.adminToken, maxBodyBytes: 64 * 1024, tls: tls),
             dependencies: dependencies,
             logger: quietLogger
         )
         // `overHTTP`: a real server on a free port and real connections, so the handlers
         // run where the server runs them (on their connection's event loop); otherwise
-        // the router is called directly.
+        // the router is called directly. With `tls` the framework's client speaks plain
+        // HTTP to an HTTPS port: the test brings a client of its own.
         try await withTestClient(url: url) { superuser in
             let inspected = TestServerDependencies(server: dependencies, primary: superuser)
-            try await app.test(overHTTP ? .live : .router) { client in try await body(client, inspected) }
+            try await app.test(overHTTP || tls != nil ? .live : .router) { client in try await body(client, inspected) }
         }
     }
 }

@@ -31,6 +31,12 @@ extension RedisClient {
             self.tls = tls
         }
 
+        /// For `rediss://`: trusts the CA(s) in a PEM file (ElastiCache's, or one of your
+        /// own) instead of the system's; the host name is still checked.
+        package mutating func trust(caFile: String) {
+            self.tls.trustRoots = .file(caFile)
+        }
+
         /// Waits between failed connects: `initial`, doubling, at most `maximum`;
         /// each shortened by up to a quarter at random, so many servers that lost
         /// Redis together do not reconnect in step.

@@ -1,5 +1,10 @@
 /// A PostgreSQL connection URL, `postgres://user:password@host:port/database?sslmode=...`,
 /// parsed without I/O. `postgresql://` is accepted too.
+///
+/// `sslmode` means what it means to libpq: `prefer` and `require` encrypt without
+/// checking who answers; `verify-ca` checks the server's certificate against the CA in
+/// `sslrootcert` (a PEM file; the system's CAs without it), `verify-full` also that it
+/// names the host.
 package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     package var host: String
     package var port: Int
@@ -7,11 +12,16 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     package var password: String?
     package var database: String
     package var tls: TLSMode
+    /// `sslrootcert`: the PEM file of the CA(s) a `verify-ca`/`verify-full` server
+    /// certificate must chain to; nil (or `system`): the system's.
+    package var rootCertificate: String?
 
     package enum TLSMode: String, Sendable {
         case disable
         case prefer
         case require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
     }
 
     package init(
@@ -20,7 +30,8 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         username: String,
         password: String? = nil,
         database: String,
-        tls: TLSMode = .disable
+        tls: TLSMode = .disable,
+        rootCertificate: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -28,6 +39,7 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         self.password = password
         self.database = database
         self.tls = tls
+        self.rootCertificate = rootCertificate
     }
 
     package init(parsing text: String) throws(TesseraError) {
@@ -77,19 +89,38 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             }
         }
         var tls = TLSMode.prefer
+        var rootCertificate: String?
         for item in query.split(separator: "&") {
             let pair = item.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, pair[0] == "sslmode" || pair[0] == "tls" else { continue }
-            switch pair[1] {
-            case "disable", "false": tls = .disable
-            case "allow", "prefer": tls = .prefer
-            case "require", "verify-ca", "verify-full", "true": tls = .require
+            guard pair.count == 2 else { continue }
+            switch pair[0] {
+            case "sslmode", "tls":
+                switch pair[1] {
+                case "disable", "false": tls = .disable
+                case "allow", "prefer": tls = .prefer
+                case "require", "true": tls = .require
+                case "verify-ca": tls = .verifyCA
+                case "verify-full": tls = .verifyFull
+                default:
+                    throw TesseraError(.invalidParameter, "Unknown sslmode '\(NameRules.printable(String(pair[1])))' in the database URL.")
+                }
+            case "sslrootcert":
+                let path = Self.percentDecoded(pair[1])
+                rootCertificate = path == "system" ? nil : path
             default:
-                throw TesseraError(.invalidParameter, "Unknown sslmode '\(NameRules.printable(String(pair[1])))' in the database URL.")
+                continue
             }
         }
         let database = path.isEmpty ? username : Self.percentDecoded(path)
-        self.init(host: String(host), port: port, username: username, password: password, database: database, tls: tls)
+        self.init(
+            host: String(host),
+            port: port,
+            username: username,
+            password: password,
+            database: database,
+            tls: tls,
+            rootCertificate: rootCertificate
+        )
     }
 
     /// The URL as text, with the password included (for configuration files and status output).
@@ -97,7 +128,10 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         var text = "postgres://" + URLPercentEncoding.encode(self.username)
         if let password { text += ":" + URLPercentEncoding.encode(password) }
         text += "@\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(self.port)/" + URLPercentEncoding.encode(self.database)
-        if self.tls != .prefer { text += "?sslmode=\(self.tls.rawValue)" }
+        var parameters = [String]()
+        if self.tls != .prefer { parameters.append("sslmode=\(self.tls.rawValue)") }
+        if let rootCertificate { parameters.append("sslrootcert=" + URLPercentEncoding.encode(rootCertificate)) }
+        if !parameters.isEmpty { text += "?" + parameters.joined(separator: "&") }
         return text
     }
 

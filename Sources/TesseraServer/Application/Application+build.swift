@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import TesseraCore
 import TesseraRouting
@@ -82,15 +83,17 @@ package func buildApplication(
         if BearerToken.constantTimeEquals(token, adminToken) { return true }
         return (try? await catalog.tenant(forKey: APIKey(value: token))) != nil
     }
+    let server = HTTPServerBuilder.http1(
+        configuration: .init(
+            additionalChannelHandlers: [ExpectContinueHandler(verify: continueVerifier)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
+        ),
+        onEventLoop: configuration.handlersOnEventLoop,
+        tls: configuration.tls?.configuration
+    )
     var app = Application(
         router: buildRouter(configuration: configuration, dependencies: dependencies),
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [ExpectContinueHandler(verify: continueVerifier)],
-                idleTimeout: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1)))
-            ),
-            onEventLoop: configuration.handlersOnEventLoop
-        ),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tessera"),
         logger: logger
     )

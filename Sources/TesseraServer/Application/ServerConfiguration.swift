@@ -12,6 +12,9 @@ package struct ServerConfiguration: Sendable {
     package var handlersOnEventLoop: Bool
     /// A connection that sends nothing for this long is closed.
     package var idleTimeout: Duration
+    /// HTTPS with this certificate and key; nil: plain HTTP (behind a TLS-terminating
+    /// load balancer, or on loopback).
+    package var tls: ServerTLS?
 
     package init(
         host: String = "127.0.0.1",
@@ -19,7 +22,8 @@ package struct ServerConfiguration: Sendable {
         adminToken: String,
         maxBodyBytes: Int = 1 << 20,
         handlersOnEventLoop: Bool = true,
-        idleTimeout: Duration = .seconds(60)
+        idleTimeout: Duration = .seconds(60),
+        tls: ServerTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -27,5 +31,6 @@ package struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.handlersOnEventLoop = handlersOnEventLoop
         self.idleTimeout = idleTimeout
+        self.tls = tls
     }
 }

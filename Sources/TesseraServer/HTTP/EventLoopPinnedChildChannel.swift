@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 
@@ -24,13 +25,19 @@ struct EventLoopPinnedChildChannel<Base: ServerChildChannel>: ServerChildChannel
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 whose request handlers run on their connection's event loop
-    /// (`onEventLoop`), or on Swift's global concurrent executor as Hummingbird's
+    /// HTTP/1.1, over TLS when `tls` is given (HummingbirdTLS's channel, NIOSSL's handler
+    /// first in the pipeline), whose request handlers run on their connection's event
+    /// loop (`onEventLoop`), or on Swift's global concurrent executor as Hummingbird's
     /// `.http1` does.
-    static func http1(configuration: HTTP1Channel.Configuration, onEventLoop: Bool) -> HTTPServerBuilder {
-        guard onEventLoop else { return .http1(configuration: configuration) }
-        return .init { responder in
-            EventLoopPinnedChildChannel(base: HTTP1Channel(responder: responder, configuration: configuration))
+    static func http1(configuration: HTTP1Channel.Configuration, onEventLoop: Bool, tls: TLSConfiguration?) -> HTTPServerBuilder {
+        .init { responder in
+            let http = HTTP1Channel(responder: responder, configuration: configuration)
+            switch (tls, onEventLoop) {
+            case (nil, false): return http
+            case (nil, true): return EventLoopPinnedChildChannel(base: http)
+            case (let tls?, false): return try TLSChannel(http, tlsConfiguration: tls)
+            case (let tls?, true): return EventLoopPinnedChildChannel(base: try TLSChannel(http, tlsConfiguration: tls))
+            }
         }
     }
 }

@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import NIOSSL
 import PostgresNIO
 import Synchronization
 import TesseraCore
@@ -35,21 +34,7 @@ package final class StagingLink: Sendable {
     private static let nextID = Atomic<Int>(1)
 
     package init(url: DatabaseURL, deadline: Duration = .seconds(30), logger: Logger) throws {
-        let tls: PostgresConnection.Configuration.TLS =
-            switch url.tls {
-            case .disable: .disable
-            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
-        var configuration = PostgresConnection.Configuration(
-            host: url.host,
-            port: url.port,
-            username: url.username,
-            password: url.password,
-            database: url.database,
-            tls: tls
-        )
-        configuration.options.connectTimeout = .seconds(5)
+        var configuration = try PostgresConnection.Configuration(url: url)
         // A COPY PostgreSQL still runs ten minutes on is cancelled there: one the server
         // gave up on cannot commit after its batch's fence is pruned (IngestPipeline.settle).
         configuration.options.additionalStartupParameters = [("synchronous_commit", "off"), ("statement_timeout", "600000")]
