@@ -17,6 +17,8 @@ import Testing
     static let requests = 400
 
     struct TenantB {
+        /// The data subject B's entities are tagged with.
+        static let subject = "person-b"
         var id: Int
         var key: String
         var entityKeys: [String]
@@ -72,7 +74,7 @@ import Testing
         let keyID = b.keyIDs[random.next(b.keyIDs.count)]
         let cursor = [b.seriesCursor, b.filterCursor, b.auditCursor, "\(entityID)", "0", "-1"][random.next(6)]
         let attribute = ["secret", "level", "b_only", "temp"][random.next(4)]
-        switch random.next(17) {
+        switch random.next(22) {
         case 0: return (.get, "/v1/entities/\(entity)", nil)
         case 1: return (.get, "/v1/entities/\(entity)?attributes=\(attribute),b_only&consistency=strong", nil)
         case 2: return (.get, "/v1/entities/\(entity)/series/\(attribute)?cursor=\(cursor)", nil)
@@ -101,6 +103,11 @@ import Testing
                 .post, "/v1/ingest?durability=\(random.next(2) == 0 ? "safe" : "fast")",
                 #"{"points": [{"entity": "\#(entity)", "attribute": "secret", "value": "a-was-here"}]}"#
             )
+        case 16: return (.delete, "/v1/entities/\(entity)/series/\(attribute)", nil)
+        case 17: return (.get, "/v1/entities/\(entity)/export", nil)
+        case 18: return (.get, "/v1/subjects/\(TenantB.subject)", nil)
+        case 19: return (.get, "/v1/subjects/\(TenantB.subject)/export", nil)
+        case 20: return (.delete, "/v1/subjects/\(TenantB.subject)", nil)
         default: return (.get, "/v1/keys", nil)
         }
     }
@@ -165,9 +172,10 @@ import Testing
         let id = Int64(tenant)
         var lines = [String]()
         for query: PostgresQuery in [
-            "SELECT entity_id::text || ' ' || external_key || ' ' || coalesce(entity_type, '-') || ' ' || version || ' ' || is_deleted FROM entities WHERE tenant_id = \(id) ORDER BY 1",
+            "SELECT entity_id::text || ' ' || external_key || ' ' || coalesce(entity_type, '-') || ' ' || coalesce(subject, '-') || ' ' || version || ' ' || is_deleted FROM entities WHERE tenant_id = \(id) ORDER BY 1",
             "SELECT entity_id::text || ' ' || attrs::text FROM entity_jsonb WHERE tenant_id = \(id) ORDER BY 1",
             "SELECT count(*)::text || ' ' || coalesce(sum(value_decimal), 0)::text FROM entity_values_ts WHERE tenant_id = \(id)",
+            "SELECT count(*)::text FROM series_erasures WHERE tenant_id = \(id)",
             "SELECT name || ' ' || value_type || ' ' || hot || ' ' || coalesce(description, '-') FROM attributes WHERE tenant_id = \(id) ORDER BY 1",
             "SELECT key_id::text || ' ' || (revoked_at IS NULL)::text FROM api_keys WHERE tenant_id = \(id) ORDER BY 1",
         ] {

@@ -11,7 +11,10 @@ import Testing
 /// the schema nor run programs.
 @Suite struct RowSecurityTests {
     /// Every table that holds a tenant's data and the server's role may read.
-    static let readable = ["tenants", "attributes", "entities", "entity_values_ts", "entity_jsonb", "entity_hot_numbers", "entity_values_hourly"]
+    static let readable = [
+        "tenants", "attributes", "entities", "entity_values_ts", "entity_jsonb", "entity_hot_numbers", "entity_values_hourly",
+        "series_erasures",
+    ]
 
     /// Two tenants with a row in every tenant table, written as the superuser; returns their ids.
     static func twoTenants(_ superuser: PostgresClient) async throws -> (Int64, Int64) {
@@ -41,6 +44,13 @@ import Testing
                 """
                 INSERT INTO entity_values_hourly (tenant_id, attribute_id, hour, count, sum, min, max, first_ts, first_value, last_ts, last_value)
                 SELECT tenant_id, attribute_id, date_trunc('hour', now()), 1, 21.5, 21.5, 21.5, now(), 21.5, now(), 21.5 FROM attributes WHERE tenant_id = \(id)
+                """
+            )
+            try await superuser.query(
+                """
+                INSERT INTO series_erasures (tenant_id, entity_id, attribute_id, from_ts, to_ts, erased_at)
+                SELECT e.tenant_id, e.entity_id, a.attribute_id, '-infinity', 'infinity', now()
+                  FROM entities e JOIN attributes a USING (tenant_id) WHERE e.tenant_id = \(id)
                 """
             )
             ids.append(id)

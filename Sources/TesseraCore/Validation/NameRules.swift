@@ -7,6 +7,7 @@ package enum NameRules {
     package static let maxAttributeNameLength = 128
     package static let maxEntityKeyLength = 256
     package static let maxEntityTypeLength = 64
+    package static let maxSubjectLength = 256
     package static let maxTenantNameLength = 64
     package static let maxUnitLength = 32
     package static let maxDescriptionLength = 1_024
@@ -21,6 +22,11 @@ package enum NameRules {
 
     package static func validateEntityType(_ type: String) throws(TesseraError) {
         try self.validateName(type, field: "entity type", maxLength: self.maxEntityTypeLength)
+    }
+
+    /// A data subject's id: what `validateName` allows, up to 256 bytes.
+    package static func validateSubject(_ subject: String) throws(TesseraError) {
+        try self.validateName(subject, field: "subject", maxLength: self.maxSubjectLength)
     }
 
     package static func validateTenantName(_ name: String) throws(TesseraError) {

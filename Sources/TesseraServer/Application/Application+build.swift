@@ -43,6 +43,19 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     )
     .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
     EntityReadController(reads: dependencies.reads).addRoutes(to: tenantScoped.group("entities"))
+    ErasureController(
+        catalog: dependencies.catalog,
+        attributes: dependencies.reads.attributes,
+        resolver: dependencies.ingest.resolver,
+        feed: dependencies.ingest.pipeline.feed
+    )
+    .addRoutes(entities: tenantScoped.group("entities").add(middleware: commitPosition), subjects: tenantScoped.group("subjects"))
+    // Exports stream pages of up to 5,000 points: off the connection's event loop.
+    ExportController(catalog: dependencies.catalog, reads: dependencies.reads)
+        .addRoutes(
+            entities: tenantScoped.group("entities").add(middleware: GlobalExecutorMiddleware()),
+            subjects: tenantScoped.group("subjects").add(middleware: GlobalExecutorMiddleware())
+        )
     // Filters and aggregates may read and render up to 100k rows: off the connection's event loop.
     // A query is a POST that only reads: scope read.
     let readers = v1.group().add(

@@ -14,6 +14,8 @@ struct EntityController {
     struct UpsertBody: Decodable {
         var key: String
         var type: String?
+        /// The data subject (README: Security, "Erasure"); "" clears it.
+        var subject: String?
     }
 
     func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
@@ -24,7 +26,7 @@ struct EntityController {
     @Sendable func upsert(_ request: Request, context: TesseraRequestContext) async throws -> EditedResponse<EntityResponse> {
         let tenant = try context.requireTenant()
         let body = try await JSONBody.decode(UpsertBody.self, from: request, limit: self.maxBodyBytes)
-        let (entity, created) = try await self.catalog.upsertEntity(key: body.key, type: body.type, tenant: tenant)
+        let (entity, created) = try await self.catalog.upsertEntity(key: body.key, type: body.type, subject: body.subject, tenant: tenant)
         return EditedResponse(status: created ? .created : .ok, response: EntityResponse(entity))
     }
 

@@ -104,6 +104,7 @@ struct EntityResponse: ResponseEncodable {
     var id: Int64
     var key: String
     var type: String?
+    var subject: String?
     var version: Int64
     var createdAt: Date
     var updatedAt: Date
@@ -112,13 +113,14 @@ struct EntityResponse: ResponseEncodable {
         self.id = entity.id
         self.key = entity.key
         self.type = entity.type
+        self.subject = entity.subject
         self.version = entity.version
         self.createdAt = entity.createdAt
         self.updatedAt = entity.updatedAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, key, type, version
+        case id, key, type, subject, version
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

@@ -4,10 +4,14 @@ import TesseraCore
 
 extension Catalog {
     /// Creates an entity by its external key, or returns the existing one (updating its
-    /// type when a new one is given, and reviving it if it was deleted).
-    package func upsertEntity(key: String, type: String?, tenant: Tenant) async throws(TesseraError) -> (Entity, created: Bool) {
+    /// type and subject when new ones are given, and reviving it if it was deleted).
+    /// `subject`: nil leaves it as it is, "" clears it.
+    package func upsertEntity(key: String, type: String?, subject: String? = nil, tenant: Tenant) async throws(TesseraError) -> (
+        Entity, created: Bool
+    ) {
         try NameRules.validateEntityKey(key)
         if let type { try NameRules.validateEntityType(type) }
+        if let subject, !subject.isEmpty { try NameRules.validateSubject(subject) }
         // Made (or brought back) under the tenant's cap first (migration 0011).
         let admitted = try await self.run {
             let rows = try await self.client.query(
@@ -23,27 +27,34 @@ extension Catalog {
         let result = try await self.run {
             // The tenant's own rows only (row-level security, migration 0013).
             try await TenantScope.transaction(tenant: tenant.id, on: self.client, logger: self.logger) { connection -> (Entity, Bool)? in
-                if madeNow, let type {
-                    // Just made: its type is part of its creation, not a new version of it.
+                let setsSubject = subject != nil
+                if madeNow, type != nil || setsSubject {
+                    // Just made: its type and subject are part of its creation, not a new version of it.
                     try await connection.query(
-                        "UPDATE entities SET entity_type = \(type) WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND entity_type IS NULL",
+                        """
+                        UPDATE entities SET entity_type = coalesce(\(type), entity_type), subject = nullif(\(subject), '')
+                         WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND version = 1
+                           AND entity_type IS NULL AND subject IS NULL
+                        """,
                         logger: self.logger
                     )
                 }
                 let rows = try await connection.query(
                     """
-                    INSERT INTO entities AS e (tenant_id, external_key, entity_type)
-                    VALUES (\(tenant.id), \(key), \(type))
+                    INSERT INTO entities AS e (tenant_id, external_key, entity_type, subject)
+                    VALUES (\(tenant.id), \(key), \(type), nullif(\(subject), ''))
                     ON CONFLICT (tenant_id, external_key) DO UPDATE
                        SET entity_type = coalesce(EXCLUDED.entity_type, e.entity_type),
+                           subject = CASE WHEN \(setsSubject) THEN EXCLUDED.subject ELSE e.subject END,
                            is_deleted = false, version = e.version + 1, updated_at = now()
                      WHERE e.is_deleted OR e.entity_type IS DISTINCT FROM coalesce(EXCLUDED.entity_type, e.entity_type)
+                        OR (\(setsSubject) AND e.subject IS DISTINCT FROM EXCLUDED.subject)
                     RETURNING \(unescaped: Self.entityColumns), (xmax = 0) AS inserted
                     """,
                     logger: self.logger
                 )
-                for try await (id, externalKey, entityType, version, createdAt, updatedAt, inserted) in rows.decode(
-                    (Int64, String, String?, Int64, Date, Date, Bool).self
+                for try await (id, externalKey, entityType, version, createdAt, updatedAt, subject, inserted) in rows.decode(
+                    (Int64, String, String?, Int64, Date, Date, String?, Bool).self
                 ) {
                     let entity = Entity(
                         id: id,
@@ -52,7 +63,8 @@ extension Catalog {
                         type: entityType,
                         version: version,
                         createdAt: createdAt,
-                        updatedAt: updatedAt
+                        updatedAt: updatedAt,
+                        subject: subject
                     )
                     return (entity, inserted)
                 }
@@ -75,8 +87,8 @@ extension Catalog {
                  WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
                 """
             let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            for try await (id, externalKey, entityType, version, createdAt, updatedAt) in rows.decode(
-                (Int64, String, String?, Int64, Date, Date).self
+            for try await (id, externalKey, entityType, version, createdAt, updatedAt, subject) in rows.decode(
+                (Int64, String, String?, Int64, Date, Date, String?).self
             ) {
                 return Entity(
                     id: id,
@@ -85,7 +97,8 @@ extension Catalog {
                     type: entityType,
                     version: version,
                     createdAt: createdAt,
-                    updatedAt: updatedAt
+                    updatedAt: updatedAt,
+                    subject: subject
                 )
             }
             return nil
@@ -113,36 +126,11 @@ extension Catalog {
                 var deleted: (id: Int64, atMicros: Int64)?
                 for try await (id, at) in rows.decode((Int64, Int64).self) { deleted = (id, at) }
                 guard let deleted else { return nil }
-                try await connection.query(
-                    "DELETE FROM entity_jsonb WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)",
-                    logger: self.logger
-                )
-                try await connection.query(
-                    "DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)",
-                    logger: self.logger
-                )
-                let gone = try await connection.query(
-                    """
-                    WITH gone AS (
-                        DELETE FROM entity_values_ts WHERE tenant_id = \(tenant.id) AND entity_id = \(deleted.id)
-                        RETURNING attribute_id, date_bin('1 hour', ts, timestamptz '1970-01-01 00:00:00+00') AS hour
-                    )
-                    SELECT coalesce(array_agg(attribute_id), '{}'), coalesce(array_agg(hour), '{}')
-                      FROM (SELECT DISTINCT attribute_id, hour FROM gone) AS touched
-                    """,
-                    logger: self.logger
-                )
-                for try await (attributes, hours) in gone.decode(([Int32], [Date]).self) where !attributes.isEmpty {
-                    // The hourly rollups those points were counted in.
-                    try await connection.query(
-                        "SELECT refresh_hourly(\(tenant.id), \(attributes)::integer[], \(hours)::timestamptz[])",
-                        logger: self.logger
-                    )
-                }
+                try await Self.erasePoints(of: [deleted.id], tenant: tenant.id, on: connection, logger: self.logger)
                 return deleted
             }
         }
     }
 
-    static let entityColumns = "entity_id, external_key, entity_type, version, created_at, updated_at"
+    static let entityColumns = "entity_id, external_key, entity_type, version, created_at, updated_at, subject"
 }

@@ -1,9 +1,9 @@
 -- The move of a flush: deletes the staged rows (all, or one batch and/or tenant), drops points staged before their
--- entity's delete (reviving entities written after it), upserts the last write of each point into entity_values_ts,
+-- entity's delete (reviving entities written after it) or an erasure of their range (series_erasures), upserts the last write of each point into entity_values_ts,
 -- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (hours in which a
 -- stored value was replaced are returned as replaced_*, not rolled up). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0010_point_identity_and_quarantine.sql (also 0002, 0004, 0005, 0006, 0009).
+-- Last defined in 0017_erasure.sql (also 0002, 0004, 0005, 0006, 0009, 0010).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint)
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint, replaced_tenants bigint[], replaced_attributes integer[], replaced_hours timestamp with time zone[])
  LANGUAGE sql
@@ -24,6 +24,9 @@ AS $function$
           FROM moved AS m
          WHERE NOT EXISTS (SELECT 1 FROM deleted AS d
                             WHERE d.tenant_id = m.tenant_id AND d.entity_id = m.entity_id AND m.ingested_at <= d.deleted_at)
+           AND NOT EXISTS (SELECT 1 FROM series_erasures AS x
+                            WHERE x.tenant_id = m.tenant_id AND x.entity_id = m.entity_id AND x.attribute_id = m.attribute_id
+                              AND m.ts >= x.from_ts AND m.ts < x.to_ts AND m.ingested_at <= x.erased_at)
          ORDER BY m.tenant_id, m.entity_id, m.attribute_id, m.ts, m.ingested_at DESC, m.batch_id DESC
     ), revived AS (
         UPDATE entities AS e SET is_deleted = false, version = e.version + 1, updated_at = clock_timestamp()

@@ -1,0 +1,100 @@
+import HTTPTypes
+import Hummingbird
+import TesseraCore
+import TesseraStore
+
+/// Erasure (README: Security, "Erasure"): `DELETE /v1/entities/{key}/series/{attribute}`
+/// erases a range of one series; `GET /v1/subjects/{subject}` lists a data subject's
+/// entities and `DELETE /v1/subjects/{subject}` erases them all. Every erasure tells the
+/// cache, so no read serves what it removed.
+struct ErasureController {
+    let catalog: Catalog
+    let attributes: AttributeCatalog
+    let resolver: IngestResolver
+    let feed: ProjectionFeed
+
+    func addRoutes(entities: RouterGroup<TesseraRequestContext>, subjects: RouterGroup<TesseraRequestContext>) {
+        entities.delete("{key}/series/{attribute}", use: self.eraseSeries)
+        subjects.get("{subject}", use: self.subject)
+        subjects.delete("{subject}", use: self.eraseSubject)
+    }
+
+    /// `?from=&to=` (RFC 3339; either may be left out): the points with from <= ts < to.
+    @Sendable func eraseSeries(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let key = try context.parameters.decoded("key", field: "entity key")
+        try NameRules.validateEntityKey(key)
+        let name = try context.parameters.decoded("attribute", field: "attribute name")
+        try NameRules.validateAttributeName(name)
+        let parameters = request.uri.queryParameters
+        let range = try SeriesQuery.parse(from: parameters.get("from"), to: parameters.get("to"), limit: nil, cursor: nil, order: nil)
+        let known = try await self.attributes.known(tenant: tenant.id, needing: [name])
+        guard let attribute = known[name] else {
+            throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
+        }
+        guard
+            let erased = try await self.catalog.eraseSeries(
+                key: key,
+                attributeID: attribute.id,
+                fromMicros: range.fromMicros,
+                toMicros: range.toMicros,
+                tenant: tenant
+            )
+        else {
+            throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
+        }
+        let version = max(erased.atMicros, erased.projectionVersion ?? 0)
+        await self.feed.publish(
+            ProjectionChange(
+                tenants: [tenant.id],
+                entities: [.init(tenantID: tenant.id, entityID: erased.entityID, version: version)],
+                atMicros: version
+            )
+        )
+        return Self.json([
+            ("entity", .string(key)),
+            ("attribute", .string(name)),
+            ("erased_points", .number(literal: String(erased.points), isInteger: true)),
+        ])
+    }
+
+    @Sendable func subject(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let subject = try context.parameters.decoded("subject", field: "subject")
+        let entities = try await self.catalog.subjectEntities(subject, tenant: tenant)
+        return Self.json([
+            ("subject", .string(subject)),
+            ("entities", .array(entities.map { .string($0.key) })),
+        ])
+    }
+
+    @Sendable func eraseSubject(_ request: Request, context: TesseraRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let subject = try context.parameters.decoded("subject", field: "subject")
+        let erased = try await self.catalog.eraseSubject(subject, tenant: tenant)
+        guard !erased.entities.isEmpty else {
+            throw TesseraError(.notFound, "No entity is tagged with subject '\(NameRules.printable(subject))'.")
+        }
+        for entity in erased.entities { self.resolver.invalidateEntity(tenant: tenant.id, key: entity.key) }
+        await self.feed.publish(
+            ProjectionChange(
+                tenants: [tenant.id],
+                entities: erased.entities.map { .init(tenantID: tenant.id, entityID: $0.id, version: erased.atMicros) },
+                atMicros: erased.atMicros
+            )
+        )
+        return Self.json([
+            ("subject", .string(subject)),
+            ("erased_entities", .array(erased.entities.map { .string($0.key) })),
+            ("erased_points", .number(literal: String(erased.points), isInteger: true)),
+        ])
+    }
+
+    static func json(_ members: [(String, JSONValue)]) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(members).jsonBytes))
+        )
+    }
+}
