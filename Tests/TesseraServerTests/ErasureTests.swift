@@ -17,7 +17,8 @@ import Testing
         let cache = CacheTests.settings(try await TestRedis.url())
         try await CacheTests.run(cache: cache) { client, dependencies in
             let tenant = try await DeletedEntityWriteTests.tenantWithTempAndHum(client, "erase-range")
-            let points = Self.hours.enumerated().map { #"{"entity":"dev-1","attribute":"temp","value":\#($0.offset + 1),"ts":"\#($0.element)"}"# }
+            let points =
+                Self.hours.enumerated().map { #"{"entity":"dev-1","attribute":"temp","value":\#($0.offset + 1),"ts":"\#($0.element)"}"# }
                 + [#"{"entity":"dev-1","attribute":"hum","value":50,"ts":"\#(Self.hours[3])"}"#]
             let written = try await client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points":[\#(points.joined(separator: ","))]}"#)
             #expect(written.status == .ok)

@@ -6,7 +6,12 @@ extension Catalog {
     /// Creates an entity by its external key, or returns the existing one (updating its
     /// type and subject when new ones are given, and reviving it if it was deleted).
     /// `subject`: nil leaves it as it is, "" clears it.
-    package func upsertEntity(key: String, type: String?, subject: String? = nil, tenant: Tenant) async throws(TesseraError) -> (
+    package func upsertEntity(
+        key: String,
+        type: String?,
+        subject: String? = nil,
+        tenant: Tenant
+    ) async throws(TesseraError) -> (
         Entity, created: Bool
     ) {
         try NameRules.validateEntityKey(key)
