@@ -15,16 +15,16 @@ import Testing
 /// at least a second of slack for a loaded machine.
 @Suite struct ReadCacheTests {
     @Test func entriesExpireAfterTheirTTL() async throws {
-        let configuration = ReadCache.Configuration(entityTTL: .seconds(2), slidingEntityTTL: false, queryTTL: .seconds(2))
+        let configuration = ReadCache.Configuration(entityTTL: .seconds(4), slidingEntityTTL: false, queryTTL: .seconds(4))
         try await Self.withCache(configuration) { cache, redis in
-            await cache.storeEntity(tenant: 1, entityID: 1, version: 1, lagMilliseconds: 0, document: Self.document("brief"))
+            try await Self.store(cache, redis, tenant: 1, entity: 1, "brief")
             let (_, slot) = await cache.query(tenant: 1, kind: "filter", normalized: Self.query)
             await cache.storeQuery(try #require(slot), document: Self.document("result"), lagMilliseconds: 0, nowMicros: Self.nowMicros())
             let ttl = try await Self.pttl(redis, Self.entityKey(cache, tenant: 1, entity: 1))
-            #expect((1...2_000).contains(ttl), "\(ttl) ms left")
+            #expect((1...4_000).contains(ttl), "\(ttl) ms left")
             #expect(Self.text(await cache.entity(tenant: 1, entityID: 1)) == "brief")
             #expect(Self.text(await cache.query(tenant: 1, kind: "filter", normalized: Self.query).0) == "result")
-            try await Task.sleep(for: .milliseconds(2_500))
+            try await Task.sleep(for: .milliseconds(4_500))
             #expect(Self.text(await cache.entity(tenant: 1, entityID: 1)) == nil)
             #expect(Self.text(await cache.query(tenant: 1, kind: "filter", normalized: Self.query).0) == nil)
             #expect(try await redis.get(Self.entityKey(cache, tenant: 1, entity: 1)) == nil)
@@ -32,20 +32,20 @@ import Testing
     }
 
     @Test func aHitRestartsASlidingTTL() async throws {
-        try await Self.withCache(.init(entityTTL: .seconds(2), slidingEntityTTL: true)) { cache, redis in
+        try await Self.withCache(.init(entityTTL: .seconds(4), slidingEntityTTL: true)) { cache, redis in
             let key = Self.entityKey(cache, tenant: 1, entity: 1)
-            await cache.storeEntity(tenant: 1, entityID: 1, version: 1, lagMilliseconds: 0, document: Self.document("popular"))
-            // Read every second for 3 s, past the 2 s TTL: each hit kept the entry.
+            try await Self.store(cache, redis, tenant: 1, entity: 1, "popular")
+            // Read every 1.5 s for 4.5 s, past the 4 s TTL: each hit kept the entry.
             for round in 1...3 {
-                try await Task.sleep(for: .seconds(1))
+                try await Task.sleep(for: .milliseconds(1_500))
                 let before = try await Self.pttl(redis, key)
-                #expect(before <= 1_000, "round \(round): Redis counts the entry down between hits")
+                #expect(before <= 2_500, "round \(round): Redis counts the entry down between hits")
                 #expect(Self.text(await cache.entity(tenant: 1, entityID: 1)) == "popular", "round \(round)")
                 let after = try await Self.pttl(redis, key)
-                #expect(after > before, "round \(round): the hit set the TTL back to 2 s (\(before) ms → \(after) ms)")
+                #expect(after > before, "round \(round): the hit set the TTL back to 4 s (\(before) ms → \(after) ms)")
             }
             // Unread for longer than the TTL: gone.
-            try await Task.sleep(for: .milliseconds(2_500))
+            try await Task.sleep(for: .milliseconds(4_500))
             #expect(Self.text(await cache.entity(tenant: 1, entityID: 1)) == nil)
         }
     }
@@ -54,7 +54,7 @@ import Testing
         // A TTL of 4 s leaves 3 s of slack for the hit at 1 s on a loaded machine.
         try await Self.withCache(.init(entityTTL: .seconds(4), slidingEntityTTL: false)) { cache, redis in
             let key = Self.entityKey(cache, tenant: 1, entity: 1)
-            await cache.storeEntity(tenant: 1, entityID: 1, version: 1, lagMilliseconds: 0, document: Self.document("popular"))
+            try await Self.store(cache, redis, tenant: 1, entity: 1, "popular")
             try await Task.sleep(for: .seconds(1))
             #expect(Self.text(await cache.entity(tenant: 1, entityID: 1)) == "popular")
             // The hit left the TTL running from the store, at least a second ago.
@@ -228,6 +228,16 @@ import Testing
     static let query = #"{"filter":{"attribute":"temp","op":"exists"}}"#
 
     static func document(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    /// Stores an entity's entry, again until Redis holds it: the cache skips a write that
+    /// misses its command timeout, as a loaded machine starting the whole suite can make it.
+    static func store(_ cache: ReadCache, _ redis: RedisClient, tenant: Int64, entity: Int64, _ text: String) async throws {
+        let key = Self.entityKey(cache, tenant: tenant, entity: entity)
+        try await Self.until("Redis holds \(key)") {
+            await cache.storeEntity(tenant: tenant, entityID: entity, version: 1, lagMilliseconds: 0, document: Self.document(text))
+            return try await redis.get(key) != nil
+        }
+    }
 
     /// The document a hit holds, as text; nil on a miss.
     static func text(_ hit: ReadCache.Hit?) -> String? { hit.map { String(buffer: $0.document) } }
