@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
         let migrationURL: DatabaseURL
         var replicaURLs = [DatabaseURL]()
         var redisURL = environment.redisURL
+        var embeddedVault: DatabaseURL?
         if let configured = self.options.resolvedDatabaseURL {
             url = try DatabaseURL.parsed(configured)
             migrationURL = try environment.migrationDatabaseURL.map(DatabaseURL.parsed) ?? url
@@ -68,6 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
             if !wasRunning { startedCluster = cluster }
             migrationURL = try DatabaseURL.parsed(status.primary!.url)
             url = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
+            embeddedVault = url
+            embeddedVault?.database = LocalCluster.keyDatabaseName
             replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
                 .map { try DatabaseURL.parsed($0.appURL ?? $0.url) }
             if redisURL == nil, let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
@@ -78,6 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
                 metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)", "replicas": "\(replicaURLs.count)"]
             )
         }
+        let privacy = try PrivacyConfiguration.resolve(
+            environment: environment,
+            directory: self.options.resolvedDirectory,
+            embeddedVault: embeddedVault
+        )
         let topology = ServerDependencies.ReadTopology(
             replicas: replicaURLs,
             analytics: try environment.analyticsURL.map(DatabaseURL.parsed),
@@ -119,6 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
                 migrationURL: migrationURL,
                 topology: topology,
                 cache: cache,
+                privacy: privacy,
                 tls: tls,
                 environment: environment,
                 registry: registry,
@@ -139,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
         migrationURL: DatabaseURL,
         topology: ServerDependencies.ReadTopology,
         cache: ServerDependencies.CacheSettings?,
+        privacy: ServerDependencies.PrivacySettings?,
         tls: ServerTLS?,
         environment: TesseraEnvironment,
         registry: PrometheusCollectorRegistry,
@@ -163,6 +173,14 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
         }
+        if let privacy {
+            try await withPostgresClient(url: privacy.vaultURL, logger: logger) { client in
+                try await DataKeyVault(client: client, master: privacy.masterKey, logger: logger).prepare()
+            }
+            logger.info("Key vault ready: pii values are encrypted", metadata: ["vault": "\(privacy.vaultURL)"])
+        } else {
+            logger.notice("No master key and key vault: pii attributes' values are refused (README: Security)")
+        }
         let adminToken = try AdminToken.resolve(environment: environment.adminToken, directory: self.options.resolvedDirectory)
         let configuration = ServerConfiguration(
             host: self.host ?? environment.host,
@@ -181,6 +199,7 @@ struct ServeCommand: AsyncParsableCommand {
             tenantLimits: TenantLimits(maxConcurrentRequests: environment.maxConcurrentRequestsPerTenant),
             readTopology: topology,
             cache: cache,
+            privacy: privacy,
             metrics: registry,
             logger: logger
         )

@@ -33,6 +33,10 @@ struct TesseraEnvironment {
     /// PEM files of the server's certificate (chain) and private key: HTTPS.
     var tlsCertificateFile: String?
     var tlsKeyFile: String?
+    /// Crypto-shredding: the master key (base64, or a file of it) and the key vault.
+    var masterKey: String?
+    var masterKeyFile: String?
+    var keyDatabaseURL: String?
     var cacheEnabled: Bool
     var cacheEntityTTLSeconds: Int
     var cacheQueryTTLSeconds: Int
@@ -79,6 +83,9 @@ struct TesseraEnvironment {
         self.redisCAFile = value("TESSERA_REDIS_CA_FILE")
         self.tlsCertificateFile = value("TESSERA_TLS_CERT")
         self.tlsKeyFile = value("TESSERA_TLS_KEY")
+        self.masterKey = value("TESSERA_MASTER_KEY")
+        self.masterKeyFile = value("TESSERA_MASTER_KEY_FILE")
+        self.keyDatabaseURL = value("TESSERA_KEY_DATABASE_URL")
         self.cacheEnabled = isOn("TESSERA_CACHE")
         self.cacheEntityTTLSeconds = value("TESSERA_CACHE_ENTITY_TTL_S").flatMap(Int.init) ?? 300
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60

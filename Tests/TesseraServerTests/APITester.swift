@@ -34,6 +34,7 @@ enum APITester {
         tenantLimits: TenantLimits = TenantLimits(),
         resolverRules: IngestResolver.Rules = .init(),
         tls: ServerTLS? = nil,
+        privacy: ServerDependencies.PrivacySettings? = nil,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -50,6 +51,7 @@ enum APITester {
             tenantLimits: tenantLimits,
             readTopology: readTopology,
             cache: cache,
+            privacy: privacy,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )

@@ -51,6 +51,10 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         case attributeTypeConflict = "attribute_type_conflict"
         case duplicate = "duplicate"
         case quotaExceeded = "quota_exceeded"
+        /// A filter or aggregate on a `pii` attribute (its values are encrypted).
+        case piiAttribute = "pii_attribute"
+        /// A `pii` value, on a server without a master key and key vault.
+        case piiUnavailable = "pii_unavailable"
         case rateLimited = "rate_limited"
         case notReady = "not_ready"
         case unavailable = "unavailable"
@@ -61,7 +65,7 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         package var httpStatus: Int {
             switch self {
             case .invalidJSON, .invalidBody, .invalidName, .invalidParameter, .unknownValueType, .invalidPoint, .invalidValue,
-                .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite:
+                .typeMismatch, .invalidTimestamp, .timestampOutOfRange, .unknownAttribute, .noValidPoints, .partialWrite, .piiAttribute:
                 400
             case .unauthorized, .keyRevoked, .keyExpired: 401
             case .quotaExceeded, .insufficientScope: 403
@@ -72,7 +76,7 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .unsupportedMediaType: 415
             case .rateLimited: 429
             case .internalError: 500
-            case .notReady, .unavailable: 503
+            case .notReady, .unavailable, .piiUnavailable: 503
             case .timeout: 504
             }
         }
@@ -104,6 +108,8 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .attributeTypeConflict: "Attribute type conflict"
             case .duplicate: "Already exists"
             case .quotaExceeded: "Quota exceeded"
+            case .piiAttribute: "Personal data cannot be queried"
+            case .piiUnavailable: "Personal data cannot be stored or read here"
             case .rateLimited: "Too many requests"
             case .notReady: "Not ready"
             case .unavailable: "Service unavailable"

@@ -10,6 +10,9 @@ package struct AttributeDefinition: Sendable, Equatable {
     package var critical: Bool
     package var unit: String?
     package var description: String?
+    /// Personal data: stored encrypted under the entity's data key, never hot, never
+    /// filtered or aggregated on. Fixed at creation.
+    package var pii: Bool
 
     package init(
         name: String,
@@ -17,7 +20,8 @@ package struct AttributeDefinition: Sendable, Equatable {
         hot: Bool = false,
         critical: Bool = false,
         unit: String? = nil,
-        description: String? = nil
+        description: String? = nil,
+        pii: Bool = false
     ) {
         self.name = name
         self.type = type
@@ -25,6 +29,7 @@ package struct AttributeDefinition: Sendable, Equatable {
         self.critical = critical
         self.unit = unit
         self.description = description
+        self.pii = pii
     }
 
     /// Checks every field against the catalog's rules.
@@ -35,6 +40,12 @@ package struct AttributeDefinition: Sendable, Equatable {
         }
         if let description {
             try NameRules.validateFreeText(description, field: "description", maxLength: NameRules.maxDescriptionLength)
+        }
+        if self.pii, self.hot {
+            throw TesseraError(
+                .invalidParameter,
+                "A pii attribute cannot be hot: the projection and its index hold plain values. Read it by naming it (?attributes=)."
+            )
         }
         return self
     }

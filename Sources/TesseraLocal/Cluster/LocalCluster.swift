@@ -66,6 +66,11 @@ package struct LocalCluster: Sendable {
     package let configuration: Configuration
     let logger: Logger
 
+    /// The database of the entities' data keys, beside the data's (`TESSERA_KEY_DATABASE_URL`
+    /// elsewhere). On one instance for development: in production the vault is an instance of
+    /// its own, backed up apart from the data (README: Security, "Crypto-shredding").
+    package static let keyDatabaseName = "tessera_keys"
+
     package init(configuration: Configuration, logger: Logger) {
         var configuration = configuration
         configuration.directory = URL(fileURLWithPath: configuration.directory).standardizedFileURL.path
@@ -141,6 +146,9 @@ package struct LocalCluster: Sendable {
         let port = try server.start(preferredPort: previousPort)
         try server.createDatabase(self.configuration.databaseName, port: port)
         try server.ensureRoles(port: port, appPassword: state.appPassword!)
+        // The key vault of crypto-shredding, owned by the server's role (README: Security).
+        try server.createDatabase(Self.keyDatabaseName, port: port)
+        try server.superuserSQL(port: port, "ALTER DATABASE \(Self.keyDatabaseName) OWNER TO tessera_app")
         state.components["primary"] = .init(kind: "postgresql", role: "primary", port: port, dataDirectory: server.dataDirectory, logFile: server.logFile)
         try stateFile.save(state)
         var slots = [String]()

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Where this machine's PostgreSQL 15 server binaries are.
-struct PostgresInstallation: Sendable {
-    var binDirectory: String
+package struct PostgresInstallation: Sendable {
+    package var binDirectory: String
 
-    func tool(_ name: String) -> String { self.binDirectory + "/" + name }
+    package func tool(_ name: String) -> String { self.binDirectory + "/" + name }
 
     /// Whether a loadable module (`pgaudit`, say) is installed beside these binaries
     /// (Debian: `/usr/lib/postgresql/15/lib/<name>.so`).
@@ -14,7 +14,7 @@ struct PostgresInstallation: Sendable {
     }
 
     /// `TESSERA_PG_BINDIR` when given, else Debian's versioned folder, else `pg_config --bindir`.
-    static func locate(override: String? = nil) throws -> PostgresInstallation {
+    package static func locate(override: String? = nil) throws -> PostgresInstallation {
         var candidates = [String]()
         if let override, !override.isEmpty { candidates.append(override) }
         candidates.append("/usr/lib/postgresql/15/bin")

@@ -39,6 +39,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         catalog: dependencies.catalog,
         resolver: dependencies.ingest.resolver,
         feed: dependencies.ingest.pipeline.feed,
+        vault: dependencies.vault,
         maxBodyBytes: configuration.maxBodyBytes
     )
     .addRoutes(to: tenantScoped.group("entities").add(middleware: commitPosition))
@@ -47,7 +48,8 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         catalog: dependencies.catalog,
         attributes: dependencies.reads.attributes,
         resolver: dependencies.ingest.resolver,
-        feed: dependencies.ingest.pipeline.feed
+        feed: dependencies.ingest.pipeline.feed,
+        vault: dependencies.vault
     )
     .addRoutes(entities: tenantScoped.group("entities").add(middleware: commitPosition), subjects: tenantScoped.group("subjects"))
     // Exports stream pages of up to 5,000 points: off the connection's event loop.
@@ -115,6 +117,7 @@ package func buildApplication(
     // so Redis and the primary must come before it here, and outlive it.
     app.addServices(dependencies.primary)
     if let redis = dependencies.redis { app.addServices(redis) }
+    if let vault = dependencies.vault { app.addServices(vault.client) }
     app.addServices(dependencies.readPools)
     app.addServices(dependencies.lagMonitor)
     // The audit trail outlives the pipeline's drain too: it appends what is left last.

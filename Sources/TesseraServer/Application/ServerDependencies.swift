@@ -22,6 +22,20 @@ package struct ServerDependencies: Sendable {
     package var redis: RedisClient?
     /// The audit trail's batches of entries (a service).
     package var audit: AuditTrail
+    /// The entities' data keys, for `pii` values; nil without a master key and a vault.
+    /// Its pool is a service.
+    package var vault: DataKeyVault?
+
+    /// Where the data keys of `pii` values are kept, and the key that wraps them.
+    package struct PrivacySettings: Sendable {
+        package var vaultURL: DatabaseURL
+        package var masterKey: MasterKey
+
+        package init(vaultURL: DatabaseURL, masterKey: MasterKey) {
+            self.vaultURL = vaultURL
+            self.masterKey = masterKey
+        }
+    }
 
     /// The read cache: where Redis is and how long entries live.
     package struct CacheSettings: Sendable {
@@ -73,6 +87,7 @@ package struct ServerDependencies: Sendable {
         tenantLimits: TenantLimits = TenantLimits(),
         readTopology: ReadTopology = .init(),
         cache cacheSettings: CacheSettings? = nil,
+        privacy: PrivacySettings? = nil,
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
@@ -84,7 +99,15 @@ package struct ServerDependencies: Sendable {
         self.migrator = try Migrator(client: primary, logger: logger)
         self.audit = AuditTrail(client: primary, logger: logger)
         self.metrics = metrics
-        let resolver = IngestResolver(client: primary, rules: resolverRules, logger: logger)
+        let vault = privacy.map {
+            DataKeyVault(
+                client: PostgresClient(configuration: .init(url: $0.vaultURL, maximumConnections: 4), backgroundLogger: logger),
+                master: $0.masterKey,
+                logger: logger
+            )
+        }
+        self.vault = vault
+        let resolver = IngestResolver(client: primary, rules: resolverRules, vault: vault, logger: logger)
         var nodes = [ReadNode(name: "primary", role: .primary, client: Self.readPool(primaryURL, readTopology, logger))]
         for (index, url) in readTopology.replicas.enumerated() {
             nodes.append(ReadNode(name: "replica-\(index + 1)", role: .replica, client: Self.readPool(url, readTopology, logger)))
@@ -110,6 +133,7 @@ package struct ServerDependencies: Sendable {
             router: router,
             attributes: resolver.attributes,
             cache: cache,
+            vault: vault,
             limits: readTopology.limits,
             preparedStatements: readTopology.preparedStatements,
             logger: logger

@@ -15,6 +15,7 @@ struct AttributeController {
         var critical: Bool?
         var unit: String?
         var description: String?
+        var pii: Bool?
     }
 
     func addRoutes(to group: RouterGroup<TesseraRequestContext>) {
@@ -34,7 +35,8 @@ struct AttributeController {
             hot: body.hot ?? false,
             critical: body.critical ?? false,
             unit: body.unit,
-            description: body.description
+            description: body.description,
+            pii: body.pii ?? false
         )
         let (attribute, created) = try await self.catalog.putAttribute(definition, tenant: tenant)
         self.attributes.invalidate(tenant: tenant.id)

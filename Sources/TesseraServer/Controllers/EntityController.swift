@@ -9,6 +9,8 @@ struct EntityController {
     let resolver: IngestResolver
     /// Told of deletions, so the cache forgets the entity.
     let feed: ProjectionFeed
+    /// Where the entity's data key is destroyed (crypto-shredding), when there is a vault.
+    let vault: DataKeyVault?
     let maxBodyBytes: Int
 
     struct UpsertBody: Decodable {
@@ -34,6 +36,10 @@ struct EntityController {
     @Sendable func delete(_ request: Request, context: TesseraRequestContext) async throws -> HTTPResponse.Status {
         let tenant = try context.requireTenant()
         let key = try context.parameters.decoded("key", field: "entity key")
+        // The data key first: once it is gone, no copy of the entity's pii values can be read.
+        if let vault = self.vault, let entity = try await self.catalog.entity(key: key, tenant: tenant) {
+            try await ErasureController.destroyKeys(vault, tenant: tenant.id, entities: [entity.id])
+        }
         guard let deleted = try await self.catalog.deleteEntity(key: key, tenant: tenant) else {
             throw TesseraError(.notFound, "No entity with key '\(NameRules.printable(key))'.")
         }

@@ -61,7 +61,18 @@ struct EntityReadController {
                 )
                 return EntityLookup(state: state, points: points)
             }
-            guard let lookup = served.value else { return CachedReads.Computed(members: nil, served: served) }
+            guard var lookup = served.value else { return CachedReads.Computed(members: nil, served: served) }
+            // pii values (never hot, so never cached) opened with the entity's data key.
+            let personal = Dictionary(nonHot.filter(\.definition.pii).map { ($0.definition.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+            if lookup.points.contains(where: { personal[$0.attribute] != nil }) {
+                let entityID = lookup.state.entity.id
+                let key = try await self.reads.personalKeys(tenant: tenant.id, entities: [entityID])[entityID]
+                for index in lookup.points.indices {
+                    guard let attributeID = personal[lookup.points[index].attribute] else { continue }
+                    lookup.points[index].value =
+                        PIISealer.open(lookup.points[index].value, key: key, tenant: tenant.id, entity: entityID, attribute: attributeID) ?? .null
+                }
+            }
             return CachedReads.Computed(
                 members: Self.document(lookup),
                 served: served,
@@ -127,9 +138,9 @@ struct EntityReadController {
         let prepared = self.reads.preparedStatements
         let served = try await self.reads.read(options) { connection in
             guard let state = try await EntityReads.state(key: key, tenantID: tenant.id, on: connection, prepared: prepared, logger: logger) else {
-                return nil as SeriesReads.Page?
+                return nil as (entityID: Int64, page: SeriesReads.Page)?
             }
-            return try await SeriesReads.points(
+            let page = try await SeriesReads.points(
                 query,
                 entityID: state.entity.id,
                 attributeID: attribute.id,
@@ -137,11 +148,18 @@ struct EntityReadController {
                 on: connection,
                 logger: logger
             )
+            return (state.entity.id, page)
         }
-        guard let page = served.value else {
+        guard let (entityID, page) = served.value else {
             throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
-        let points = page.points.map { JSONValue.object([("ts", .time($0.timeMicros)), ("value", $0.value)]) }
+        var values = page.points.map(\.value)
+        if attribute.definition.pii, !values.isEmpty {
+            // Opened with the entity's data key; null once the entity was erased.
+            let key = try await self.reads.personalKeys(tenant: tenant.id, entities: [entityID])[entityID]
+            values = values.map { PIISealer.open($0, key: key, tenant: tenant.id, entity: entityID, attribute: attribute.id) ?? .null }
+        }
+        let points = zip(page.points, values).map { JSONValue.object([("ts", .time($0.timeMicros)), ("value", $1)]) }
         return ReadResponse.make(
             [
                 ("entity", .string(key)),

@@ -12,6 +12,8 @@ struct ErasureController {
     let attributes: AttributeCatalog
     let resolver: IngestResolver
     let feed: ProjectionFeed
+    /// Where the erased entities' data keys are destroyed (crypto-shredding).
+    let vault: DataKeyVault?
 
     func addRoutes(entities: RouterGroup<TesseraRequestContext>, subjects: RouterGroup<TesseraRequestContext>) {
         entities.delete("{key}/series/{attribute}", use: self.eraseSeries)
@@ -71,7 +73,16 @@ struct ErasureController {
     @Sendable func eraseSubject(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let subject = try context.parameters.decoded("subject", field: "subject")
+        // The data keys first (and again for any entity tagged meanwhile): once they are
+        // gone, no copy of the subject's pii values can be read.
+        if let vault = self.vault {
+            let tagged = try await self.catalog.subjectEntities(subject, tenant: tenant)
+            try await Self.destroyKeys(vault, tenant: tenant.id, entities: tagged.map(\.id))
+        }
         let erased = try await self.catalog.eraseSubject(subject, tenant: tenant)
+        if let vault = self.vault {
+            try await Self.destroyKeys(vault, tenant: tenant.id, entities: erased.entities.map(\.id))
+        }
         guard !erased.entities.isEmpty else {
             throw TesseraError(.notFound, "No entity is tagged with subject '\(NameRules.printable(subject))'.")
         }
@@ -88,6 +99,16 @@ struct ErasureController {
             ("erased_entities", .array(erased.entities.map { .string($0.key) })),
             ("erased_points", .number(literal: String(erased.points), isInteger: true)),
         ])
+    }
+
+    /// Destroys data keys, or answers 503 (nothing is erased then: the client retries).
+    static func destroyKeys(_ vault: DataKeyVault, tenant: Int64, entities: [Int64]) async throws(TesseraError) {
+        do {
+            try await vault.destroy(tenant: tenant, entities: entities)
+        } catch {
+            vault.logger.error("The key vault did not destroy data keys", metadata: ["error": "\(String(reflecting: error))"])
+            throw TesseraError(.piiUnavailable, "The key vault did not answer, so nothing was erased; retry shortly.")
+        }
     }
 
     static func json(_ members: [(String, JSONValue)]) -> Response {

@@ -38,7 +38,11 @@ struct ExportController {
     }
 
     private func export(_ entities: [Entity], tenant: Tenant) async throws -> Response {
-        let names = Dictionary(try await self.catalog.attributes(tenant: tenant).map { ($0.id, $0.definition.name) }, uniquingKeysWith: { a, _ in a })
+        let attributes = try await self.catalog.attributes(tenant: tenant)
+        let names = Dictionary(attributes.map { ($0.id, $0.definition.name) }, uniquingKeysWith: { a, _ in a })
+        let personal = Set(attributes.filter(\.definition.pii).map(\.id))
+        // pii values are opened with their entity's data key (asked for once).
+        let dataKeys = personal.isEmpty ? [:] : try await self.reads.personalKeys(tenant: tenant.id, entities: entities.map(\.id))
         let keys = Dictionary(entities.map { ($0.id, $0.key) }, uniquingKeysWith: { a, _ in a })
         let ids = entities.map(\.id).sorted()
         let reads = self.reads
@@ -68,7 +72,18 @@ struct ExportController {
                             ("entity", .string(keys[point.entityID] ?? "")),
                             ("attribute", .string(names[point.attributeID] ?? "")),
                             ("ts", .time(point.timeMicros)),
-                            ("value", point.value),
+                            (
+                                "value",
+                                personal.contains(point.attributeID)
+                                    ? PIISealer.open(
+                                        point.value,
+                                        key: dataKeys[point.entityID],
+                                        tenant: tenant.id,
+                                        entity: point.entityID,
+                                        attribute: point.attributeID
+                                    ) ?? .null
+                                    : point.value
+                            ),
                         ]).write(to: &bytes)
                         bytes.append(UInt8(ascii: "\n"))
                     }

@@ -28,6 +28,12 @@ struct QueryController {
             guard let attribute = known[name] else {
                 throw TesseraError(.unknownAttribute, "The filter names '\(NameRules.printable(name))', which the tenant has no attribute of.")
             }
+            guard !attribute.definition.pii else {
+                throw TesseraError(
+                    .piiAttribute,
+                    "The filter names '\(NameRules.printable(name))', a pii attribute: its values are encrypted, and personal data is not searched."
+                )
+            }
             guard attribute.definition.hot else {
                 throw TesseraError(
                     .invalidBody,
@@ -64,6 +70,12 @@ struct QueryController {
         let known = try await self.reads.attributes.known(tenant: tenant.id, needing: [query.attribute])
         guard let attribute = known[query.attribute] else {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(query.attribute))'.")
+        }
+        guard !attribute.definition.pii else {
+            throw TesseraError(
+                .piiAttribute,
+                "'\(NameRules.printable(query.attribute))' is a pii attribute: its values are encrypted, and personal data is not aggregated."
+            )
         }
         for function in query.functions where !AggregateReads.supports(function, type: attribute.definition.type) {
             throw TesseraError(

@@ -75,6 +75,7 @@ struct AttributeResponse: ResponseEncodable {
     var type: String
     var hot: Bool
     var critical: Bool
+    var pii: Bool
     var unit: String?
     var description: String?
     var createdAt: Date
@@ -85,13 +86,14 @@ struct AttributeResponse: ResponseEncodable {
         self.type = attribute.definition.type.rawValue
         self.hot = attribute.definition.hot
         self.critical = attribute.definition.critical
+        self.pii = attribute.definition.pii
         self.unit = attribute.definition.unit
         self.description = attribute.definition.description
         self.createdAt = attribute.createdAt
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, type, hot, critical, unit, description
+        case id, name, type, hot, critical, pii, unit, description
         case createdAt = "created_at"
     }
 }

@@ -23,6 +23,8 @@ package struct ReadServices: Sendable {
     package var attributes: AttributeCatalog
     /// The Redis read cache, when one is configured.
     package var cache: ReadCache? { self.cached.cache }
+    /// Opens `pii` values; nil: they are served as null.
+    package var vault: DataKeyVault?
     /// Cache-aside and single-flight for lookups, filters and aggregates.
     let cached: CachedReads
     package var limits: Limits
@@ -37,6 +39,7 @@ package struct ReadServices: Sendable {
         router: ReadRouter,
         attributes: AttributeCatalog,
         cache: ReadCache? = nil,
+        vault: DataKeyVault? = nil,
         limits: Limits = .init(),
         preparedStatements: Bool = true,
         logger: Logger
@@ -44,9 +47,22 @@ package struct ReadServices: Sendable {
         self.router = router
         self.preparedStatements = PreparedStatementPolicy(enabled: preparedStatements)
         self.attributes = attributes
+        self.vault = vault
         self.cached = CachedReads(cache: cache)
         self.limits = limits
         self.logger = logger
+    }
+
+    /// The data keys of these entities, to open their `pii` values with (`PIISealer`);
+    /// none without a vault, or for erased entities (their values are served as null).
+    func personalKeys(tenant: Int64, entities: [Int64]) async throws -> [Int64: DataKey] {
+        guard let vault = self.vault, !entities.isEmpty else { return [:] }
+        do {
+            return try await vault.keys(tenant: tenant, entities: entities, creating: false)
+        } catch {
+            self.logger.error("The key vault did not answer", metadata: ["error": "\(String(reflecting: error))"])
+            throw TesseraError(.piiUnavailable, "The key vault did not answer, so personal data cannot be read now; retry shortly.")
+        }
     }
 
     /// Runs a routed read, turning database failures into client errors: a statement

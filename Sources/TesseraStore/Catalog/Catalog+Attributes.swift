@@ -14,7 +14,7 @@ extension Catalog {
             let rows = try await self.client.query(
                 """
                 SELECT put_attribute(\(tenant.id), \(definition.name), \(definition.type.rawValue), \(definition.hot),
-                                     \(definition.critical), \(definition.unit), \(definition.description))
+                                     \(definition.critical), \(definition.unit), \(definition.description), \(definition.pii))
                 """,
                 logger: self.logger
             )
@@ -32,6 +32,13 @@ extension Catalog {
         }
         if outcome == "type_conflict" {
             throw Self.typeConflict(attribute, requested: definition.type)
+        }
+        if outcome == "pii_conflict" {
+            throw TesseraError(
+                .attributeTypeConflict,
+                "Attribute '\(NameRules.printable(attribute.definition.name))' is \(attribute.definition.pii ? "" : "not ")pii; "
+                    + "whether an attribute holds personal data is fixed at creation. Create an attribute with another name instead."
+            )
         }
         return (attribute, created: outcome == "created")
     }
@@ -53,14 +60,16 @@ extension Catalog {
         }
     }
 
-    static let attributeColumns = "attribute_id, name, value_type, hot, critical, unit, description, created_at, number_slot"
+    static let attributeColumns = "attribute_id, name, value_type, hot, critical, unit, description, created_at, number_slot, pii"
 
     static func decodeAttributes(_ rows: PostgresRowSequence, tenantID: Int64) async throws -> [Attribute] {
         var attributes = [Attribute]()
-        for try await (id, name, type, hot, critical, unit, description, createdAt, slot) in rows.decode(
-            (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?).self
+        for try await (id, name, type, hot, critical, unit, description, createdAt, slot, pii) in rows.decode(
+            (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?, Bool).self
         ) {
-            attributes.append(try Self.attribute(id, tenantID, name, type, hot, critical, unit, description, createdAt, slot))
+            var attribute = try Self.attribute(id, tenantID, name, type, hot, critical, unit, description, createdAt, slot)
+            attribute.definition.pii = pii
+            attributes.append(attribute)
         }
         return attributes
     }

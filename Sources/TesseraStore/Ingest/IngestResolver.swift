@@ -47,10 +47,20 @@ package final class IngestResolver: Sendable {
     let logger: Logger
     /// The tenants' attributes, shared with the reads.
     package let attributes: AttributeCatalog
+    /// The entities' data keys, which seal `pii` values; nil: `pii` values are refused.
+    package let vault: DataKeyVault?
     /// Entity ids by tenant and key; keys compare as bytes, as in the database.
     private let entities = Mutex<(count: Int, byTenant: [Int64: [ExactKey: Int64]])>((0, [:]))
 
-    package init(client: PostgresClient, rules: Rules = .init(), attributes: AttributeCatalog? = nil, clock: ServiceClock = .continuous, logger: Logger) {
+    package init(
+        client: PostgresClient,
+        rules: Rules = .init(),
+        attributes: AttributeCatalog? = nil,
+        vault: DataKeyVault? = nil,
+        clock: ServiceClock = .continuous,
+        logger: Logger
+    ) {
+        self.vault = vault
         self.attributes = attributes ?? AttributeCatalog(client: client, ttl: rules.attributeCacheTTL, clock: clock, logger: logger)
         self.client = client
         self.rules = rules
@@ -155,6 +165,8 @@ package final class IngestResolver: Sendable {
 
         let entityIDs = try await self.entityIDs(for: typed.map(\.0.entityKey), tenant: tenant)
         resolution.rows.reserveCapacity(typed.count)
+        // Rows of pii attributes, sealed below with their entity's data key.
+        var personal = [(row: Int, index: Int)]()
         for (point, attribute, value, time) in typed {
             guard let entityID = entityIDs[ExactKey(point.entityKey)] else {
                 resolution.rejections.append(
@@ -166,8 +178,25 @@ package final class IngestResolver: Sendable {
                 )
                 continue
             }
+            if attribute.definition.pii {
+                guard self.vault != nil else {
+                    resolution.rejections.append(
+                        PointRejection(
+                            index: point.index,
+                            code: TesseraError.Code.piiUnavailable.rawValue,
+                            detail:
+                                "Attribute '\(NameRules.printable(attribute.definition.name))' is pii, and this server has no master key and key vault to encrypt it."
+                        )
+                    )
+                    continue
+                }
+                personal.append((resolution.rows.count, point.index))
+            }
             resolution.rows.append(IngestRow(tenantID: tenant.id, entityID: entityID, attributeID: attribute.id, value: value, timestamp: time))
             resolution.critical.append(attribute.definition.critical)
+        }
+        if let vault = self.vault, !personal.isEmpty {
+            try await self.seal(personal, in: &resolution, vault: vault, tenant: tenant)
         }
         resolution.rejections.sort { $0.index < $1.index }
         return resolution
@@ -242,6 +271,36 @@ package final class IngestResolver: Sendable {
             var loaded = [ExactKey: Int64]()
             for try await (key, id) in rows.decode((String, Int64).self) { loaded[ExactKey(key)] = id }
             return loaded
+        }
+    }
+
+    /// Replaces the values of `personal` rows with their sealed text (`PIISealer`), each
+    /// with its entity's data key, made now for an entity that has none.
+    private func seal(_ personal: [(row: Int, index: Int)], in resolution: inout Resolution, vault: DataKeyVault, tenant: Tenant) async throws(TesseraError) {
+        let entities = personal.map { resolution.rows[$0.row].entityID }
+        let keys = try await self.run { try await vault.keys(tenant: tenant.id, entities: entities, creating: true) }
+        var dropped = Set<Int>()
+        for (row, index) in personal {
+            let stored = resolution.rows[row]
+            guard let key = keys[stored.entityID],
+                let sealed = try? PIISealer.seal(stored.value, key: key, tenant: tenant.id, entity: stored.entityID, attribute: stored.attributeID)
+            else {
+                resolution.rejections.append(
+                    PointRejection(
+                        index: index,
+                        code: TesseraError.Code.piiUnavailable.rawValue,
+                        detail: "The entity's data key could not be made or opened with this server's master key."
+                    )
+                )
+                dropped.insert(row)
+                continue
+            }
+            resolution.rows[row].value = .text(sealed)
+        }
+        if !dropped.isEmpty {
+            resolution.rows = resolution.rows.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+            resolution.critical = resolution.critical.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
+            resolution.rejections.sort { $0.index < $1.index }
         }
     }
 
