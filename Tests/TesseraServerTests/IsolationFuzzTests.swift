@@ -44,7 +44,10 @@ import Testing
             var random = SeededRandom(seed: seed)
             let keysOfA = [a.key, aRead, aWrite]
             // B's key, mangled: one character changed, truncated, with a suffix.
-            let mangled = [String(b.key.dropLast()) + "x", String(b.key.dropLast(2)), b.key + "0"]
+            // (The changed character is never the one it replaces: a key ending in "x" once made
+            // the "mangled" key B's own.)
+            let changed = b.key.hasSuffix("x") ? "y" : "x"
+            let mangled = [String(b.key.dropLast()) + changed, String(b.key.dropLast(2)), b.key + "0"]
             for index in 0..<Self.requests {
                 let (method, path, body) = Self.request(b, &random)
                 let key = random.next(10) == 0 ? mangled[random.next(mangled.count)] : keysOfA[random.next(keysOfA.count)]
@@ -135,6 +138,11 @@ import Testing
                     #"{"entity": "\#(key)", "attribute": "level", "value": \#(index * 1000 + second), "ts": "2026-11-0\#(index + 1)T00:00:\#(String(format: "%02d", second))Z"}"#
                 )
             }
+        }
+        // B's entities are about one data subject.
+        for key in keys {
+            let tagged = try await client.send(.post, "/v1/entities", key: b.key, json: #"{"key": "\#(key)", "subject": "\#(TenantB.subject)"}"#)
+            #expect(tagged.status == .created, "\(tagged.text)")
         }
         let ingest = try await client.send(.post, "/v1/ingest?durability=safe", key: b.key, json: #"{"points": [\#(points.joined(separator: ","))]}"#)
         #expect(ingest.status == .ok, "\(ingest.text)")
