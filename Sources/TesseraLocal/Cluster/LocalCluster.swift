@@ -145,6 +145,10 @@ package struct LocalCluster: Sendable {
         let previousPort = state.components["primary"]?.port
         let port = try server.start(preferredPort: previousPort)
         try server.createDatabase(self.configuration.databaseName, port: port)
+        if installation.hasLibrary("pg_stat_statements") {
+            // What ops/monitoring.sql's slow_queries reads (superuser only: not a trusted extension).
+            try server.superuserSQL(port: port, database: self.configuration.databaseName, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        }
         try server.ensureRoles(port: port, appPassword: state.appPassword!)
         // The key vault of crypto-shredding, owned by the server's role (README: Security).
         try server.createDatabase(Self.keyDatabaseName, port: port)

@@ -109,10 +109,10 @@ struct PostgresServer {
 
     /// Runs one statement in the `postgres` database of the server on `port`, as the cluster's superuser.
     @discardableResult
-    func superuserSQL(port: Int, _ sql: String) throws -> String {
+    func superuserSQL(port: Int, database: String = "postgres", _ sql: String) throws -> String {
         try Command(
             executable: self.installation.tool("psql"),
-            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", "postgres", "-tAc", sql],
+            arguments: ["-h", "127.0.0.1", "-p", "\(port)", "-U", self.superuser, "-d", database, "-tAc", sql],
             environment: ["PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "10"]
         ).check()
     }
@@ -164,6 +164,7 @@ struct PostgresServer {
 
     private func writeSettings() throws {
         var settings = self.settings
+        settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit"].filter(self.installation.hasLibrary))
         if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
         try self.writeOwned(self.dataDirectory + "/tessera.conf", settings)
     }

@@ -39,11 +39,22 @@ enum PostgresSettings {
 
         """
 
+    /// The modules loaded at start, of those installed: `pg_stat_statements` (contrib: the
+    /// statements' counts and times, which `ops/monitoring.sql` reads) and `pgaudit`.
+    static func preload(_ libraries: [String]) -> String {
+        guard !libraries.isEmpty else { return "" }
+        return """
+            shared_preload_libraries = '\(libraries.joined(separator: ", "))'
+            pg_stat_statements.max = 5000         # distinct statements kept (Tessera sends a few dozen shapes)
+            pg_stat_statements.track = top
+
+            """
+    }
+
     /// pgaudit (Debian's `postgresql-15-pgaudit`), when installed: every DDL statement and
     /// every change of roles and grants, by whom, in the server's log (`AUDIT: SESSION,…`).
     /// Tenants' data access is audited by Tessera itself (`audit_log`).
     static let audit = """
-        shared_preload_libraries = 'pgaudit'
         pgaudit.log = 'ddl, role'             # schema changes; roles and grants (the cluster sets tessera_app's password with it off)
         pgaudit.log_catalog = off             # not the catalog reads of psql and drivers
         pgaudit.log_parameter = off
