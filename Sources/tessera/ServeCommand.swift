@@ -188,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminToken: adminToken.value,
             maxBodyBytes: environment.maxBodyBytes,
             handlersOnEventLoop: environment.handlersOnEventLoop,
+            accessLog: environment.accessLog,
             idleTimeout: .seconds(Int64(max(1, environment.httpIdleTimeoutSeconds))),
             tls: tls
         )

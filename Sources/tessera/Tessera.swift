@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import Logging
+import TesseraServer
 
 @main
 struct Tessera: AsyncParsableCommand {
@@ -10,4 +13,22 @@ struct Tessera: AsyncParsableCommand {
             OpsCommand.self,
         ]
     )
+
+    /// Chooses the log format before any logger exists (`TESSERA_LOG_FORMAT`), then runs
+    /// the command as ArgumentParser would.
+    static func main() async {
+        if ProcessInfo.processInfo.environment["TESSERA_LOG_FORMAT"]?.lowercased() == "json" {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        }
+        do {
+            var command = try Self.parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }

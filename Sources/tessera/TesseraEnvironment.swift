@@ -12,6 +12,8 @@ struct TesseraEnvironment {
     var host: String
     var port: Int
     var logLevel: String
+    /// One line per request at `info` (`TESSERA_ACCESS_LOG`, on).
+    var accessLog: Bool
     var postgresBinDirectory: String?
     var poolSize: Int
     var maxBodyBytes: Int
@@ -66,6 +68,7 @@ struct TesseraEnvironment {
         self.host = value("TESSERA_HOST") ?? "127.0.0.1"
         self.port = value("TESSERA_PORT").flatMap(Int.init) ?? 8080
         self.logLevel = value("TESSERA_LOG_LEVEL") ?? "info"
+        self.accessLog = isOn("TESSERA_ACCESS_LOG")
         self.postgresBinDirectory = value("TESSERA_PG_BINDIR")
         self.poolSize = value("TESSERA_DB_POOL_SIZE").flatMap(Int.init) ?? 20
         self.maxBodyBytes = value("TESSERA_MAX_BODY_BYTES").flatMap(Int.init) ?? 1 << 20

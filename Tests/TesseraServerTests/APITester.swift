@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import PostgresNIO
 import Prometheus
@@ -35,6 +36,7 @@ enum APITester {
         resolverRules: IngestResolver.Rules = .init(),
         tls: ServerTLS? = nil,
         privacy: ServerDependencies.PrivacySettings? = nil,
+        logger: Logger = quietLogger,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
         let url: DatabaseURL
@@ -58,7 +60,7 @@ enum APITester {
         let app = buildApplication(
             configuration: .init(adminToken: self.adminToken, maxBodyBytes: 64 * 1024, tls: tls),
             dependencies: dependencies,
-            logger: quietLogger
+            logger: logger
         )
         // `overHTTP`: a real server on a free port and real connections, so the handlers
         // run where the server runs them (on their connection's event loop); otherwise

@@ -11,6 +11,7 @@ import TesseraStore
 package func buildRouter(configuration: ServerConfiguration, dependencies: ServerDependencies) -> Router<TesseraRequestContext> {
     let router = Router(context: TesseraRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    if configuration.accessLog { router.add(middleware: AccessLogMiddleware()) }
     router.add(middleware: RequestMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
 

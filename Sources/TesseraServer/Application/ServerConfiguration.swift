@@ -15,6 +15,8 @@ package struct ServerConfiguration: Sendable {
     /// HTTPS with this certificate and key; nil: plain HTTP (behind a TLS-terminating
     /// load balancer, or on loopback).
     package var tls: ServerTLS?
+    /// One log line per request (`AccessLogMiddleware`).
+    package var accessLog: Bool
 
     package init(
         host: String = "127.0.0.1",
@@ -22,6 +24,7 @@ package struct ServerConfiguration: Sendable {
         adminToken: String,
         maxBodyBytes: Int = 1 << 20,
         handlersOnEventLoop: Bool = true,
+        accessLog: Bool = true,
         idleTimeout: Duration = .seconds(60),
         tls: ServerTLS? = nil
     ) {
@@ -30,6 +33,7 @@ package struct ServerConfiguration: Sendable {
         self.adminToken = adminToken
         self.maxBodyBytes = maxBodyBytes
         self.handlersOnEventLoop = handlersOnEventLoop
+        self.accessLog = accessLog
         self.idleTimeout = idleTimeout
         self.tls = tls
     }

@@ -5,8 +5,12 @@ import TesseraCore
 /// Per-request state: Hummingbird's core context plus the authenticated tenant.
 package struct TesseraRequestContext: RequestContext {
     package var coreContext: CoreRequestContextStorage
-    /// Set by `TenantAuthMiddleware` for tenant-scoped routes.
-    package var tenant: Tenant?
+    /// Set by `TenantAuthMiddleware` for tenant-scoped routes (and told to `trace`).
+    package var tenant: Tenant? {
+        didSet { self.trace.tenantID = self.tenant?.id }
+    }
+    /// Shared by every copy of this request's context: what the access log reports.
+    package let trace = RequestTrace()
     /// The key the request authenticated with (which one, its scope); with `tenant`.
     package var keyGrant: KeyGrant?
     /// The request's id: the client's `X-Request-Id` when it sent a usable one, else made
