@@ -51,6 +51,10 @@ struct EntityController {
                 atMicros: deleted.atMicros
             )
         )
+        if let vault = self.vault {
+            // A key made by a write racing the delete (its points are dropped by the flush).
+            await ErasureController.destroyKeysAfterErasure(vault, tenant: tenant.id, entities: [deleted.id])
+        }
         return .noContent
     }
 }

@@ -80,12 +80,10 @@ struct ErasureController {
             try await Self.destroyKeys(vault, tenant: tenant.id, entities: tagged.map(\.id))
         }
         let erased = try await self.catalog.eraseSubject(subject, tenant: tenant)
-        if let vault = self.vault {
-            try await Self.destroyKeys(vault, tenant: tenant.id, entities: erased.entities.map(\.id))
-        }
         guard !erased.entities.isEmpty else {
             throw TesseraError(.notFound, "No entity is tagged with subject '\(NameRules.printable(subject))'.")
         }
+        // Committed: every reader is told before anything else can fail.
         for entity in erased.entities { self.resolver.invalidateEntity(tenant: tenant.id, key: entity.key) }
         await self.feed.publish(
             ProjectionChange(
@@ -94,6 +92,10 @@ struct ErasureController {
                 atMicros: erased.atMicros
             )
         )
+        if let vault = self.vault {
+            // A key made by a write racing the erasure (its points are dropped by the flush).
+            await Self.destroyKeysAfterErasure(vault, tenant: tenant.id, entities: erased.entities.map(\.id))
+        }
         return Self.json([
             ("subject", .string(subject)),
             ("erased_entities", .array(erased.entities.map { .string($0.key) })),
@@ -108,6 +110,20 @@ struct ErasureController {
         } catch {
             vault.logger.error("The key vault did not destroy data keys", metadata: ["error": "\(String(reflecting: error))"])
             throw TesseraError(.piiUnavailable, "The key vault did not answer, so nothing was erased; retry shortly.")
+        }
+    }
+
+    /// After an erasure has committed: destroys the keys again, for any made meanwhile by a
+    /// racing write. A failure is logged, not answered: the rows are gone already, and the
+    /// key only covers points the flush drops.
+    static func destroyKeysAfterErasure(_ vault: DataKeyVault, tenant: Int64, entities: [Int64]) async {
+        do {
+            try await vault.destroy(tenant: tenant, entities: entities)
+        } catch {
+            vault.logger.error(
+                "The key vault did not destroy the data keys of erased entities; destroy them by hand",
+                metadata: ["tenant.id": "\(tenant)", "entities": "\(entities)", "error": "\(String(reflecting: error))"]
+            )
         }
     }
 
