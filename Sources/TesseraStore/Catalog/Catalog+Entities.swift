@@ -92,21 +92,7 @@ extension Catalog {
                  WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
                 """
             let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            for try await (id, externalKey, entityType, version, createdAt, updatedAt, subject) in rows.decode(
-                (Int64, String, String?, Int64, Date, Date, String?).self
-            ) {
-                return Entity(
-                    id: id,
-                    tenantID: tenant.id,
-                    key: externalKey,
-                    type: entityType,
-                    version: version,
-                    createdAt: createdAt,
-                    updatedAt: updatedAt,
-                    subject: subject
-                )
-            }
-            return nil
+            return try await Self.decodeEntities(rows, tenantID: tenant.id).first
         }
     }
 
@@ -135,6 +121,28 @@ extension Catalog {
                 return deleted
             }
         }
+    }
+
+    /// Rows of `entityColumns`, as entities of the tenant.
+    static func decodeEntities(_ rows: PostgresRowSequence, tenantID: Int64) async throws -> [Entity] {
+        var entities = [Entity]()
+        for try await (id, key, type, version, createdAt, updatedAt, subject) in rows.decode(
+            (Int64, String, String?, Int64, Date, Date, String?).self
+        ) {
+            entities.append(
+                Entity(
+                    id: id,
+                    tenantID: tenantID,
+                    key: key,
+                    type: type,
+                    version: version,
+                    createdAt: createdAt,
+                    updatedAt: updatedAt,
+                    subject: subject
+                )
+            )
+        }
+        return entities
     }
 
     static let entityColumns = "entity_id, external_key, entity_type, version, created_at, updated_at, subject"

@@ -114,24 +114,7 @@ extension Catalog {
                  ORDER BY external_key
                 """
             let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            var entities = [Entity]()
-            for try await (id, key, type, version, createdAt, updatedAt, subject) in rows.decode(
-                (Int64, String, String?, Int64, Date, Date, String?).self
-            ) {
-                entities.append(
-                    Entity(
-                        id: id,
-                        tenantID: tenant.id,
-                        key: key,
-                        type: type,
-                        version: version,
-                        createdAt: createdAt,
-                        updatedAt: updatedAt,
-                        subject: subject
-                    )
-                )
-            }
-            return entities
+            return try await Self.decodeEntities(rows, tenantID: tenant.id)
         }
     }
 

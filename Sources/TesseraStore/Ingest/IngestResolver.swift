@@ -300,7 +300,6 @@ package final class IngestResolver: Sendable {
         if !dropped.isEmpty {
             resolution.rows = resolution.rows.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
             resolution.critical = resolution.critical.enumerated().filter { !dropped.contains($0.offset) }.map(\.element)
-            resolution.rejections.sort { $0.index < $1.index }
         }
     }
 

@@ -72,14 +72,7 @@ package enum EntityExport {
             let entityID = try cells.next(Int64.self)
             let attributeID = try cells.next(Int32.self)
             let time = try cells.next(Int64.self)
-            let value = try StoredValueSQL.value(
-                int: try cells.next(Int64?.self),
-                decimal: try cells.next(Double?.self),
-                text: try cells.next(String?.self),
-                bool: try cells.next(Bool?.self),
-                timestamp: try cells.next(Int64?.self),
-                json: try cells.next(String?.self)
-            )
+            let value = try StoredValueSQL.value(&cells)
             points.append(Point(entityID: entityID, attributeID: attributeID, timeMicros: time, value: value))
         }
         return points

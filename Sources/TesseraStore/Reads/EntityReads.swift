@@ -120,14 +120,7 @@ package enum EntityReads {
             var cells = RowCells(row)
             let attributeID = try cells.next(Int32.self)
             let time = try cells.next(Int64.self)
-            let value = try StoredValueSQL.value(
-                int: try cells.next(Int64?.self),
-                decimal: try cells.next(Double?.self),
-                text: try cells.next(String?.self),
-                bool: try cells.next(Bool?.self),
-                timestamp: try cells.next(Int64?.self),
-                json: try cells.next(String?.self)
-            )
+            let value = try StoredValueSQL.value(&cells)
             guard let attribute = attributes.first(where: { $0.id == attributeID }) else { continue }
             points.append(LatestPoint(attribute: attribute.definition.name, value: value, timeMicros: time))
         }

@@ -63,14 +63,7 @@ package enum SeriesReads {
         for try await row in rows {
             var cells = RowCells(row)
             let time = try cells.next(Int64.self)
-            let value = try StoredValueSQL.value(
-                int: try cells.next(Int64?.self),
-                decimal: try cells.next(Double?.self),
-                text: try cells.next(String?.self),
-                bool: try cells.next(Bool?.self),
-                timestamp: try cells.next(Int64?.self),
-                json: try cells.next(String?.self)
-            )
+            let value = try StoredValueSQL.value(&cells)
             points.append(Point(timeMicros: time, value: value))
         }
         var next: Int64?

@@ -9,6 +9,19 @@ enum StoredValueSQL {
         #"to_char(\#(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#
     }
 
+    /// The next six cells of a row, the typed value columns in the order of
+    /// `entity_values_ts` (int, decimal, text, bool, timestamp as µs, json as text), as JSON.
+    static func value(_ cells: inout RowCells) throws -> JSONValue {
+        try Self.value(
+            int: try cells.next(Int64?.self),
+            decimal: try cells.next(Double?.self),
+            text: try cells.next(String?.self),
+            bool: try cells.next(Bool?.self),
+            timestamp: try cells.next(Int64?.self),
+            json: try cells.next(String?.self)
+        )
+    }
+
     /// The one typed value of a row, as JSON, without a round trip through JSON text
     /// (series pages carry thousands of rows).
     static func value(int: Int64?, decimal: Double?, text: String?, bool: Bool?, timestamp: Int64?, json: String?) throws -> JSONValue {
