@@ -106,7 +106,7 @@ import Testing
         }
     }
 
-    @Test func withoutAVaultPIIValuesAreRefusedAndOthersKept() async throws {
+    @Test func withoutAVaultPIIValuesAreRefusedAndOthersKeptAndNothingIsErased() async throws {
         try await APITester.run { client, _ in
             let tenant = try await client.createTenant("no-vault")
             #expect(try await client.send(.put, "/v1/attributes/email", key: tenant.key, json: #"{"type": "text", "pii": true}"#).status == .created)
@@ -116,6 +116,23 @@ import Testing
             #expect(written.text.contains("pii_unavailable"), "\(written.text)")
             let series = try await client.send(.get, "/v1/entities/e/series/n?consistency=strong", key: tenant.key).object()
             #expect((series["points"] as? [[String: Any]])?.count == 1)
+
+            // Erasing here would leave the data keys another server made: refused, nothing erased.
+            #expect(try await client.send(.post, "/v1/entities", key: tenant.key, json: #"{"key": "e", "subject": "s-1"}"#).status == .ok)
+            try await client.send(.delete, "/v1/entities/e", key: tenant.key).expectProblem("pii_unavailable", .serviceUnavailable)
+            try await client.send(.delete, "/v1/subjects/s-1", key: tenant.key).expectProblem("pii_unavailable", .serviceUnavailable)
+            let kept = try await client.send(.get, "/v1/entities/e/series/n?consistency=strong", key: tenant.key).object()
+            #expect((kept["points"] as? [[String: Any]])?.count == 1)
+            // A tenant with no pii attribute erases as ever.
+            let plain = try await client.createTenant("no-vault-plain")
+            let stored = try await client.send(
+                .post,
+                "/v1/ingest?durability=safe",
+                key: plain.key,
+                json: #"{"points": [{"entity": "e", "attribute": "n", "value": 1}]}"#
+            )
+            #expect(stored.status == .ok)
+            #expect(try await client.send(.delete, "/v1/entities/e", key: plain.key).status == .noContent)
         }
     }
 

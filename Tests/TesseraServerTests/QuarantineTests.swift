@@ -128,6 +128,72 @@ import Testing
         }
     }
 
+    @Test func anErasureReachesTheQuarantineAndAReplayDoesNotBringTheErasedBack() async throws {
+        let database = try await DeletedEntityWriteTests.migratedDatabase()
+        try await APITester.run(primary: database) { client, dependencies in
+            let tenant = try await client.createTenant("erased-in-quarantine")
+            let created = try await client.send(
+                .post,
+                "/v1/ingest?durability=safe",
+                key: tenant.key,
+                json:
+                    #"{"points":[{"entity":"e1","attribute":"v","value":0,"ts":"2026-11-01T00:00:00Z"},{"entity":"e2","attribute":"v","value":0,"ts":"2026-11-01T00:00:00Z"}]}"#
+            )
+            #expect(created.status == .ok)
+            let quarantine = Quarantine(client: dependencies.primary, logger: quietLogger)
+
+            // A request refused at the staging COPY: kept as COPY text, four points of two entities.
+            try await Self.installTrigger(on: "entity_values_ingest", refusing: tenant, in: database)
+            let refused = try await client.send(
+                .post,
+                "/v1/ingest",
+                key: tenant.key,
+                json: #"""
+                    {"points":[{"entity":"e1","attribute":"v","value":666,"ts":"2026-11-01T01:00:00Z"},
+                               {"entity":"e1","attribute":"v","value":1,"ts":"2026-11-01T02:00:00Z"},
+                               {"entity":"e1","attribute":"v","value":1,"ts":"2026-11-01T03:00:00Z"},
+                               {"entity":"e2","attribute":"v","value":2,"ts":"2026-11-01T02:00:00Z"}]}
+                    """#
+            )
+            #expect(try refused.object()["quarantined"] as? Int == 4, "\(refused.text)")
+            try await Self.dropTrigger(on: "entity_values_ingest", in: database)
+            // A batch refused by the flush: kept as typed rows, one point of each entity.
+            try await Self.installTrigger(on: "entity_values_ts", refusing: tenant, in: database)
+            let flushedLater = try await client.send(
+                .post,
+                "/v1/ingest",
+                key: tenant.key,
+                json:
+                    #"{"points":[{"entity":"e1","attribute":"v","value":5,"ts":"2026-11-01T04:00:00Z"},{"entity":"e2","attribute":"v","value":666,"ts":"2026-11-01T04:00:00Z"}]}"#
+            )
+            #expect(flushedLater.status == .ok)
+            let held = { try await quarantine.list(.init(tenantID: Int64(tenant.id))).reduce(0) { $0 + $1.points } }
+            _ = try await Self.until { try await held() == 6 ? [1] : [] }
+            #expect(try await held() == 6)
+
+            // A range of e1's series: the one quarantined point in it goes, the others stay.
+            let range = try await client.send(
+                .delete,
+                "/v1/entities/e1/series/v?from=2026-11-01T02:00:00Z&to=2026-11-01T03:00:00Z",
+                key: tenant.key
+            )
+            #expect(range.status == .ok, "\(range.text)")
+            #expect(try await held() == 5)
+            // The entity: every quarantined point of e1 goes; e2's stay.
+            #expect(try await client.send(.delete, "/v1/entities/e1", key: tenant.key).status == .noContent)
+            #expect(try await held() == 2)
+
+            // Replayed once the cause is gone: e2's points are stored, and e1 stays erased.
+            try await Self.dropTrigger(on: "entity_values_ts", in: database)
+            #expect(try await quarantine.replay(.init(tenantID: Int64(tenant.id))) == 2)
+            #expect(try await quarantine.list().isEmpty)
+            try await client.send(.get, "/v1/entities/e1?consistency=strong", key: tenant.key).expectProblem("not_found", .notFound)
+            #expect(try await rowCount(dependencies.primary, tenant: tenant.id) == 3)
+            let e2 = try await client.send(.get, "/v1/entities/e2/series/v?consistency=strong", key: tenant.key).object()
+            #expect((e2["points"] as? [[String: Any]])?.compactMap { ($0["value"] as? NSNumber)?.doubleValue } == [0, 2, 666])
+        }
+    }
+
     /// A trigger that refuses the tenant's rows whose decimal value is 666, as PostgreSQL
     /// refuses a value it cannot take (SQLSTATE 22023).
     static func installTrigger(on table: String, refusing tenant: Tenant, in database: DatabaseURL) async throws {

@@ -38,6 +38,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     let commitPosition = CommitPositionMiddleware(primary: dependencies.primary)
     EntityController(
         catalog: dependencies.catalog,
+        attributes: dependencies.reads.attributes,
         resolver: dependencies.ingest.resolver,
         feed: dependencies.ingest.pipeline.feed,
         vault: dependencies.vault,

@@ -6,6 +6,7 @@ import TesseraStore
 /// `POST /v1/entities`: creates a tenant's entity by external key (reads are in `EntityReadController`).
 struct EntityController {
     let catalog: Catalog
+    let attributes: AttributeCatalog
     let resolver: IngestResolver
     /// Told of deletions, so the cache forgets the entity.
     let feed: ProjectionFeed
@@ -37,6 +38,7 @@ struct EntityController {
         let tenant = try context.requireTenant()
         let key = try context.parameters.decoded("key", field: "entity key")
         // The data key first: once it is gone, no copy of the entity's pii values can be read.
+        try await ErasureController.requireShredding(self.vault, attributes: self.attributes, tenant: tenant.id)
         if let vault = self.vault, let entity = try await self.catalog.entity(key: key, tenant: tenant) {
             try await ErasureController.destroyKeys(vault, tenant: tenant.id, entities: [entity.id])
         }

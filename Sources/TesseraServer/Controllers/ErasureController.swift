@@ -75,6 +75,7 @@ struct ErasureController {
         let subject = try context.parameters.decoded("subject", field: "subject")
         // The data keys first (and again for any entity tagged meanwhile): once they are
         // gone, no copy of the subject's pii values can be read.
+        try await Self.requireShredding(self.vault, attributes: self.attributes, tenant: tenant.id)
         if let vault = self.vault {
             let tagged = try await self.catalog.subjectEntities(subject, tenant: tenant)
             try await Self.destroyKeys(vault, tenant: tenant.id, entities: tagged.map(\.id))
@@ -101,6 +102,18 @@ struct ErasureController {
             ("erased_entities", .array(erased.entities.map { .string($0.key) })),
             ("erased_points", .number(literal: String(erased.points), isInteger: true)),
         ])
+    }
+
+    /// Erasing on a server without a key vault would leave the data keys of the tenant's
+    /// `pii` values (written through a server that has one): 503 while the tenant has a
+    /// `pii` attribute, so the erasure is done where the keys can be destroyed.
+    static func requireShredding(_ vault: DataKeyVault?, attributes: AttributeCatalog, tenant: Int64) async throws(TesseraError) {
+        guard vault == nil, try await attributes.hasPersonalAttributes(tenant: tenant) else { return }
+        throw TesseraError(
+            .piiUnavailable,
+            "The tenant has pii attributes, and this server has no key vault to destroy their data keys; "
+                + "nothing was erased. Erase through a server with a master key and a key vault."
+        )
     }
 
     /// Destroys data keys, or answers 503 (nothing is erased then: the client retries).

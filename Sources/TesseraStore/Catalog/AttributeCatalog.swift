@@ -47,6 +47,17 @@ package final class AttributeCatalog: Sendable {
         return try await self.load(tenant: tenant)
     }
 
+    /// Whether the tenant has an attribute marked `pii`, from the database (not the list in
+    /// memory, which may not know one another server marked a moment ago).
+    package func hasPersonalAttributes(tenant: Int64) async throws(TesseraError) -> Bool {
+        try await self.run {
+            let query: PostgresQuery = "SELECT EXISTS (SELECT 1 FROM attributes WHERE tenant_id = \(tenant) AND pii)"
+            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant), logger: self.logger)
+            for try await exists in rows.decode(Bool.self) { return exists }
+            return false
+        }
+    }
+
     /// Forgets a tenant's list (after one of its attributes was created or changed here).
     package func invalidate(tenant: Int64) {
         _ = self.tenants.withLock { $0.removeValue(forKey: tenant) }

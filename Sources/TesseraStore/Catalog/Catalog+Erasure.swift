@@ -91,6 +91,11 @@ extension Catalog {
                         )
                     }
                 }
+                // The range's points PostgreSQL refused and the quarantine holds.
+                try await connection.query(
+                    "SELECT erase_quarantined(\(tenant.id), \([entityID])::bigint[], \(attributeID), \(from)::timestamptz, \(to)::timestamptz)",
+                    logger: self.logger
+                )
                 var version: Int64?
                 if points > 0 {
                     let reprojected = try await connection.query(
@@ -147,14 +152,15 @@ extension Catalog {
         }
     }
 
-    /// Removes the projection rows, number rows and points of entities, and recomputes the
-    /// hourly rollups the points were counted in; returns how many points. Inside the
-    /// caller's transaction, under the deletion lock.
+    /// Removes the projection rows, number rows, points and quarantined points of entities,
+    /// and recomputes the hourly rollups the points were counted in; returns how many points
+    /// were stored. Inside the caller's transaction, under the deletion lock.
     @discardableResult
     static func erasePoints(of entityIDs: [Int64], tenant: Int64, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         guard !entityIDs.isEmpty else { return 0 }
         try await connection.query("DELETE FROM entity_jsonb WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entityIDs))", logger: logger)
         try await connection.query("DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entityIDs))", logger: logger)
+        try await connection.query("SELECT erase_quarantined(\(tenant), \(entityIDs)::bigint[], NULL, NULL, NULL)", logger: logger)
         let gone = try await connection.query(
             """
             WITH gone AS (

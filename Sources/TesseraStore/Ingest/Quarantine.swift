@@ -64,17 +64,21 @@ package struct Quarantine: Sendable {
         try await self.client.withTransaction(logger: self.logger) { connection in
             try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
             try await connection.query("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))", logger: self.logger)
-            var batches = [(Int64, ByteBuffer?)]()
+            // A request's COPY text is staged again as of when it was quarantined (typed rows
+            // keep their staging time): the flush drops it if its entity or range was erased since.
+            var batches = [(Int64, ByteBuffer?, Int64)]()
             let selected = try await connection.query(
                 """
-                SELECT DISTINCT ON (batch_id, copy_data IS NULL) batch_id, copy_data FROM ingest_quarantine
+                SELECT DISTINCT ON (batch_id, copy_data IS NULL) batch_id, copy_data,
+                       (extract(epoch FROM quarantined_at) * 1000000)::bigint
+                  FROM ingest_quarantine
                  WHERE (\(selection.tenantID)::bigint IS NULL OR tenant_id = \(selection.tenantID))
                    AND (\(selection.batchID)::bigint IS NULL OR batch_id = \(selection.batchID))
                  ORDER BY batch_id, copy_data IS NULL
                 """,
                 logger: self.logger
             )
-            for try await (batch, data) in selected.decode((Int64, ByteBuffer?).self) { batches.append((batch, data)) }
+            for try await (batch, data, at) in selected.decode((Int64, ByteBuffer?, Int64).self) { batches.append((batch, data, at)) }
             // The months of typed rows may have lost their partitions meanwhile.
             try await connection.query(
                 """
@@ -87,15 +91,19 @@ package struct Quarantine: Sendable {
                 logger: self.logger
             )
             var stored = 0
-            for (batch, data) in batches {
+            for (batch, data, quarantinedAt) in batches {
                 // A new batch id: the old one may be recorded as flushed already.
                 var newBatch: Int64 = 0
                 for try await id in try await connection.query("SELECT nextval('ingest_batch_seq')", logger: self.logger).decode(Int64.self) {
                     newBatch = id
                 }
                 if let data {
-                    let text = Self.rebatched(Array(data.readableBytesView), to: newBatch)
-                    try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
+                    let text = Self.rebatched(Array(data.readableBytesView), to: newBatch, stagedAt: quarantinedAt)
+                    try await connection.copyFrom(
+                        table: "entity_values_ingest",
+                        columns: StagingEncoder.columns + ["ingested_at"],
+                        logger: self.logger
+                    ) { writer in
                         try await writer.write(ByteBuffer(bytes: text))
                     }
                 } else {
@@ -147,11 +155,12 @@ package struct Quarantine: Sendable {
         return 0
     }
 
-    /// COPY text rows with their last column (the batch id) replaced.
-    static func rebatched(_ data: [UInt8], to batch: Int64) -> [UInt8] {
+    /// COPY text rows with their last column (the batch id) replaced, and a column added:
+    /// the staging time (`ingested_at`), `stagedAt` µs.
+    static func rebatched(_ data: [UInt8], to batch: Int64, stagedAt: Int64) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(data.count + 64)
-        let batchText = Array(String(batch).utf8)
+        let batchText = Array((String(batch) + "\t" + Timestamps.format(micros: stagedAt)).utf8)
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
             guard let lastTab = line.lastIndex(of: UInt8(ascii: "\t")) else { continue }
             out.append(contentsOf: line[line.startIndex...lastTab])

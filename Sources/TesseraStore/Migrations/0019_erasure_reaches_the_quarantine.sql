@@ -1,0 +1,64 @@
+-- Erasure reaches the quarantine (README: Security, "Erasure"): the points PostgreSQL
+-- refused and Tessera holds in ingest_quarantine are erased with their entity or range, in
+-- the erasure's transaction. Runs as tessera_owner.
+
+-- Removes a tenant's quarantined points of the erased entities (attribute NULL) or of one
+-- attribute's range from_ts <= ts < to_ts: typed rows (set aside by a flush) go; the COPY
+-- text of a request refused at staging (columns of StagingEncoder.columns, one row a line,
+-- tabs and newlines in values escaped) loses the lines of those points, and goes when none
+-- is left. Returns how many points it removed. Only for the transaction's own tenant
+-- (tessera.tenant_id), so the server's role cannot reach another tenant's quarantine
+-- through it; the role may only INSERT into ingest_quarantine (migration 0013).
+CREATE FUNCTION erase_quarantined(tenant bigint, entity_ids bigint[], attribute integer, from_ts timestamptz, to_ts timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    erased bigint := 0;
+    typed bigint;
+    held record;
+    kept text;
+    kept_lines integer;
+    all_lines integer;
+BEGIN
+    IF tenant IS DISTINCT FROM nullif(current_setting('tessera.tenant_id', true), '')::bigint THEN
+        RAISE EXCEPTION 'erase_quarantined: tenant % is not this transaction''s tenant', tenant USING ERRCODE = '42501';
+    END IF;
+    IF attribute IS NOT NULL AND (from_ts IS NULL OR to_ts IS NULL) THEN
+        RAISE EXCEPTION 'erase_quarantined: a range needs both ends (-infinity and infinity for open ones)' USING ERRCODE = '22023';
+    END IF;
+    DELETE FROM ingest_quarantine
+     WHERE tenant_id = tenant AND copy_data IS NULL AND entity_id = ANY(entity_ids)
+       AND (attribute IS NULL OR (attribute_id = attribute AND ts >= from_ts AND ts < to_ts));
+    GET DIAGNOSTICS typed = ROW_COUNT;
+    erased := typed;
+    FOR held IN SELECT quarantine_id, copy_data FROM ingest_quarantine
+                 WHERE tenant_id = tenant AND copy_data IS NOT NULL
+                 ORDER BY quarantine_id FOR UPDATE LOOP
+        SELECT count(*)::integer,
+               count(*) FILTER (WHERE NOT erased_line)::integer,
+               string_agg(line || E'\n', '' ORDER BY n) FILTER (WHERE NOT erased_line)
+          INTO all_lines, kept_lines, kept
+          FROM (SELECT l.line, l.n,
+                       split_part(l.line, E'\t', 2)::bigint = ANY(entity_ids)
+                       AND (attribute IS NULL
+                            OR (split_part(l.line, E'\t', 3)::integer = attribute
+                                AND split_part(l.line, E'\t', 10)::timestamptz >= from_ts
+                                AND split_part(l.line, E'\t', 10)::timestamptz < to_ts)) AS erased_line
+                  FROM regexp_split_to_table(convert_from(held.copy_data, 'UTF8'), E'\n') WITH ORDINALITY AS l(line, n)
+                 WHERE l.line <> '') AS lines;
+        IF kept_lines = all_lines THEN
+            CONTINUE;
+        END IF;
+        erased := erased + (all_lines - kept_lines);
+        IF kept_lines = 0 THEN
+            DELETE FROM ingest_quarantine WHERE quarantine_id = held.quarantine_id;
+        ELSE
+            UPDATE ingest_quarantine SET copy_data = convert_to(kept, 'UTF8'), copy_rows = kept_lines
+             WHERE quarantine_id = held.quarantine_id;
+        END IF;
+    END LOOP;
+    RETURN erased;
+END
+$$;
+REVOKE ALL ON FUNCTION erase_quarantined(bigint, bigint[], integer, timestamptz, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION erase_quarantined(bigint, bigint[], integer, timestamptz, timestamptz) TO tessera_app;
