@@ -35,15 +35,32 @@ enum PrivacyConfiguration {
         }
     }
 
-    /// `<dir>/master-key` (mode 0600), made on first use.
+    /// `<dir>/master-key` (mode 0600), made on first use. Written to a file of its own and
+    /// linked into place, so two servers starting at once on one folder agree on one key,
+    /// and none reads a key half written.
     static func generatedKey(directory: String) throws -> String {
         let path = directory + "/master-key"
-        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-            return String(decoding: data, as: UTF8.self)
-        }
+        if let key = Self.readKey(path) { return key }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let key = MasterKey.generate()
-        FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        let temporary = "\(path).\(getpid()).new"
+        let bytes = Array((MasterKey.generate() + "\n").utf8)
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("Cannot create \(temporary): \(String(cString: strerror(errno))).") }
+        let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        defer { unlink(temporary) }
+        guard written == bytes.count, synced == 0 else { throw ValidationError("Cannot write the master key to \(temporary).") }
+        if link(temporary, path) != 0, errno != EEXIST {
+            throw ValidationError("Cannot create \(path): \(String(cString: strerror(errno))).")
+        }
+        // Ours, or the one another server linked first.
+        guard let key = Self.readKey(path) else { throw ValidationError("\(path) cannot be read.") }
         return key
+    }
+
+    private static func readKey(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 }

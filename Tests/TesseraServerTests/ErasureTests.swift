@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import PostgresNIO
 import TesseraCore
@@ -119,6 +120,8 @@ import Testing
             // Erased: both entities, at once, from every read; the other subject's entity kept.
             let erased = try await client.send(.delete, "/v1/subjects/person-7", key: tenant.key)
             #expect(erased.status == .ok, "\(erased.text)")
+            // The commit's WAL position, for a read on a replica that must not see the subject.
+            #expect(erased.headers[HTTPField.Name("X-Tessera-Commit-LSN")!]?.contains("/") == true)
             let report = try erased.object()
             #expect(report["erased_entities"] as? [String] == ["phone-1", "watch-1"])
             #expect(report["erased_points"] as? Int == 9)

@@ -53,7 +53,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         feed: dependencies.ingest.pipeline.feed,
         vault: dependencies.vault
     )
-    .addRoutes(entities: tenantScoped.group("entities").add(middleware: commitPosition), subjects: tenantScoped.group("subjects"))
+    .addRoutes(entities: tenantScoped.group("entities").add(middleware: commitPosition), subjects: tenantScoped.group("subjects").add(middleware: commitPosition))
     // Exports stream pages of up to 5,000 points: off the connection's event loop.
     ExportController(catalog: dependencies.catalog, reads: dependencies.reads)
         .addRoutes(
