@@ -67,6 +67,7 @@ package struct JSONLogHandler: LogHandler {
                 var offset = 0
                 while offset < bytes.count {
                     let written = Foundation.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0, errno == EINTR { continue }
                     if written <= 0 { return }
                     offset += written
                 }
