@@ -6,7 +6,7 @@ SWIFT ?= swift
 DIR ?= .tessera
 PORT ?= 8080
 
-.PHONY: run test deps build build-debug bench fuzz format lint
+.PHONY: run test deps build build-debug bench fuzz format lint ops-check
 
 # SwiftPM's own check of imports between this package's targets (scripts/check-imports.py,
 # run by lint, checks every product each target imports, tests included).
@@ -19,6 +19,12 @@ format:
 lint:
 	$(SWIFT) format lint --strict --recursive $(FORMATTED)
 	python3 scripts/check-imports.py
+
+# The operator's files (README: Operating Tessera): the alert rules and their promtool unit
+# tests, and the Grafana dashboards (valid models, PromQL that parses).
+ops-check:
+	bash scripts/check-alerts.sh
+	python3 scripts/check-dashboards.py
 
 bench: deps
 	$(SWIFT) build -c release --product tessera-bench
@@ -41,7 +47,7 @@ build-debug: deps
 run: build
 	.build/release/tessera serve --dir $(DIR) --port $(PORT) --demo
 
-test: deps lint
+test: deps lint ops-check
 	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \

@@ -15,6 +15,15 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # InfluxDB 1.x (Debian 12: 1.6.7), the peer `tessera-bench all` compares against; the
 # benchmark starts its own influxd, so the package's service is disabled below too.
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+# The monitoring stack (README: Operating Tessera): Prometheus with promtool (alert-rule
+# and dashboard tests), the PostgreSQL, node and Redis exporters, and pgbouncer in front of
+# the primary. `tessera cluster up --monitoring` runs its own of each; the packages' own
+# services are disabled below.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-postgres-exporter >/dev/null 2>&1 || need+=(prometheus-postgres-exporter)
+command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
+command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
+[ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 # curl: the tests send `Expect: 100-continue` requests with it, as users do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # python3: make lint's check that every target declares the products it imports.
@@ -36,7 +45,8 @@ $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
 # Debian starts a system-wide redis (6379) and influxdb (8086) after installing them;
 # Tessera does not use them (it runs its own), so stop and disable the ones we installed.
-for service in redis-server influxdb; do
+for service in redis-server influxdb prometheus prometheus-postgres-exporter prometheus-node-exporter \
+    prometheus-redis-exporter pgbouncer; do
     if [[ " ${need[*]} " == *" $service "* ]]; then
         if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
             $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true

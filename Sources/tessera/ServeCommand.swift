@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 import PostgresNIO
 import Prometheus
 import ServiceLifecycle
@@ -32,7 +31,6 @@ struct ServeCommand: AsyncParsableCommand {
         let environment = self.options.environment
         let logger = self.options.makeLogger()
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         // Certificate files are checked before anything starts.
         let tls: ServerTLS?

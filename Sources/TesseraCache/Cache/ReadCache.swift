@@ -86,14 +86,26 @@ package final class ReadCache: Sendable {
     private let breaker: Mutex<BreakerState>
     /// Entity ids by "tenant:key", compared as bytes (`ExactKey`), as the database compares keys.
     private let entityIDs = Mutex<[ExactKey: Int64]>([:])
-    let metrics = CacheMetrics()
+    let metrics: CacheMetrics
 
-    package init(redis: RedisClient, configuration: Configuration = .init(), clock: ServiceClock = .continuous, logger: Logger) {
+    package init(
+        redis: RedisClient,
+        configuration: Configuration = .init(),
+        metrics: CacheMetrics = CacheMetrics(),
+        clock: ServiceClock = .continuous,
+        logger: Logger
+    ) {
         self.redis = redis
+        self.metrics = metrics
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
         self.breaker = Mutex(BreakerState(breaker: CircuitBreaker(configuration: configuration.breaker)))
+    }
+
+    /// Counts a read answered from the cache, by its consistency.
+    package func countServed(consistency: String) {
+        self.metrics.served(consistency: consistency)
     }
 
     package var isBreakerOpen: Bool { self.breaker.withLock { $0.breaker.isOpen } }

@@ -33,6 +33,11 @@ package final class ReadRouter: Sendable {
         var breaker: CircuitBreaker<ServiceClock.Instant>
         var lagMilliseconds: Double?
         var replayed: LogSequenceNumber?
+        /// The last lag measured, and when: what the lag metric grows from while the node is unreachable.
+        var lastLag: (at: ServiceClock.Instant, milliseconds: Double)?
+        /// Reads waiting for a connection of the node's pool, and holding one.
+        var waiting = 0
+        var inUse = 0
     }
 
     /// A read's result and where it came from.
@@ -54,14 +59,24 @@ package final class ReadRouter: Sendable {
     let policy: RoutingPolicy
     let clock: ServiceClock
     let logger: Logger
+    let metrics: RouterMetrics
+    let startedAt: ServiceClock.Instant
     private let states: Mutex<[String: NodeState]>
     /// The statement timeout last set on each pooled connection, so it is set only when it changes.
     private let connectionTimeouts = Mutex<[String: Int]>([:])
 
     /// `nodes` must hold exactly one primary.
-    package init(nodes: [ReadNode], configuration: Configuration = .init(), clock: ServiceClock = .continuous, logger: Logger) {
+    package init(
+        nodes: [ReadNode],
+        configuration: Configuration = .init(),
+        metrics: RouterMetrics = RouterMetrics(),
+        clock: ServiceClock = .continuous,
+        logger: Logger
+    ) {
         precondition(nodes.filter { $0.role == .primary }.count == 1, "a read router needs exactly one primary")
         self.nodes = nodes
+        self.metrics = metrics
+        self.startedAt = clock.now
         self.configuration = configuration
         self.policy = RoutingPolicy(configuration: configuration.policy)
         self.clock = clock
@@ -95,6 +110,7 @@ package final class ReadRouter: Sendable {
                 let value = try await self.run(on: node, consistency: consistency, body)
                 let databaseTime = ContinuousClock.now - started
                 self.recordSuccess(node.name)
+                self.metrics.served(consistency: consistency.rawValue, node: node.name)
                 let source = ReadSource(
                     source: node.name,
                     role: node.role,
@@ -151,10 +167,54 @@ package final class ReadRouter: Sendable {
     }
 
     func recordLag(_ name: String, lagMilliseconds: Double?, replayed: LogSequenceNumber?) {
+        let now = self.clock.now
         self.states.withLock { states in
             states[name]?.lagMilliseconds = lagMilliseconds
             states[name]?.replayed = replayed
+            if let lagMilliseconds { states[name]?.lastLag = (now, lagMilliseconds) }
         }
+    }
+
+    /// Records each node's breaker, lag and waiting reads (`/metrics` calls it before each
+    /// scrape). A replica that cannot be reached is as far behind as its last lag plus the
+    /// time since it was measured (or since this router started, if never).
+    package func refreshGauges() {
+        let now = self.clock.now
+        let states = self.states.withLock { $0 }
+        for node in self.nodes {
+            guard let state = states[node.name] else { continue }
+            self.metrics.breaker(node: node.name, role: node.role.rawValue, open: state.breaker.isOpen)
+            self.metrics.pool(node: node.name, waiting: state.waiting, inUse: state.inUse)
+            guard node.role == .replica else { continue }
+            let seconds: Double
+            if let lag = state.lagMilliseconds, !state.breaker.isOpen {
+                seconds = lag / 1_000
+            } else if let last = state.lastLag {
+                seconds = last.milliseconds / 1_000 + Self.seconds(last.at.duration(to: now))
+            } else {
+                seconds = Self.seconds(self.startedAt.duration(to: now))
+            }
+            self.metrics.lag(node: node.name, seconds: seconds)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    private func waiting(_ name: String, _ change: Int) {
+        self.states.withLock { $0[name]?.waiting += change }
+    }
+
+    /// Runs `body` on a leased connection, counted as in use meanwhile.
+    private func inUse<Value>(_ name: String, _ body: () async throws -> Value) async rethrows -> Value {
+        self.states.withLock { $0[name]?.inUse += 1 }
+        defer { self.states.withLock { $0[name]?.inUse -= 1 } }
+        return try await body()
+    }
+
+    private func stopWaiting(_ name: String, _ flag: LeaseFlag) {
+        if flag.stoppedWaiting.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged { self.waiting(name, -1) }
     }
 
     func recordSuccess(_ name: String) {
@@ -198,16 +258,24 @@ package final class ReadRouter: Sendable {
         on node: ReadNode,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
-        guard node.role != .primary else {
-            return try await node.client.withConnection { try await body($0) }
-        }
+        self.waiting(node.name, 1)
         let leased = LeaseFlag()
+        // Counted as waiting until a connection comes or the lease fails, whichever is first.
+        defer { self.stopWaiting(node.name, leased) }
+        guard node.role != .primary else {
+            return try await node.client.withConnection { connection in
+                leased.value.store(true, ordering: .relaxed)
+                self.stopWaiting(node.name, leased)
+                return try await self.inUse(node.name) { try await body(connection) }
+            }
+        }
         let leaseTimeout = self.configuration.leaseTimeout
         return try await withThrowingTaskGroup(of: Value?.self) { group in
             group.addTask {
                 try await node.client.withConnection { connection in
                     leased.value.store(true, ordering: .relaxed)
-                    return try await body(connection)
+                    self.stopWaiting(node.name, leased)
+                    return try await self.inUse(node.name) { try await body(connection) }
                 }
             }
             group.addTask {
@@ -232,6 +300,8 @@ package final class ReadRouter: Sendable {
 }
 
 /// Set once a connection was leased; shared between the query and its lease timer.
-private final class LeaseFlag: Sendable {
+final class LeaseFlag: Sendable {
     let value = Atomic<Bool>(false)
+    /// Set by whichever of the lease and its failure comes first.
+    let stoppedWaiting = Atomic<Bool>(false)
 }

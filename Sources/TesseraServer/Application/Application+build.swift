@@ -15,7 +15,7 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.add(middleware: RequestMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
 
-    OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics).addRoutes(to: router)
+    OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics, refresh: dependencies.refreshGauges).addRoutes(to: router)
     InfluxController(catalog: dependencies.catalog, services: dependencies.ingest, audit: dependencies.audit).addRoutes(
         to: router.group().add(middleware: InfluxProblemMiddleware())
     )
@@ -53,7 +53,10 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
         feed: dependencies.ingest.pipeline.feed,
         vault: dependencies.vault
     )
-    .addRoutes(entities: tenantScoped.group("entities").add(middleware: commitPosition), subjects: tenantScoped.group("subjects").add(middleware: commitPosition))
+    .addRoutes(
+        entities: tenantScoped.group("entities").add(middleware: commitPosition),
+        subjects: tenantScoped.group("subjects").add(middleware: commitPosition)
+    )
     // Exports stream pages of up to 5,000 points: off the connection's event loop.
     ExportController(catalog: dependencies.catalog, reads: dependencies.reads)
         .addRoutes(

@@ -13,6 +13,8 @@ package struct ServerDependencies: Sendable {
     package var catalog: Catalog
     package var migrator: Migrator
     package var metrics: PrometheusCollectorRegistry
+    /// Every metric of the server's modules goes into `metrics` through this, with its HELP text.
+    package var metricsFactory: DescribedMetricsFactory
     package var ingest: IngestServices
     /// The read side: a pool per node (its own for the primary), the router and its lag monitor.
     package var reads: ReadServices
@@ -91,38 +93,44 @@ package struct ServerDependencies: Sendable {
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
-        let primary = PostgresClient(configuration: .init(url: primaryURL, maximumConnections: poolSize), backgroundLogger: logger)
+        let factory = DescribedMetricsFactory(registry: metrics, help: ServerMetrics.allHelp)
+        let primary = Self.pool(primaryURL, size: poolSize, name: "primary", factory: factory, logger: logger)
         let partitions = PartitionGuard(client: primary, logger: logger)
         let feed = ProjectionFeed()
         self.primary = primary
         self.catalog = Catalog(client: primary, logger: logger)
         self.migrator = try Migrator(client: primary, logger: logger)
-        self.audit = AuditTrail(client: primary, logger: logger)
+        self.audit = AuditTrail(client: primary, metrics: factory, logger: logger)
         self.metrics = metrics
+        self.metricsFactory = factory
+        _ = ServerMetrics(factory: factory, schemaVersion: self.migrator.buildVersion)
         let vault = privacy.map {
             DataKeyVault(
-                client: PostgresClient(configuration: .init(url: $0.vaultURL, maximumConnections: 4), backgroundLogger: logger),
+                client: Self.pool($0.vaultURL, size: 4, name: "vault", factory: factory, logger: logger),
                 master: $0.masterKey,
                 logger: logger
             )
         }
         self.vault = vault
         let resolver = IngestResolver(client: primary, rules: resolverRules, vault: vault, logger: logger)
-        var nodes = [ReadNode(name: "primary", role: .primary, client: Self.readPool(primaryURL, readTopology, logger))]
+        func pool(_ url: DatabaseURL, _ node: String) -> PostgresClient {
+            Self.pool(url, size: readTopology.poolSize, name: "read-" + node, connectTimeout: .seconds(2), factory: factory, logger: logger)
+        }
+        var nodes = [ReadNode(name: "primary", role: .primary, client: pool(primaryURL, "primary"))]
         for (index, url) in readTopology.replicas.enumerated() {
-            nodes.append(ReadNode(name: "replica-\(index + 1)", role: .replica, client: Self.readPool(url, readTopology, logger)))
+            nodes.append(ReadNode(name: "replica-\(index + 1)", role: .replica, client: pool(url, "replica-\(index + 1)")))
         }
         if let analytics = readTopology.analytics {
-            nodes.append(ReadNode(name: "analytics", role: .analytics, client: Self.readPool(analytics, readTopology, logger)))
+            nodes.append(ReadNode(name: "analytics", role: .analytics, client: pool(analytics, "analytics")))
         }
-        let router = ReadRouter(nodes: nodes, configuration: readTopology.router, logger: logger)
+        let router = ReadRouter(nodes: nodes, configuration: readTopology.router, metrics: RouterMetrics(factory: factory), logger: logger)
         var cache: ReadCache?
         if let cacheSettings {
             let redis = RedisClient(configuration: cacheSettings.redis, logger: logger)
             var settings = cacheSettings.cache
             // Tombstones must outlive the lag of any replica that still gets reads.
             settings.tombstoneTTL = max(settings.tombstoneTTL, .milliseconds(Int64(readTopology.router.policy.maxReplicaLagMilliseconds) + 2_000))
-            let readCache = ReadCache(redis: redis, configuration: settings, logger: logger)
+            let readCache = ReadCache(redis: redis, configuration: settings, metrics: CacheMetrics(factory: factory), logger: logger)
             feed.subscribe { change in await readCache.forget(change) }
             self.redis = redis
             cache = readCache
@@ -148,6 +156,7 @@ package struct ServerDependencies: Sendable {
                 primary: primary,
                 partitions: partitions,
                 feed: feed,
+                metrics: IngestMetrics(factory: factory),
                 logger: logger
             ),
             safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
@@ -156,9 +165,27 @@ package struct ServerDependencies: Sendable {
         )
     }
 
-    static func readPool(_ url: DatabaseURL, _ topology: ReadTopology, _ logger: Logger) -> PostgresClient {
-        var configuration = PostgresClient.Configuration(url: url, maximumConnections: topology.poolSize)
-        configuration.options.connectTimeout = .seconds(2)
-        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    /// Records the gauges that age between events (flush lag, queue, replica lag,
+    /// breakers); `/metrics` calls it before each scrape.
+    package func refreshGauges() {
+        self.ingest.pipeline.refreshGauges()
+        self.reads.router.refreshGauges()
+    }
+
+    /// A pool named `name`: its connections say `tessera/<name>` as their `application_name`
+    /// (so `pg_stat_activity` shows what each is for), and it counts them
+    /// (`tessera_db_pool_connections_open`).
+    static func pool(
+        _ url: DatabaseURL,
+        size: Int,
+        name: String,
+        connectTimeout: Duration? = nil,
+        factory: DescribedMetricsFactory,
+        logger: Logger
+    ) -> PostgresClient {
+        var configuration = PostgresClient.Configuration(url: url, maximumConnections: size)
+        if let connectTimeout { configuration.options.connectTimeout = connectTimeout }
+        configuration.options.additionalStartupParameters.append(("application_name", "tessera/" + name))
+        return PostgresClient(configuration: configuration, backgroundLogger: PoolObserver(pool: name, factory: factory).logger(wrapping: logger))
     }
 }

@@ -8,6 +8,8 @@ import TesseraStore
 struct OperationsController {
     let migrator: Migrator
     let metrics: PrometheusCollectorRegistry
+    /// Records the gauges that age between events, before each scrape.
+    let refresh: @Sendable () -> Void
 
     struct Status: ResponseEncodable {
         var status: String
@@ -46,7 +48,9 @@ struct OperationsController {
     @Sendable func prometheus(_ request: Request, context: TesseraRequestContext) async throws -> Response {
         var buffer = [UInt8]()
         buffer.reserveCapacity(16_384)
+        self.refresh()
         self.metrics.emit(into: &buffer)
+        ProcessMetrics.emit(into: &buffer)
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

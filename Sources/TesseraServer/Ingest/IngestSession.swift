@@ -52,7 +52,7 @@ struct IngestSession {
     }
 
     mutating func reject(_ rejection: PointRejection) {
-        IngestMetrics.rejected(1, reason: rejection.code)
+        self.services.pipeline.metrics.rejected(1, reason: rejection.code)
         self.rejectedCount += 1
         if self.rejected.count < Self.maxListedRejections { self.rejected.append(rejection) }
     }
@@ -81,12 +81,12 @@ struct IngestSession {
         if !safe.isEmpty {
             try await self.services.safeWriter.write(safe)
             self.accepted += safe.count
-            IngestMetrics.accepted(safe.count, durability: "safe")
+            self.services.pipeline.metrics.accepted(safe.count, durability: "safe")
         }
         if !fast.isEmpty {
             if try await self.submitFast(fast).quarantined { self.quarantined += fast.count }
             self.accepted += fast.count
-            IngestMetrics.accepted(fast.count, durability: "fast")
+            self.services.pipeline.metrics.accepted(fast.count, durability: "fast")
         }
         self.storedBefore = next
     }

@@ -55,6 +55,7 @@ package struct CachedReads: Sendable {
             return try Self.render(try await compute(), notFound: notFound)
         }
         if let id = cache.entityID(tenant: tenant, key: key), let hit = await cache.entity(tenant: tenant, entityID: id) {
+            cache.countServed(consistency: options.consistency.rawValue)
             return ReadResponse.cached(hit, consistency: options.consistency)
         }
         let computed = try await self.flights.run("entity:\(tenant):\(key)", compute)
@@ -84,7 +85,10 @@ package struct CachedReads: Sendable {
             return try Self.render(try await compute(), notFound: "")
         }
         let (hit, slot) = await cache.query(tenant: tenant, kind: kind, normalized: normalized)
-        if let hit { return ReadResponse.cached(hit, consistency: options.consistency) }
+        if let hit {
+            cache.countServed(consistency: options.consistency.rawValue)
+            return ReadResponse.cached(hit, consistency: options.consistency)
+        }
         let computed = try await self.flights.run("query:" + (slot?.key ?? "\(tenant):\(kind):\(normalized)"), compute)
         if let slot, let members = computed.members {
             await cache.storeQuery(

@@ -29,10 +29,22 @@ package final class AuditTrail: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     private let pending = Mutex<[AuditEntry]>([])
-    private let appended = Counter(label: "tessera_audit_entries_appended_total")
-    private let dropped = Counter(label: "tessera_audit_entries_dropped_total")
+    private let appended: Counter
+    private let dropped: Counter
 
-    package init(client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
+    package static let metricHelp: [String: String] = [
+        "tessera_audit_entries_appended_total": "Audit entries appended to audit_log.",
+        "tessera_audit_entries_dropped_total": "Audit entries dropped because the database did not take them before the buffer filled.",
+    ]
+
+    package init(
+        client: PostgresClient,
+        configuration: Configuration = .init(),
+        metrics factory: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
+    ) {
+        self.appended = Counter(label: "tessera_audit_entries_appended_total", factory: factory)
+        self.dropped = Counter(label: "tessera_audit_entries_dropped_total", factory: factory)
         self.client = client
         self.configuration = configuration
         self.logger = logger

@@ -40,6 +40,7 @@ extension IngestPipeline {
                     self.state.withLock { $0.machine.flushSucceeded(pruned: prune, at: finished) }
                 } catch {
                     self.state.withLock { $0.machine.flushFailed() }
+                    self.metrics.flushFailed()
                     self.logger.warning("Flush failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }

@@ -123,7 +123,7 @@ extension IngestPipeline {
             )
         }
         self.state.withLock { $0.machine.stagingFailed(entries) }
-        IngestMetrics.rejected(entries.reduce(0) { $0 + $1.points }, reason: "staging_failed")
+        self.metrics.rejected(entries.reduce(0) { $0 + $1.points }, reason: "staging_failed")
         let failure = TesseraError(.unavailable, "The database did not take the points; they were not stored. Retry.")
         for entry in entries { entry.item.continuation.resume(throwing: failure) }
     }

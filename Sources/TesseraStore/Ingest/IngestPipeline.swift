@@ -102,7 +102,7 @@ package final class IngestPipeline: Service, Sendable {
     let clock: ServiceClock
     let logger: Logger
     let state: Mutex<Locked>
-    let metrics = IngestMetrics()
+    package let metrics: IngestMetrics
 
     /// Told what each committed flush changed.
     package let feed: ProjectionFeed
@@ -113,10 +113,12 @@ package final class IngestPipeline: Service, Sendable {
         primary: PostgresClient,
         partitions: PartitionGuard,
         feed: ProjectionFeed = ProjectionFeed(),
+        metrics: IngestMetrics = IngestMetrics(),
         clock: ServiceClock = .continuous,
         logger: Logger
     ) throws {
         self.feed = feed
+        self.metrics = metrics
         self.configuration = configuration
         self.writerLinks = try (0..<max(1, configuration.writers)).map { _ in
             try StagingLink(url: stagingURL, deadline: configuration.callDeadline, logger: logger)
@@ -188,10 +190,10 @@ package final class IngestPipeline: Service, Sendable {
         case .shuttingDown:
             return TesseraError(.unavailable, "The server is shutting down; send the points to another server or retry.")
         case .overTenantShare:
-            IngestMetrics.rejected(points, reason: "rate_limited")
+            self.metrics.rejected(points, reason: "rate_limited")
             return TesseraError(.rateLimited, "This tenant has its full share of the write queue in flight; retry after a second.")
         case .saturated:
-            IngestMetrics.rejected(points, reason: "saturated")
+            self.metrics.rejected(points, reason: "saturated")
             return TesseraError(.unavailable, "The write queue is full; retry after a second.")
         }
     }
@@ -231,4 +233,12 @@ package final class IngestPipeline: Service, Sendable {
 
     /// Acknowledged points not yet confirmed flushed, on this server.
     package var unflushedPoints: Int { self.state.withLock { $0.machine.unflushedPoints } }
+
+    /// Records the gauges that age between events (the flush lag and the queue); `/metrics`
+    /// calls it before each scrape, so a stuck flusher shows a growing lag.
+    package func refreshGauges() {
+        let now = self.clock.now
+        let (oldest, queued) = self.state.withLock { ($0.machine.oldestUnflushedAt, $0.machine.queuedPoints) }
+        self.metrics.pending(oldestUnflushed: oldest.map { $0.duration(to: now) }, queuedPoints: queued)
+    }
 }

@@ -288,6 +288,10 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     package var isEmpty: Bool { self.log.count == 0 && self.queue.isEmpty && self.inFlight == 0 }
     package var unflushedPoints: Int { self.log.pendingPoints }
     package var heldPoints: Int { self.queue.heldPoints }
+    /// Points admitted and waiting for a writer.
+    package var queuedPoints: Int { self.queue.queuedPoints }
+    /// When the oldest batch not confirmed flushed was staged.
+    package var oldestUnflushedAt: Instant? { self.log.oldestStagedAt }
     package func held(by tenant: Int64) -> Int { self.queue.held(by: tenant) }
     package var parked: [Int] { self.parkedWriters }
 }

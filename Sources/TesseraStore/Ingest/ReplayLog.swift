@@ -25,6 +25,8 @@ package struct ReplayLog: Sendable {
     package init() {}
 
     package var pendingIDs: [Int64] { self.batches.keys.sorted() }
+    /// When the oldest batch not confirmed flushed was staged.
+    package var oldestStagedAt: ServiceClock.Instant? { self.batches.values.lazy.map(\.stagedAt).min() }
     package var count: Int { self.batches.count }
     package var pendingPoints: Int { self.batches.values.reduce(0) { $0 + $1.holds.reduce(0) { $0 + $1.points } } }
 

@@ -37,7 +37,9 @@ package final class StagingLink: Sendable {
         var configuration = try PostgresConnection.Configuration(url: url)
         // A COPY PostgreSQL still runs ten minutes on is cancelled there: one the server
         // gave up on cannot commit after its batch's fence is pruned (IngestPipeline.settle).
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "off"), ("statement_timeout", "600000")]
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "off"), ("statement_timeout", "600000"), ("application_name", "tessera/staging"),
+        ]
         self.configuration = configuration
         self.deadline = deadline
         self.logger = logger
