@@ -45,7 +45,7 @@ build-debug: deps
 	$(SWIFT) build --product tessera
 
 run: build
-	.build/release/tessera serve --dir $(DIR) --port $(PORT) --demo
+	.build/release/tessera serve --dir $(DIR) --port $(PORT) --demo --monitoring
 
 test: deps lint ops-check
 	$(SWIFT) build --build-tests $(IMPORT_CHECK)

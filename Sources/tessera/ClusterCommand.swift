@@ -15,6 +15,9 @@ struct ClusterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start the local cluster (initialising it on first use) and migrate it.")
         @OptionGroup var options: DatabaseOptions
         @Option(help: "Streaming replicas of the primary to run beside it.") var replicas = 0
+        @OptionGroup var monitoring: MonitoringOptions
+        @Option(help: "With --monitoring: a Tessera server for Prometheus to scrape, host:port (repeatable; default 127.0.0.1:8080).")
+        var scrape: [String] = []
         @Flag(help: "Print the status as JSON.") var json = false
 
         func run() async throws {
@@ -24,6 +27,7 @@ struct ClusterCommand: AsyncParsableCommand {
                 configuration: {
                     var configuration = cluster.configuration
                     configuration.replicas = self.replicas
+                    configuration.monitoring = self.monitoring.settings(servers: self.scrape.isEmpty ? ["127.0.0.1:8080"] : self.scrape)
                     return configuration
                 }(),
                 logger: logger

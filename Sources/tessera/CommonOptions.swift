@@ -84,3 +84,20 @@ extension DatabaseURL {
         return url
     }
 }
+
+/// `--monitoring`: Prometheus and the exporters beside the embedded cluster (README:
+/// Operating Tessera).
+struct MonitoringOptions: ParsableArguments {
+    @Flag(help: "Also run Prometheus (with the alert rules) and the PostgreSQL, node and Redis exporters beside the cluster.")
+    var monitoring = false
+
+    @Option(name: .customLong("ops-dir"), help: "The project's ops folder (alert rules, exporter queries); default ./ops when it exists.")
+    var opsDirectory: String?
+
+    /// The settings, scraping `servers`; nil without `--monitoring`.
+    func settings(servers: [String]) -> MonitoringSettings? {
+        guard self.monitoring else { return nil }
+        let ops = self.opsDirectory ?? (FileManager.default.fileExists(atPath: "ops/prometheus/alerts.yml") ? "ops" : nil)
+        return MonitoringSettings(servers: servers, opsDirectory: ops.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
+    }
+}

@@ -26,6 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Streaming replicas of the embedded cluster (env TESSERA_REPLICAS, default 2).") var replicas: Int?
     @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
     @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
+    @OptionGroup var monitoring: MonitoringOptions
+
+    /// Where Prometheus finds this server: its address, or the loopback when it listens on all.
+    static func scrapeTarget(host: String, port: Int) -> String {
+        "\(host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host):\(port)"
+    }
 
     func run() async throws {
         let environment = self.options.environment
@@ -49,6 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
         var redisURL = environment.redisURL
         var embeddedVault: DatabaseURL?
         if let configured = self.options.resolvedDatabaseURL {
+            if self.monitoring.monitoring {
+                throw ValidationError(
+                    "--monitoring runs beside the embedded cluster; with a database URL, run Prometheus and the exporters yourself (README: Operating Tessera)."
+                )
+            }
             url = try DatabaseURL.parsed(configured)
             migrationURL = try environment.migrationDatabaseURL.map(DatabaseURL.parsed) ?? url
             replicaURLs = try environment.replicaURLs.map(DatabaseURL.parsed)
@@ -58,7 +69,8 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(
                     directory: cluster.configuration.directory,
                     replicas: self.replicas ?? environment.localReplicas,
-                    binDirectory: cluster.configuration.binDirectory
+                    binDirectory: cluster.configuration.binDirectory,
+                    monitoring: self.monitoring.settings(servers: [Self.scrapeTarget(host: self.host ?? environment.host, port: self.port ?? environment.port)])
                 ),
                 logger: logger
             )

@@ -20,6 +20,17 @@ package struct CacheMetrics: Sendable {
         self.redisDuration = Timer(label: "tessera_cache_redis_duration_seconds", factory: factory)
         self.breakerOpen = Gauge(label: "tessera_cache_breaker_open", factory: factory)
         self.breakerOpen.record(0)
+        // Series a dashboard or an alert reads exist from the start, at 0.
+        for kind in ["entity", "filter", "aggregate"] {
+            Counter(label: "tessera_cache_hits_total", dimensions: [("kind", kind)], factory: factory).increment(by: 0)
+            Counter(label: "tessera_cache_misses_total", dimensions: [("kind", kind)], factory: factory).increment(by: 0)
+        }
+        for consistency in ["eventual", "analytics"] {
+            Counter(label: "tessera_reads_total", dimensions: [("consistency", consistency), ("source", "cache")], factory: factory).increment(by: 0)
+        }
+        for kind in RedisError.Kind.allCases {
+            Counter(label: "tessera_cache_errors_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment(by: 0)
+        }
     }
 
     func hit(_ kind: String) {

@@ -23,6 +23,9 @@ package struct LocalCluster: Sendable {
         /// Whether to run PostgreSQL; off for a cache-only cluster (the cache tests').
         package var postgreSQL: Bool
         package var redis: RedisMode
+        /// Prometheus and the exporters beside the cluster; nil: none (they keep running
+        /// if an earlier `up` started them).
+        package var monitoring: MonitoringSettings?
 
         /// Whether `up` runs Redis (component `redis`).
         package enum RedisMode: Sendable {
@@ -50,8 +53,10 @@ package struct LocalCluster: Sendable {
             superuser: String = "tessera",
             binDirectory: String? = nil,
             postgreSQL: Bool = true,
-            redis: RedisMode = .whenInstalled
+            redis: RedisMode = .whenInstalled,
+            monitoring: MonitoringSettings? = nil
         ) {
+            self.monitoring = monitoring
             self.directory = directory
             self.profile = profile
             self.replicas = replicas
@@ -98,6 +103,27 @@ package struct LocalCluster: Sendable {
         }
     }
 
+    /// Starts Prometheus and the exporters beside a running cluster (what `up` does with
+    /// `monitoring` set), leaving the rest as it is; returns the status.
+    package func startMonitoring(_ settings: MonitoringSettings) async throws -> ClusterStatus {
+        try await offloaded {
+            let stateFile = ClusterStateFile(directory: self.configuration.directory)
+            var state = try stateFile.load()
+            try self.upMonitoring(settings, state: &state, stateFile: stateFile)
+            return self.status(from: state)
+        }
+    }
+
+    /// Stops Prometheus and the exporters, leaving the rest running.
+    package func stopMonitoring() async throws {
+        try await offloaded {
+            let state = try ClusterStateFile(directory: self.configuration.directory).load()
+            for (name, component) in state.components where component.role == "monitoring" {
+                try Self.stop(name: name, component: component, logger: self.logger)
+            }
+        }
+    }
+
     /// What runs where, without changing anything.
     package func status() throws -> ClusterStatus {
         let state = try ClusterStateFile(directory: self.configuration.directory).load()
@@ -115,6 +141,9 @@ package struct LocalCluster: Sendable {
         }
         if self.configuration.redis != .off {
             try self.upRedis(state: &state, stateFile: stateFile)
+        }
+        if let monitoring = self.configuration.monitoring {
+            try self.upMonitoring(monitoring, state: &state, stateFile: stateFile)
         }
         return self.status(from: state)
     }
@@ -198,6 +227,28 @@ package struct LocalCluster: Sendable {
         try stateFile.save(state)
     }
 
+    /// Prometheus and the exporters, in `<dir>/monitoring`.
+    private func upMonitoring(_ settings: MonitoringSettings, state: inout ClusterStateFile.State, stateFile: ClusterStateFile) throws {
+        let stack = MonitoringStack(settings: settings, directory: self.configuration.directory + "/monitoring", logger: self.logger)
+        let current = self.status(from: state)
+        let targets = MonitoringStack.Targets(
+            postgresURL: current.primary?.url,
+            redisPort: state.components["redis"]?.port,
+            redisPassword: state.redisPassword
+        )
+        let known = state.components.filter { MonitoringStack.components.contains($0.key) }.mapValues(\.port)
+        for (name, port) in try stack.up(targets: targets, ports: known) {
+            state.components[name] = .init(
+                kind: name == "prometheus" ? "prometheus" : "exporter",
+                role: "monitoring",
+                port: port,
+                dataDirectory: stack.directory + "/" + name,
+                logFile: stack.directory + "/" + name + ".log"
+            )
+        }
+        try stateFile.save(state)
+    }
+
     func downBlocking() throws -> ClusterStatus {
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         let state = try stateFile.load()
@@ -212,6 +263,7 @@ package struct LocalCluster: Sendable {
         switch component.kind {
         case "postgresql": try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: logger)
         case "redis": try RedisServer.stop(directory: component.dataDirectory, name: name, logger: logger)
+        case "prometheus", "exporter": MonitoringStack.stop(name: name, directory: component.dataDirectory, logger: logger)
         default: break
         }
     }
@@ -239,6 +291,9 @@ package struct LocalCluster: Sendable {
             case "redis":
                 pid = RedisServer.runningPID(directory: component.dataDirectory)
                 url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
+            case "prometheus", "exporter":
+                pid = MonitoredProcess.runningPID(directory: component.dataDirectory)
+                url = "http://127.0.0.1:\(component.port)" + (component.kind == "exporter" ? "/metrics" : "")
             default:
                 pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
                 let address = "127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"

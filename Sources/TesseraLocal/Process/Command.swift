@@ -38,6 +38,27 @@ package struct Command {
     /// Spawned with `posix_spawn` and reaped with `waitpid`; output goes to a temporary
     /// file, not a pipe, so a daemon the program leaves behind cannot hold us up.
     package func run() throws -> Result {
+        let outputPath = NSTemporaryDirectory() + "/tessera-cmd-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
+        defer { unlink(outputPath) }
+        let pid = try self.spawn(output: outputPath, append: false, newSession: false)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { break }
+        }
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+    }
+
+    /// Starts a long-running program in a session of its own (a Ctrl-C in the terminal that
+    /// ran `tessera` does not reach it), its output appended to `logFile`, and returns its pid
+    /// without waiting. For the programs that do not daemonise themselves (Prometheus, the
+    /// exporters, pgbouncer in the foreground).
+    package func start(logFile: String) throws -> Int32 {
+        try self.spawn(output: logFile, append: true, newSession: true)
+    }
+
+    private func spawn(output outputPath: String, append: Bool, newSession: Bool) throws -> pid_t {
         var argv = [String]()
         if let user {
             let runuser = FileManager.default.isExecutableFile(atPath: "/sbin/runuser") ? "/sbin/runuser" : "/usr/sbin/runuser"
@@ -48,14 +69,12 @@ package struct Command {
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
         for (key, value) in self.environment { environment[key] = value }
-        let outputPath = NSTemporaryDirectory() + "/tessera-cmd-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
-        defer { unlink(outputPath) }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // Nothing else of ours: a daemon started after the server listens (InfluxDB for the
         // benchmark, say) would otherwise keep the server's listening sockets, and its port,
@@ -81,20 +100,19 @@ package struct Command {
         for signal in [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession { flags |= Self.spawnSetSID }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         var pid = pid_t()
         let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
         guard spawned == 0 else {
             throw Failure(command: argv.joined(separator: " "), status: -1, output: String(cString: strerror(spawned)))
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { break }
-        }
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exited = (status & 0x7f) == 0
-        return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
+        return pid
     }
+
+    /// glibc's `POSIX_SPAWN_SETSID` (2.26 and later): the child calls `setsid()`.
+    private static let spawnSetSID: Int32 = 0x80
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's
     /// Glibc module does not export; nil on an older C library.

@@ -90,6 +90,10 @@ package final class ReadRouter: Sendable {
             )
         }
         self.states = Mutex(states)
+        // Every node's read counters exist from the start, at 0, for rates on dashboards.
+        for node in nodes {
+            for consistency in Consistency.allCases { metrics.served(consistency: consistency.rawValue, node: node.name, count: 0) }
+        }
     }
 
     package var primary: ReadNode { self.nodes.first { $0.role == .primary }! }
@@ -110,7 +114,7 @@ package final class ReadRouter: Sendable {
                 let value = try await self.run(on: node, consistency: consistency, body)
                 let databaseTime = ContinuousClock.now - started
                 self.recordSuccess(node.name)
-                self.metrics.served(consistency: consistency.rawValue, node: node.name)
+                self.metrics.served(consistency: consistency.rawValue, node: node.name, count: 1)
                 let source = ReadSource(
                     source: node.name,
                     role: node.role,

@@ -20,8 +20,9 @@ package struct RouterMetrics: Sendable {
         self.factory = factory
     }
 
-    func served(consistency: String, node: String) {
-        Counter(label: "tessera_reads_total", dimensions: [("consistency", consistency), ("source", node)], factory: self.factory).increment()
+    func served(consistency: String, node: String, count: Int) {
+        Counter(label: "tessera_reads_total", dimensions: [("consistency", consistency), ("source", node)], factory: self.factory)
+            .increment(by: count)
     }
 
     func breaker(node: String, role: String, open: Bool) {
