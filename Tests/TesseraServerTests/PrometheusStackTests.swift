@@ -35,8 +35,8 @@ import Testing
                     failure = error
                 }
                 try await topology.cluster.stopMonitoring()
-                // The replica back for the other tests (a no-op when it runs).
-                _ = try await topology.cluster.up()
+                // The replica back, caught up, for the other tests.
+                try await topology.restoreReplicas()
                 if let failure { throw failure }
             }
         }
@@ -61,6 +61,7 @@ import Testing
         try await Self.until("replica-2's lag") { try !api.query(#"tessera_replica_lag_seconds{node="replica-2"}"#).isEmpty }
         #expect(try api.query(#"pg_up{job="postgres"}"#).first?.value == 1)
         #expect(try api.query(#"tessera_staging_rows{job="postgres"}"#).count == 1)
+        #expect(try api.query(#"tessera_health_status{job="postgres",check="staging_age"}"#).first?.value == 0)
         #expect(try api.query(#"redis_up{job="redis"}"#).first?.value == 1)
 
         // Every metric the dashboards name is one Prometheus has.

@@ -236,3 +236,51 @@ import Testing
         return value
     }
 }
+
+/// A flush that fails on something other than the data (here a trigger says the disk is
+/// full) is told to the database: `/readyz` shows `flush_failures` warn (fail after ten in a
+/// row) while it fails,
+/// and ok once a flush succeeds again; the failures are counted in `/metrics`.
+@Suite struct FlushFailureHealthTests {
+    @Test func aFailingFlushShowsInReadyzAndClearsWhenItWorksAgain() async throws {
+        let database = try await DeletedEntityWriteTests.migratedDatabase()
+        try await APITester.run(ingest: .init(writers: 1, flushInterval: .milliseconds(100)), primary: database) { client, dependencies in
+            let tenant = try await client.createTenant("disk-full")
+            try await withTestClient(url: database) { admin in
+                try await admin.query(
+                    """
+                    CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; END $$
+                    """
+                )
+                try await admin.query("CREATE TRIGGER test_disk_full BEFORE INSERT ON entity_values_ts FOR EACH ROW EXECUTE FUNCTION test_disk_full()")
+            }
+            let written = try await client.send(.post, "/v1/ingest", key: tenant.key, json: #"{"points":[{"entity":"e","attribute":"v","value":1}]}"#)
+            #expect(written.status == .ok)
+            let failing = try await Self.flushCheck(client, until: ["warn", "fail"])
+            #expect((failing?["detail"] as? String)?.contains("No space left on device") == true, "\(String(describing: failing))")
+            #expect(try await client.send(.get, "/readyz").status == .ok)
+            let metrics = try await client.send(.get, "/metrics").text
+            #expect(!metrics.contains("tessera_ingest_flush_failures_total 0\n"))
+
+            try await withTestClient(url: database) { admin in try await admin.query("DROP TRIGGER test_disk_full ON entity_values_ts") }
+            try await waitForRows(dependencies.primary, tenant: tenant.id, count: 1)
+            #expect(try await Self.flushCheck(client, until: ["ok"])?["status"] as? String == "ok")
+        }
+    }
+
+    /// `/readyz`'s flush_failures check once its status is one of `statuses` (readyz caches the
+    /// checks for 5 s), polled for up to 30 s; the last one read.
+    static func flushCheck(_ client: any TestClientProtocol, until statuses: Set<String>) async throws -> [String: Any]? {
+        let deadline = ContinuousClock.now + .seconds(30)
+        var check: [String: Any]?
+        while ContinuousClock.now < deadline {
+            let ready = try await client.send(.get, "/readyz").object()
+            check = (ready["checks"] as? [[String: Any]])?.first { $0["name"] as? String == "flush_failures" }
+            if let status = check?["status"] as? String, statuses.contains(status) { return check }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        Issue.record("timed out waiting for flush_failures \(statuses.sorted()): \(String(describing: check))")
+        return check
+    }
+}

@@ -110,7 +110,11 @@ import Testing
         let report = try await withTestClient(url: url) { client in
             try await HealthReport.read(from: client, logger: quietLogger)
         }
-        #expect(report.checks.map(\.name) == ["staging_backlog", "partitions_ahead", "replica_lag", "bloat", "quarantine"])
+        #expect(
+            report.checks.map(\.name) == [
+                "staging_backlog", "staging_age", "flush_failures", "quarantine", "partitions_ahead", "replica_lag", "bloat", "xid_age", "connections",
+            ]
+        )
         let partitions = try #require(report.checks.first { $0.name == "partitions_ahead" })
         #expect(partitions.status == "ok")
         #expect(partitions.value >= 4)

@@ -1,3 +1,6 @@
+import PostgresNIO
+import TesseraCore
+
 extension ReplicatedTestCluster {
     /// Runs `body` with the replicated cluster to itself: no other test of this process
     /// that takes it runs meanwhile, whatever its suite or target. Every test that
@@ -14,6 +17,28 @@ extension ReplicatedTestCluster {
         } catch {
             await exclusiveUse.leave()
             throw error
+        }
+    }
+}
+
+extension ReplicatedTestCluster.Topology {
+    /// Starts what a test stopped (`cluster.up()`) and waits until every replica streams and
+    /// has replayed the primary's position, so the next test finds the cluster as it was.
+    package func restoreReplicas(timeout: Duration = .seconds(60)) async throws {
+        _ = try await self.cluster.up()
+        let expected = self.replicas.count
+        let deadline = ContinuousClock.now + timeout
+        try await withTestClient(url: self.primary) { client in
+            while ContinuousClock.now < deadline {
+                let rows = try await client.query(
+                    """
+                    SELECT count(*)::int FROM pg_stat_replication
+                     WHERE state = 'streaming' AND replay_lsn >= pg_current_wal_lsn() - 65536
+                    """
+                )
+                for try await caughtUp in rows.decode(Int.self) where caughtUp >= expected { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
         }
     }
 }

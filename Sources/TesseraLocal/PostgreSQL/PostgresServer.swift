@@ -210,6 +210,8 @@ struct PostgresServer {
                     CREATE ROLE tessera_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
                 END IF;
             END $$;
+            -- health_check() (the owner's) reads replicas' lag and every session's state.
+            GRANT pg_monitor TO tessera_owner;
             ALTER ROLE tessera_app PASSWORD '\(appPassword.replacingOccurrences(of: "'", with: "''"))'
             """
         )

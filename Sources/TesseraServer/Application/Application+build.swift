@@ -15,7 +15,12 @@ package func buildRouter(configuration: ServerConfiguration, dependencies: Serve
     router.add(middleware: RequestMetricsMiddleware(registry: dependencies.metrics))
     router.add(middleware: ProblemMiddleware())
 
-    OperationsController(migrator: dependencies.migrator, metrics: dependencies.metrics, refresh: dependencies.refreshGauges).addRoutes(to: router)
+    OperationsController(
+        migrator: dependencies.migrator,
+        health: HealthCache(client: dependencies.primary),
+        metrics: dependencies.metrics,
+        refresh: dependencies.refreshGauges
+    ).addRoutes(to: router)
     InfluxController(catalog: dependencies.catalog, services: dependencies.ingest, audit: dependencies.audit).addRoutes(
         to: router.group().add(middleware: InfluxProblemMiddleware())
     )

@@ -7,6 +7,8 @@ import TesseraStore
 /// `/healthz`, `/readyz` and `/metrics`: what an orchestrator and Prometheus poll.
 struct OperationsController {
     let migrator: Migrator
+    /// The database's `health_check()`, shown by `/readyz`.
+    let health: HealthCache
     let metrics: PrometheusCollectorRegistry
     /// Records the gauges that age between events, before each scrape.
     let refresh: @Sendable () -> Void
@@ -14,10 +16,15 @@ struct OperationsController {
     struct Status: ResponseEncodable {
         var status: String
         var schemaVersion: Int?
+        /// The worst of the checks: ok, warn or fail.
+        var health: String?
+        var checks: [HealthReport.Check]?
 
         enum CodingKeys: String, CodingKey {
             case status
             case schemaVersion = "schema_version"
+            case health
+            case checks
         }
     }
 
@@ -32,7 +39,8 @@ struct OperationsController {
         Status(status: "ok", schemaVersion: nil)
     }
 
-    /// The database is reachable and at this build's schema.
+    /// The database is reachable and at this build's schema: 200, with `health_check()`'s
+    /// checks (an operator's alarms, which do not take the server out of service), or 503.
     @Sendable func ready(_ request: Request, context: TesseraRequestContext) async throws -> Status {
         do {
             try await self.migrator.verifyCurrent()
@@ -42,7 +50,8 @@ struct OperationsController {
             context.logger.warning("Readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
             throw TesseraError(.notReady, "The database is not reachable.")
         }
-        return Status(status: "ready", schemaVersion: self.migrator.buildVersion)
+        let report = await self.health.report(logger: context.logger)
+        return Status(status: "ready", schemaVersion: self.migrator.buildVersion, health: report?.worstStatus, checks: report?.checks)
     }
 
     @Sendable func prometheus(_ request: Request, context: TesseraRequestContext) async throws -> Response {

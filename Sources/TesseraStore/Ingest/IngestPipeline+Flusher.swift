@@ -8,6 +8,8 @@ import TesseraCore
 /// database lost. When it runs and when it stops is the state machine's decision.
 extension IngestPipeline {
     func flushLoop() async {
+        // What the database was last told of the flush (health_check()'s flush_failures).
+        var outcome = FlushOutcomeReport()
         while true {
             // Cancelled (not a graceful shutdown: the service group is tearing down after a
             // failure): no query can run any more and every sleep returns at once, so stop
@@ -38,13 +40,38 @@ extension IngestPipeline {
                     }
                     let finished = self.clock.now
                     self.state.withLock { $0.machine.flushSucceeded(pruned: prune, at: finished) }
+                    if outcome.shouldReportSuccess(now: finished) {
+                        await self.reportFlushOutcome(failed: false, error: nil)
+                        outcome.reported(failed: false, at: finished)
+                    }
                 } catch {
                     self.state.withLock { $0.machine.flushFailed() }
                     self.metrics.flushFailed()
                     self.logger.warning("Flush failed; will retry", metadata: ["error": "\(String(reflecting: error))"])
+                    await self.reportFlushOutcome(failed: true, error: Self.summary(of: error))
+                    outcome.reported(failed: true, at: self.clock.now)
                 }
             }
         }
+    }
+
+    /// Tells the database how the flush fared (`record_flush_outcome()`); a database that
+    /// does not answer is not told (the failure is in the log and the metrics).
+    private func reportFlushOutcome(failed: Bool, error: String?) async {
+        let detail = error.map { String($0.prefix(500)) }
+        _ = try? await Deadline.run(within: self.configuration.callDeadline, "record_flush_outcome()") {
+            try await self.primary.query("SELECT record_flush_outcome(\(failed), \(detail))", logger: self.logger)
+        }
+    }
+
+    /// What an operator reads of a flush failure: PostgreSQL's SQLSTATE and message, or the
+    /// kind of error (no query text, no data).
+    static func summary(of error: any Error) -> String {
+        if let error = error as? PSQLError, let message = error.serverInfo?[.message] {
+            return "\(error.serverInfo?[.sqlState] ?? "?") \(message)"
+        }
+        if let error = error as? PSQLError { return "\(error.code)" }
+        return String(describing: type(of: error))
     }
 
     /// A flush may move a large backlog: it gets ten call deadlines.

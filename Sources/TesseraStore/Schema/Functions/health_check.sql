@@ -1,27 +1,76 @@
--- One row per check, each ok, warn or fail: staging_backlog, partitions_ahead (ts_partition_months_ahead()),
--- replica_lag (heartbeat on a replica, pg_stat_replication on the primary), bloat (worst dead-tuple share)
--- and quarantine (points held in ingest_quarantine).
--- Called by HealthReport.read (`tessera health`).
+-- One row per check, each ok, warn or fail, with its value: staging_backlog, staging_age (oldest staged point),
+-- flush_failures (flush_status), quarantine, partitions_ahead (ts_partition_months_ahead()), replica_lag (on the
+-- primary one row per replica, replica_lag:<name>, and per replication slot nobody streams from; on a replica its
+-- replayed heartbeat), bloat (worst dead-tuple share), xid_age (% to wraparound) and connections (share of
+-- max_connections). Thresholds from health_threshold(). The owner's (definer): the server's role reads it for /readyz.
+-- Called by HealthReport.read (`tessera health`, `/readyz`).
 -- Locks: none.
--- Last defined in 0010_point_identity_and_quarantine.sql (first in 0001_schema.sql).
+-- Last defined in 0020_health_checks_for_every_alarm.sql (first in 0001_schema.sql).
 CREATE OR REPLACE FUNCTION public.health_check()
  RETURNS TABLE(check_name text, status text, value double precision, detail text)
  LANGUAGE plpgsql
- STABLE
+ STABLE SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     backlog bigint;
+    oldest timestamptz;
+    age_seconds double precision;
+    flush record;
     months integer;
+    replica record;
+    replicas integer := 0;
     lag_seconds double precision;
     dead_ratio double precision;
     worst_table text;
     held bigint;
+    xid_percent double precision;
+    used double precision;
+    warn double precision;
+    fail double precision;
 BEGIN
     SELECT count(*) INTO backlog FROM (SELECT 1 FROM entity_values_ingest LIMIT 10000001) AS staged;
+    warn := health_threshold('staging_backlog_warn', 1000000);
+    fail := health_threshold('staging_backlog_fail', 10000000);
     check_name := 'staging_backlog';
     value := backlog;
-    status := CASE WHEN backlog < 1000000 THEN 'ok' WHEN backlog < 10000000 THEN 'warn' ELSE 'fail' END;
+    status := CASE WHEN backlog < warn THEN 'ok' WHEN backlog < fail THEN 'warn' ELSE 'fail' END;
     detail := backlog || ' rows waiting in entity_values_ingest';
+    RETURN NEXT;
+
+    SELECT min(ingested_at) INTO oldest FROM entity_values_ingest;
+    age_seconds := coalesce(extract(epoch FROM now() - oldest), 0);
+    warn := health_threshold('staging_age_warn', 60);
+    fail := health_threshold('staging_age_fail', 300);
+    check_name := 'staging_age';
+    value := age_seconds;
+    status := CASE WHEN age_seconds < warn THEN 'ok' WHEN age_seconds < fail THEN 'warn' ELSE 'fail' END;
+    detail := CASE WHEN oldest IS NULL THEN 'nothing staged'
+                   ELSE 'the oldest staged point waits for the flush since ' || round(age_seconds::numeric, 1) || ' s' END;
+    RETURN NEXT;
+
+    SELECT * INTO flush FROM flush_status;
+    warn := health_threshold('flush_failures_warn', 1);
+    fail := health_threshold('flush_failures_fail', 10);
+    check_name := 'flush_failures';
+    value := coalesce(flush.failures_since_success, 0);
+    IF flush.failures_since_success > 0 AND flush.last_failure_at > now() - interval '15 minutes' THEN
+        status := CASE WHEN value < warn THEN 'ok' WHEN value < fail THEN 'warn' ELSE 'fail' END;
+        detail := value || ' flushes failed in a row, the last at ' || to_char(flush.last_failure_at AT TIME ZONE 'UTC', 'HH24:MI:SS')
+                  || ' UTC: ' || coalesce(flush.last_error, '');
+    ELSE
+        status := 'ok';
+        detail := CASE WHEN flush.last_success_at IS NULL THEN 'no flush reported yet'
+                       ELSE 'the flush works (last reported ' || to_char(flush.last_success_at AT TIME ZONE 'UTC', 'HH24:MI:SS') || ' UTC)' END;
+    END IF;
+    RETURN NEXT;
+
+    SELECT coalesce(sum(coalesce(copy_rows, 1)), 0) INTO held FROM ingest_quarantine;
+    check_name := 'quarantine';
+    value := held;
+    status := CASE WHEN held = 0 THEN 'ok' ELSE 'warn' END;
+    detail := CASE WHEN held = 0 THEN 'no rows in quarantine'
+                   ELSE held || ' points in ingest_quarantine: see tessera quarantine list' END;
     RETURN NEXT;
 
     months := ts_partition_months_ahead();
@@ -31,17 +80,51 @@ BEGIN
     detail := months || ' consecutive monthly partitions from the current month';
     RETURN NEXT;
 
-    check_name := 'replica_lag';
+    warn := health_threshold('replica_lag_warn', 1);
+    fail := health_threshold('replica_lag_fail', 3);
     IF pg_is_in_recovery() THEN
         SELECT extract(epoch FROM now() - max(beat_at)) INTO lag_seconds FROM heartbeat;
+        check_name := 'replica_lag';
+        value := coalesce(lag_seconds, 0);
+        status := CASE WHEN lag_seconds IS NULL OR lag_seconds < warn THEN 'ok' WHEN lag_seconds < fail THEN 'warn' ELSE 'fail' END;
         detail := 'this node is a replica; lag from the replayed heartbeat';
+        RETURN NEXT;
     ELSE
-        SELECT max(extract(epoch FROM replay_lag)) INTO lag_seconds FROM pg_stat_replication;
-        detail := (SELECT count(*) FROM pg_stat_replication) || ' streaming replicas; worst replay lag';
+        -- Each replica streaming now, then each replication slot nobody streams from: a
+        -- replica that stopped (its slot keeps WAL for it, filling the primary's disk).
+        FOR replica IN
+            SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, 'pid ' || r.pid) AS name,
+                   extract(epoch FROM r.replay_lag) AS seconds, r.state
+              FROM pg_stat_replication AS r ORDER BY 1
+        LOOP
+            replicas := replicas + 1;
+            check_name := 'replica_lag:' || replica.name;
+            value := coalesce(replica.seconds, 0);
+            status := CASE WHEN replica.seconds IS NULL OR replica.seconds < warn THEN 'ok' WHEN replica.seconds < fail THEN 'warn' ELSE 'fail' END;
+            detail := 'replica ' || replica.name || ' is ' || replica.state || '; replay lag ' || round(value::numeric, 3) || ' s';
+            RETURN NEXT;
+        END LOOP;
+        FOR replica IN
+            SELECT s.slot_name AS name, pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn) AS behind
+              FROM pg_replication_slots AS s
+             WHERE s.slot_type = 'physical' AND NOT s.active ORDER BY 1
+        LOOP
+            replicas := replicas + 1;
+            check_name := 'replica_lag:' || replica.name;
+            value := coalesce(replica.behind, 0);
+            status := 'fail';
+            detail := 'replication slot ' || replica.name || ' has no replica connected; it holds '
+                      || pg_size_pretty(coalesce(replica.behind, 0)::bigint) || ' of WAL';
+            RETURN NEXT;
+        END LOOP;
+        IF replicas = 0 THEN
+            check_name := 'replica_lag';
+            value := 0;
+            status := 'ok';
+            detail := 'no replicas';
+            RETURN NEXT;
+        END IF;
     END IF;
-    value := coalesce(lag_seconds, 0);
-    status := CASE WHEN lag_seconds IS NULL OR lag_seconds < 1 THEN 'ok' WHEN lag_seconds < 3 THEN 'warn' ELSE 'fail' END;
-    RETURN NEXT;
 
     SELECT s.relname, s.n_dead_tup::double precision / (s.n_live_tup + s.n_dead_tup)
       INTO worst_table, dead_ratio
@@ -49,19 +132,32 @@ BEGIN
      WHERE s.n_live_tup + s.n_dead_tup > 1000
      ORDER BY 2 DESC
      LIMIT 1;
+    warn := health_threshold('bloat_warn', 0.2);
+    fail := health_threshold('bloat_fail', 0.5);
     check_name := 'bloat';
     value := coalesce(dead_ratio, 0);
-    status := CASE WHEN dead_ratio IS NULL OR dead_ratio < 0.2 THEN 'ok' WHEN dead_ratio < 0.5 THEN 'warn' ELSE 'fail' END;
+    status := CASE WHEN dead_ratio IS NULL OR dead_ratio < warn THEN 'ok' WHEN dead_ratio < fail THEN 'warn' ELSE 'fail' END;
     detail := CASE WHEN worst_table IS NULL THEN 'no table large enough to judge'
                    ELSE 'highest dead-tuple share: ' || worst_table END;
     RETURN NEXT;
 
-    SELECT coalesce(sum(coalesce(copy_rows, 1)), 0) INTO held FROM ingest_quarantine;
-    check_name := 'quarantine';
-    value := held;
-    status := CASE WHEN held = 0 THEN 'ok' ELSE 'warn' END;
-    detail := CASE WHEN held = 0 THEN 'no rows in quarantine'
-                   ELSE held || ' points in ingest_quarantine: see tessera quarantine list' END;
+    SELECT max(age(datfrozenxid))::double precision / 2147483648 * 100 INTO xid_percent FROM pg_database;
+    warn := health_threshold('xid_age_warn', 10);
+    fail := health_threshold('xid_age_fail', 50);
+    check_name := 'xid_age';
+    value := coalesce(xid_percent, 0);
+    status := CASE WHEN value < warn THEN 'ok' WHEN value < fail THEN 'warn' ELSE 'fail' END;
+    detail := 'the oldest unfrozen transaction ID is ' || round(value::numeric, 4) || ' % of the way to wraparound';
+    RETURN NEXT;
+
+    SELECT count(*)::double precision / current_setting('max_connections')::double precision INTO used
+      FROM pg_stat_activity WHERE backend_type = 'client backend';
+    warn := health_threshold('connections_warn', 0.8);
+    fail := health_threshold('connections_fail', 0.95);
+    check_name := 'connections';
+    value := used;
+    status := CASE WHEN used < warn THEN 'ok' WHEN used < fail THEN 'warn' ELSE 'fail' END;
+    detail := round((used * 100)::numeric, 1) || ' % of max_connections (' || current_setting('max_connections') || ') in use by clients';
     RETURN NEXT;
 END
 $function$;
