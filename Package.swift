@@ -202,7 +202,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TesseraLocalTests",
-            dependencies: ["TesseraLocal", "TesseraTestSupport"],
+            dependencies: [
+                "TesseraLocal", "TesseraTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

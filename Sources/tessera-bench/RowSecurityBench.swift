@@ -110,10 +110,11 @@ struct RowSecurityBench {
         var tenant: Int64
         var key: String
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
+            var bindings = PostgresBindings(capacity: 4)
             bindings.append(self.tenant)
             bindings.append(self.key)
             bindings.append(String(self.tenant))
+            bindings.appendRequestTag()
             return bindings
         }
         func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode((Int64, String, String?, Int64, Date, Date, String, String, Int64).self).0 }

@@ -27,6 +27,8 @@ struct ClusterCommand: AsyncParsableCommand {
                 configuration: {
                     var configuration = cluster.configuration
                     configuration.replicas = self.replicas
+                    // pgbouncer in front of the primary, when installed (README: Operating Tessera).
+                    configuration.pooler = PoolerSettings()
                     configuration.monitoring = self.monitoring.settings(servers: self.scrape.isEmpty ? ["127.0.0.1:8080"] : self.scrape)
                     return configuration
                 }(),

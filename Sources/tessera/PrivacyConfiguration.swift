@@ -44,6 +44,8 @@ enum PrivacyConfiguration {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(path).\(getpid()).new"
         let bytes = Array((MasterKey.generate() + "\n").utf8)
+        // A file of this pid's left by a start that crashed (in a container, always pid 1).
+        unlink(temporary)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else { throw ValidationError("Cannot create \(temporary): \(String(cString: strerror(errno))).") }
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -53,6 +55,12 @@ enum PrivacyConfiguration {
         guard written == bytes.count, synced == 0 else { throw ValidationError("Cannot write the master key to \(temporary).") }
         if link(temporary, path) != 0, errno != EEXIST {
             throw ValidationError("Cannot create \(path): \(String(cString: strerror(errno))).")
+        }
+        // The link itself on disk before any data key is wrapped with the key.
+        let folder = open(directory, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
         }
         // Ours, or the one another server linked first.
         guard let key = Self.readKey(path) else { throw ValidationError("\(path) cannot be read.") }

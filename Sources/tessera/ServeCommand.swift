@@ -70,7 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
                     directory: cluster.configuration.directory,
                     replicas: self.replicas ?? environment.localReplicas,
                     binDirectory: cluster.configuration.binDirectory,
-                    monitoring: self.monitoring.settings(servers: [Self.scrapeTarget(host: self.host ?? environment.host, port: self.port ?? environment.port)])
+                    monitoring: self.monitoring.settings(servers: [Self.scrapeTarget(host: self.host ?? environment.host, port: self.port ?? environment.port)]
+                    ),
+                    pooler: PoolerSettings()
                 ),
                 logger: logger
             )

@@ -118,7 +118,22 @@ import Testing
                 let write = #"{"points":[{"entity":"e","attribute":"v","value":1}]}"#
                 async let first = client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: write)
                 async let second = client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: write)
-                try await Task.sleep(for: .milliseconds(700))
+                // Both waiting for the lock in the database (not a fixed sleep: CI is slow).
+                try await withTestClient(url: database) { observer in
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while ContinuousClock.now < deadline {
+                        let rows = try await observer.query(
+                            """
+                            SELECT count(*)::int FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)
+                             WHERE l.locktype = 'advisory' AND NOT l.granted AND a.query LIKE 'SELECT pg_advisory_xact_lock_shared%'
+                            """
+                        )
+                        var waiting = 0
+                        for try await count in rows.decode(Int.self) { waiting = count }
+                        if waiting >= 2 { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                }
                 let third = try await client.send(.get, "/v1/attributes", key: tenant.key)
                 try third.expectProblem("rate_limited", .tooManyRequests)
                 #expect(third.headers[.retryAfter] != nil)
@@ -126,7 +141,7 @@ import Testing
                 #expect(try await client.send(.get, "/v1/attributes", key: other.key).status == .ok)
                 try await holder.query("COMMIT", logger: quietLogger)
                 let (a, b) = try await (first, second)
-                #expect(a.status == .ok && b.status == .ok)
+                #expect(a.status == .ok && b.status == .ok, "\(a.status) \(a.text) \(b.status) \(b.text)")
             }
             #expect(try await client.send(.get, "/v1/attributes", key: tenant.key).status == .ok)
         }

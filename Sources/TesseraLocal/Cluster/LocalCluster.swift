@@ -26,6 +26,8 @@ package struct LocalCluster: Sendable {
         /// Prometheus and the exporters beside the cluster; nil: none (they keep running
         /// if an earlier `up` started them).
         package var monitoring: MonitoringSettings?
+        /// pgbouncer in front of the primary (component `pgbouncer`), when installed; nil: none.
+        package var pooler: PoolerSettings?
 
         /// Whether `up` runs Redis (component `redis`).
         package enum RedisMode: Sendable {
@@ -54,9 +56,11 @@ package struct LocalCluster: Sendable {
             binDirectory: String? = nil,
             postgreSQL: Bool = true,
             redis: RedisMode = .whenInstalled,
-            monitoring: MonitoringSettings? = nil
+            monitoring: MonitoringSettings? = nil,
+            pooler: PoolerSettings? = nil
         ) {
             self.monitoring = monitoring
+            self.pooler = pooler
             self.directory = directory
             self.profile = profile
             self.replicas = replicas
@@ -138,6 +142,9 @@ package struct LocalCluster: Sendable {
         var state = try stateFile.load()
         if self.configuration.postgreSQL {
             try self.upPostgreSQL(state: &state, stateFile: stateFile)
+        }
+        if self.configuration.postgreSQL, let pooler = self.configuration.pooler {
+            try self.upPooler(pooler, state: &state, stateFile: stateFile)
         }
         if self.configuration.redis != .off {
             try self.upRedis(state: &state, stateFile: stateFile)
@@ -227,6 +234,32 @@ package struct LocalCluster: Sendable {
         try stateFile.save(state)
     }
 
+    /// pgbouncer in front of the primary, in the PostgreSQL data root (it runs as that user).
+    private func upPooler(_ settings: PoolerSettings, state: inout ClusterStateFile.State, stateFile: ClusterStateFile) throws {
+        guard let executable = PgBouncerServer.locate() else {
+            self.logger.notice("pgbouncer is not installed; the local cluster runs without a pooler (apt-get install pgbouncer)")
+            return
+        }
+        guard let primary = state.components["primary"], let password = state.password, let appPassword = state.appPassword else { return }
+        let server = PgBouncerServer(
+            directory: state.dataRoot! + "/pgbouncer",
+            executable: executable,
+            primaryPort: primary.port,
+            users: [self.configuration.superuser: password, "tessera_app": appPassword],
+            settings: settings,
+            runAs: try OSUser.forPostgres(),
+            logger: self.logger
+        )
+        // An extra, not the database: a pooler that does not start leaves the cluster up.
+        do {
+            let port = try server.start(preferredPort: state.components[server.name]?.port)
+            state.components[server.name] = .init(kind: "pgbouncer", role: "pooler", port: port, dataDirectory: server.directory, logFile: server.logFile)
+            try stateFile.save(state)
+        } catch {
+            self.logger.error("pgbouncer did not start; the cluster runs without a pooler", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Prometheus and the exporters, in `<dir>/monitoring`.
     private func upMonitoring(_ settings: MonitoringSettings, state: inout ClusterStateFile.State, stateFile: ClusterStateFile) throws {
         let stack = MonitoringStack(settings: settings, directory: self.configuration.directory + "/monitoring", logger: self.logger)
@@ -264,6 +297,7 @@ package struct LocalCluster: Sendable {
         case "postgresql": try PostgresServer.stop(dataDirectory: component.dataDirectory, name: name, logger: logger)
         case "redis": try RedisServer.stop(directory: component.dataDirectory, name: name, logger: logger)
         case "prometheus", "exporter": MonitoringStack.stop(name: name, directory: component.dataDirectory, logger: logger)
+        case "pgbouncer": PgBouncerServer.stop(directory: component.dataDirectory, name: name, logger: logger)
         default: break
         }
     }
@@ -291,6 +325,11 @@ package struct LocalCluster: Sendable {
             case "redis":
                 pid = RedisServer.runningPID(directory: component.dataDirectory)
                 url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
+            case "pgbouncer":
+                pid = PgBouncerServer.runningPID(directory: component.dataDirectory)
+                let address = "127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+                url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@" + address
+                appURL = state.appPassword.map { "postgres://tessera_app:\($0)@" + address }
             case "prometheus", "exporter":
                 pid = MonitoredProcess.runningPID(directory: component.dataDirectory)
                 url = "http://127.0.0.1:\(component.port)" + (component.kind == "exporter" ? "/metrics" : "")

@@ -1,6 +1,10 @@
 import Foundation
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Prometheus and the PostgreSQL, node and Redis exporters beside the local cluster
 /// (`tessera cluster up --monitoring`), each in `<dir>/monitoring/<name>`, on 127.0.0.1.
 /// Prometheus scrapes the Tessera servers and the exporters, and evaluates the project's
@@ -20,8 +24,20 @@ struct MonitoringStack {
 
     static let components = ["postgres-exporter", "node-exporter", "redis-exporter", "prometheus"]
 
-    /// Starts each program that is installed and not running; returns each one's port.
+    /// Starts each program that is installed and not running; returns each one's port. When
+    /// one fails, those this call started are stopped again: none is left running unrecorded.
     func up(targets: Targets, ports: [String: Int]) throws -> [String: Int] {
+        do {
+            return try self.startAll(targets: targets, ports: ports)
+        } catch {
+            for name in Self.components where ports[name] == nil {
+                MonitoredProcess.stop(directory: self.directory + "/" + name, name: name, logger: self.logger)
+            }
+            throw error
+        }
+    }
+
+    private func startAll(targets: Targets, ports: [String: Int]) throws -> [String: Int] {
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         var started = [String: Int]()
         let queries = self.settings.opsDirectory.map { $0 + "/prometheus/postgres-exporter.yml" }.flatMap {
@@ -68,6 +84,10 @@ struct MonitoringStack {
             }
         ) {
             try self.writeConfiguration(exporters: started)
+            if let running = MonitoredProcess.runningPID(directory: process.directory) {
+                // Already running: it reads the new targets and rules again.
+                ProcessControl.signal(running, SIGHUP)
+            }
             started[process.name] = try process.start(preferredPort: ports[process.name], currentPort: ports[process.name])
         }
         return started

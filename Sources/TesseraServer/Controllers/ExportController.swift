@@ -49,47 +49,51 @@ struct ExportController {
         let months = try await reads.read(ReadOptions(consistency: .strong, minimum: nil)) { connection in
             try await EntityExport.months(on: connection, logger: reads.logger)
         }.value
+        // The pages are read after the handler returned: the request's id goes along.
+        let tag = RequestTag.current
         let body = ResponseBody { writer in
-            for month in months {
-                var after: (entityID: Int64, attributeID: Int32, timeMicros: Int64)?
-                while true {
-                    let from = after
-                    let points = try await reads.read(ReadOptions(consistency: .strong, minimum: nil)) { connection in
-                        try await EntityExport.page(
-                            month: month,
-                            after: from,
-                            entityIDs: ids,
-                            tenantID: tenant.id,
-                            limit: Self.pageSize,
-                            on: connection,
-                            logger: reads.logger
-                        )
-                    }.value
-                    var bytes = [UInt8]()
-                    bytes.reserveCapacity(points.count * 96)
-                    for point in points {
-                        JSONValue.object([
-                            ("entity", .string(keys[point.entityID] ?? "")),
-                            ("attribute", .string(names[point.attributeID] ?? "")),
-                            ("ts", .time(point.timeMicros)),
-                            (
-                                "value",
-                                personal.contains(point.attributeID)
-                                    ? PIISealer.open(
-                                        point.value,
-                                        key: dataKeys[point.entityID],
-                                        tenant: tenant.id,
-                                        entity: point.entityID,
-                                        attribute: point.attributeID
-                                    ) ?? .null
-                                    : point.value
-                            ),
-                        ]).write(to: &bytes)
-                        bytes.append(UInt8(ascii: "\n"))
+            try await RequestTag.$current.withValue(tag) {
+                for month in months {
+                    var after: (entityID: Int64, attributeID: Int32, timeMicros: Int64)?
+                    while true {
+                        let from = after
+                        let points = try await reads.read(ReadOptions(consistency: .strong, minimum: nil)) { connection in
+                            try await EntityExport.page(
+                                month: month,
+                                after: from,
+                                entityIDs: ids,
+                                tenantID: tenant.id,
+                                limit: Self.pageSize,
+                                on: connection,
+                                logger: reads.logger
+                            )
+                        }.value
+                        var bytes = [UInt8]()
+                        bytes.reserveCapacity(points.count * 96)
+                        for point in points {
+                            JSONValue.object([
+                                ("entity", .string(keys[point.entityID] ?? "")),
+                                ("attribute", .string(names[point.attributeID] ?? "")),
+                                ("ts", .time(point.timeMicros)),
+                                (
+                                    "value",
+                                    personal.contains(point.attributeID)
+                                        ? PIISealer.open(
+                                            point.value,
+                                            key: dataKeys[point.entityID],
+                                            tenant: tenant.id,
+                                            entity: point.entityID,
+                                            attribute: point.attributeID
+                                        ) ?? .null
+                                        : point.value
+                                ),
+                            ]).write(to: &bytes)
+                            bytes.append(UInt8(ascii: "\n"))
+                        }
+                        if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
+                        guard points.count == Self.pageSize, let last = points.last else { break }
+                        after = (last.entityID, last.attributeID, last.timeMicros)
                     }
-                    if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
-                    guard points.count == Self.pageSize, let last = points.last else { break }
-                    after = (last.entityID, last.attributeID, last.timeMicros)
                 }
             }
             try await writer.finish(nil)

@@ -26,15 +26,15 @@ package final class PoolObserver: Sendable {
     }
 
     func observe(_ message: String, connection: String) {
-        let open = self.connections.withLock { connections -> Int in
+        // Recorded under the lock: two events at once cannot leave the older count last.
+        self.connections.withLock { connections in
             switch message {
             case "Creating new connection": connections.insert(connection)
             case "Connection creation failed", "Connection closed": connections.remove(connection)
             default: break
             }
-            return connections.count
+            self.open.record(connections.count)
         }
-        self.open.record(open)
     }
 
     /// Connections open or being opened now.

@@ -1,10 +1,12 @@
 import HTTPTypes
 import Hummingbird
 import TesseraCore
+import TesseraStore
 
 /// Gives every request an id: the client's `X-Request-Id` when it is 1 to 128 visible
 /// ASCII characters, else a new one. It is answered in `X-Request-Id`, put in the log's
-/// metadata (`request.id`) and in the request's audit entry.
+/// metadata (`request.id`), in the request's audit entry, and in the database connection's
+/// `application_name` while the request's statements run (`RequestTag`, `TenantScope`).
 package struct RequestIDMiddleware: RouterMiddleware {
     package typealias Context = TesseraRequestContext
 
@@ -14,7 +16,8 @@ package struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         if let given = request.headers[.requestID], RequestID.isUsable(given) { context.requestID = given }
         context.logger[metadataKey: "request.id"] = "\(context.requestID)"
-        var response = try await next(request, context)
+        // The request's statements name it in pg_stat_activity (TenantScope).
+        var response = try await RequestTag.$current.withValue(context.requestID) { try await next(request, context) }
         response.headers[.requestID] = context.requestID
         return response
     }

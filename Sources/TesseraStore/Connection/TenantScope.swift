@@ -12,31 +12,54 @@ import PostgresNIO
 /// a read that scans many rows (an aggregate over the points): a statement that calls
 /// `set_config` cannot run in parallel, and on 300,000 points the parallel plan is ~40%
 /// faster than the three more round trips cost (BENCHMARKS.md, the tenant wall).
+///
+/// In the same statement, the connection's `application_name` gets the request's id
+/// (`RequestTag`) for as long as the statement (or transaction) runs: `tessera/read-primary
+/// 8Zk3…`. A slow query in `pg_stat_activity` leads back to its request and its log lines.
 package enum TenantScope {
     /// The setting's name, as the policies read it.
     package static let setting = "tessera.tenant_id"
 
+    /// The connection's own name (its pool's) and the request's id, at most 63 bytes.
+    static let taggedName = "left(split_part(current_setting('application_name'), ' ', 1) || coalesce(' ' || %@, ''), 63)"
+
     /// `sql` (whose binds are `$1` … `$bindCount`) as a statement that first sets the tenant,
-    /// bound as text to `$(bindCount + 1)`, then returns the rows of `sql` in their order.
+    /// bound as text to `$(bindCount + 1)`, and the request's id (`$(bindCount + 2)`, text or
+    /// NULL), then returns the rows of `sql` in their order.
     package static func wrap(_ sql: String, bindCount: Int) -> String {
-        """
-        SELECT scoped.* FROM set_config('\(Self.setting)', $\(bindCount + 1), true) AS tessera_scope(tenant)
-        CROSS JOIN LATERAL (SELECT * FROM (
-        \(sql)
-        ) AS unscoped WHERE tessera_scope.tenant IS NOT NULL OFFSET 0) AS scoped
-        """
+        let name = Self.taggedName.replacingOccurrences(of: "%@", with: "$\(bindCount + 2)::text")
+        return """
+            SELECT scoped.* FROM set_config('\(Self.setting)', $\(bindCount + 1), true) AS tessera_scope(tenant)
+            CROSS JOIN set_config('application_name', \(name), true) AS tessera_trace(name)
+            CROSS JOIN LATERAL (SELECT * FROM (
+            \(sql)
+            ) AS unscoped WHERE tessera_scope.tenant IS NOT NULL AND tessera_trace.name IS NOT NULL OFFSET 0) AS scoped
+            """
     }
 
     /// `query` run for `tenant`: the same rows, under the tenant wall.
     package static func read(_ query: PostgresQuery, tenant: Int64) -> PostgresQuery {
         var binds = query.binds
         binds.append(String(tenant))
+        binds.appendRequestTag()
         return PostgresQuery(unsafeSQL: Self.wrap(query.sql, bindCount: query.binds.count), binds: binds)
     }
 
-    /// Sets the tenant for the rest of the current transaction on `connection`.
+    /// Sets the tenant (and the request's id in `application_name`) for the rest of the
+    /// current transaction on `connection`.
     package static func enter(_ tenant: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT set_config(\(Self.setting), \(String(tenant)), true)", logger: logger)
+        let name = PostgresQuery(
+            unsafeSQL: "SELECT set_config($1, $2, true), set_config('application_name', "
+                + Self.taggedName.replacingOccurrences(of: "%@", with: "$3::text") + ", true)",
+            binds: {
+                var binds = PostgresBindings(capacity: 3)
+                binds.append(Self.setting)
+                binds.append(String(tenant))
+                binds.appendRequestTag()
+                return binds
+            }()
+        )
+        try await connection.query(name, logger: logger)
     }
 
     /// Runs `body` on `connection` in a transaction whose statements run for `tenant` (and

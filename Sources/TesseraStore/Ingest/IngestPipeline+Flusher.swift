@@ -33,14 +33,15 @@ extension IngestPipeline {
                 }
             case .flush(let prune):
                 do {
-                    try await self.flushOnce()
+                    let ran = try await self.flushOnce()
                     if prune {
                         try await self.primary.query(StagingSQL.pruneFlushed, logger: self.logger)
                         try await self.primary.query(StagingSQL.pruneFenced, logger: self.logger)
                     }
                     let finished = self.clock.now
                     self.state.withLock { $0.machine.flushSucceeded(pruned: prune, at: finished) }
-                    if outcome.shouldReportSuccess(now: finished) {
+                    // A flush skipped because another server's held the lock says nothing of it.
+                    if ran, outcome.shouldReportSuccess(now: finished) {
                         await self.reportFlushOutcome(failed: false, error: nil)
                         outcome.reported(failed: false, at: finished)
                     }
@@ -77,13 +78,16 @@ extension IngestPipeline {
     /// A flush may move a large backlog: it gets ten call deadlines.
     private var flushDeadline: Duration { self.configuration.callDeadline * 10 }
 
-    /// One flush, then confirm and (if there is reason to) check for lost batches.
-    package func flushOnce() async throws {
+    /// One flush, then confirm and (if there is reason to) check for lost batches. False when
+    /// the flush did not run: another server's held its lock (`stage_flush()` answered -1).
+    @discardableResult
+    package func flushOnce() async throws -> Bool {
         let started = self.clock.now
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
-        let (moved, quarantined, change) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
+        let (moved, quarantined, change, ran) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
             let rows = try await self.primary.query(StagingSQL.stageFlush, logger: self.logger)
+            var ran = false
             var moved: Int64 = 0
             var quarantined: Int64 = 0
             var change: ProjectionChange?
@@ -91,11 +95,12 @@ extension IngestPipeline {
                 in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
             {
                 moved += max(0, count)
+                if count >= 0 { ran = true }
                 quarantined += setAside
                 let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
                 change = change.map { $0.merged(with: part) } ?? part
             }
-            return (moved, quarantined, change)
+            return (moved, quarantined, change, ran)
         }
         if quarantined > 0 {
             self.metrics.quarantined(Int(quarantined))
@@ -110,6 +115,7 @@ extension IngestPipeline {
             try await self.replayLost(check.candidates)
         }
         self.state.withLock { $0.machine.lossCheckDone(check) }
+        return ran
     }
 
     private func confirmFlushed() async throws {

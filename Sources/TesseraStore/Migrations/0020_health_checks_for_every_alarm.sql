@@ -65,16 +65,24 @@ DECLARE
     warn double precision;
     fail double precision;
 BEGIN
-    SELECT count(*) INTO backlog FROM (SELECT 1 FROM entity_values_ingest LIMIT 10000001) AS staged;
+    -- The staging table is UNLOGGED: a hot standby cannot read it (its rows are the primary's).
+    IF pg_is_in_recovery() THEN
+        backlog := 0;
+    ELSE
+        SELECT count(*) INTO backlog FROM (SELECT 1 FROM entity_values_ingest LIMIT 10000001) AS staged;
+    END IF;
     warn := health_threshold('staging_backlog_warn', 1000000);
     fail := health_threshold('staging_backlog_fail', 10000000);
     check_name := 'staging_backlog';
     value := backlog;
     status := CASE WHEN backlog < warn THEN 'ok' WHEN backlog < fail THEN 'warn' ELSE 'fail' END;
-    detail := backlog || ' rows waiting in entity_values_ingest';
+    detail := CASE WHEN pg_is_in_recovery() THEN 'this node is a replica; staging is on the primary'
+                   ELSE backlog || ' rows waiting in entity_values_ingest' END;
     RETURN NEXT;
 
-    SELECT min(ingested_at) INTO oldest FROM entity_values_ingest;
+    IF NOT pg_is_in_recovery() THEN
+        SELECT min(ingested_at) INTO oldest FROM entity_values_ingest;
+    END IF;
     age_seconds := coalesce(extract(epoch FROM now() - oldest), 0);
     warn := health_threshold('staging_age_warn', 60);
     fail := health_threshold('staging_age_fail', 300);
@@ -128,10 +136,14 @@ BEGIN
     ELSE
         -- Each replica streaming now, then each replication slot nobody streams from: a
         -- replica that stopped (its slot keeps WAL for it, filling the primary's disk).
+        -- Replicas that share a name (walreceiver's default) are told apart by their walsender's pid.
         FOR replica IN
-            SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, 'pid ' || r.pid) AS name,
-                   extract(epoch FROM r.replay_lag) AS seconds, r.state
-              FROM pg_stat_replication AS r ORDER BY 1
+            SELECT named.name || CASE WHEN count(*) OVER (PARTITION BY named.name) > 1 THEN ' (pid ' || named.pid || ')' ELSE '' END AS name,
+                   named.seconds, named.state
+              FROM (SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, 'pid ' || r.pid) AS name, r.pid,
+                           extract(epoch FROM r.replay_lag) AS seconds, r.state
+                      FROM pg_stat_replication AS r) AS named
+             ORDER BY 1
         LOOP
             replicas := replicas + 1;
             check_name := 'replica_lag:' || replica.name;
@@ -165,7 +177,9 @@ BEGIN
     SELECT s.relname, s.n_dead_tup::double precision / (s.n_live_tup + s.n_dead_tup)
       INTO worst_table, dead_ratio
       FROM pg_stat_user_tables AS s
-     WHERE s.n_live_tup + s.n_dead_tup > 1000
+     -- Not the staging table: the flush empties it many times a second, so it is mostly
+     -- dead tuples between two autovacuums by design.
+     WHERE s.n_live_tup + s.n_dead_tup > 1000 AND s.relname <> 'entity_values_ingest'
      ORDER BY 2 DESC
      LIMIT 1;
     warn := health_threshold('bloat_warn', 0.2);

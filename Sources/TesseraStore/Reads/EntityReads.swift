@@ -68,8 +68,8 @@ package enum EntityReads {
 
     /// `state(key:…)` as a named prepared statement.
     struct StateStatement: PostgresPreparedStatement {
-        static let name = "tessera_entity_state_v2"
-        /// Under the tenant wall: `$3` is the tenant again, as text (`TenantScope`).
+        static let name = "tessera_entity_state_v3"
+        /// Under the tenant wall: `$3` is the tenant again, as text, and `$4` the request's id (`TenantScope`).
         static let sql = TenantScope.wrap(
             """
             SELECT e.entity_id, e.external_key, e.entity_type, e.version, e.created_at, e.updated_at,
@@ -87,10 +87,11 @@ package enum EntityReads {
         var key: String
 
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 3)
+            var bindings = PostgresBindings(capacity: 4)
             bindings.append(self.tenantID)
             bindings.append(self.key)
             bindings.append(String(self.tenantID))
+            bindings.appendRequestTag()
             return bindings
         }
 
