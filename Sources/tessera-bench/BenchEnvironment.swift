@@ -24,6 +24,8 @@ struct BenchEnvironment {
     var primary: DatabaseURL
     /// The primary as `tessera_app`, the role the servers connect as.
     var appPrimary: DatabaseURL
+    /// The primary as `tessera_app` through the cluster's pgbouncer, when it runs one.
+    var pooledAppPrimary: DatabaseURL?
     var replicas: [DatabaseURL]
     var redisURL: String?
     var dependencies: ServerDependencies
@@ -49,7 +51,7 @@ struct BenchEnvironment {
         logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
-            configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas),
+            configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas, pooler: PoolerSettings()),
             logger: logger
         )
         let status = try await cluster.up()
@@ -143,6 +145,7 @@ struct BenchEnvironment {
             directory: directory,
             primary: url,
             appPrimary: appURL,
+            pooledAppPrimary: try status.components.first { $0.kind == "pgbouncer" && $0.running }?.appURL.map(DatabaseURL.parsed),
             replicas: replicaURLs,
             redisURL: redis?.url,
             dependencies: dependencies,

@@ -75,8 +75,17 @@ struct ReadBenchCommand: AsyncParsableCommand {
 
             if self.rowSecurity || self.smoke {
                 let rounds = self.smoke ? 1 : 3
-                print("Entity lookups at the database with and without the tenant wall (1 connection, \(seconds) s each, \(rounds) rounds)...")
-                let bench = RowSecurityBench(superuser: url, server: environment.appPrimary, seconds: seconds, rounds: rounds, logger: logger)
+                print(
+                    "Entity lookups at the database: with and without the tenant wall, prepared or not, direct or through pgbouncer (1 connection, \(seconds) s each, \(rounds) rounds)..."
+                )
+                let bench = RowSecurityBench(
+                    superuser: url,
+                    server: environment.appPrimary,
+                    pooled: environment.pooledAppPrimary,
+                    seconds: seconds,
+                    rounds: rounds,
+                    logger: logger
+                )
                 print("lookup statement | lookups | p50 ms | p95 ms | p99 ms")
                 for (variant, summary) in try await bench.run() {
                     print(

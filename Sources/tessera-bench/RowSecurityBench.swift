@@ -7,12 +7,16 @@ import TesseraStore
 /// What the tenant wall costs a lookup at the database (migration 0013): the entity
 /// lookup as the server sends it (set_config in the statement, under row-level
 /// security, as `tessera_app`), against the same statement as the superuser (the wall
-/// bypassed) and the statement before 0013 (no setting, no wall). One connection,
-/// named prepared statements, random keys of the dataset, the variants taken in turn
-/// for several rounds so that the machine's drift falls on all of them.
+/// bypassed) and the statement before 0013 (no setting, no wall). And what a pooler in
+/// transaction mode costs (issue 19): the server's lookup as an unnamed statement (parsed
+/// and planned each time, as behind pgbouncer 1.18 or RDS Proxy), directly and through the
+/// cluster's pgbouncer. One connection, random keys of the dataset, the variants taken in
+/// turn for several rounds so that the machine's drift falls on all of them.
 struct RowSecurityBench {
     let superuser: DatabaseURL
     let server: DatabaseURL
+    /// The server's role through pgbouncer; nil: that variant is left out.
+    let pooled: DatabaseURL?
     let seconds: Int
     let rounds: Int
     let logger: Logger
@@ -30,9 +34,14 @@ struct RowSecurityBench {
         case plainAsSuperuser = "before 0013: no setting, no wall (superuser)"
         case scopedAsSuperuser = "setting in the statement, wall bypassed (superuser)"
         case scopedAsServer = "setting in the statement, under the wall (tessera_app)"
+        case unnamedAsServer = "the same, unnamed statements (tessera_app, direct)"
+        case unnamedThroughPooler = "the same, unnamed statements through pgbouncer (transaction pooling)"
 
         var scoped: Bool { self != .plainAsSuperuser }
+        var unnamed: Bool { self == .unnamedAsServer || self == .unnamedThroughPooler }
     }
+
+    var variants: [Variant] { Variant.allCases.filter { $0 != .unnamedThroughPooler || self.pooled != nil } }
 
     func run() async throws -> [(Variant, LatencySummary)] {
         let keys = try await withPostgresClient(url: self.superuser, logger: self.logger) { client in
@@ -47,8 +56,13 @@ struct RowSecurityBench {
         guard !keys.isEmpty else { throw ValidationErrorText("the dataset has no entities") }
         var samples = [Variant: [Double]]()
         for round in 0..<self.rounds {
-            for variant in Variant.allCases {
-                let url = variant == .scopedAsServer ? self.server : self.superuser
+            for variant in self.variants {
+                let url: DatabaseURL
+                switch variant {
+                case .plainAsSuperuser, .scopedAsSuperuser: url = self.superuser
+                case .scopedAsServer, .unnamedAsServer: url = self.server
+                case .unnamedThroughPooler: url = self.pooled!
+                }
                 let measured = try await withPostgresClient(url: url, logger: self.logger) { client in
                     try await client.withConnection { connection in
                         try await Self.drive(variant, keys: keys, seed: UInt64(round), seconds: self.seconds, on: connection, logger: self.logger)
@@ -57,7 +71,7 @@ struct RowSecurityBench {
                 samples[variant, default: []].append(contentsOf: measured)
             }
         }
-        return Variant.allCases.map { ($0, LatencySummary(milliseconds: samples[$0] ?? [])) }
+        return self.variants.map { ($0, LatencySummary(milliseconds: samples[$0] ?? [])) }
     }
 
     private static func drive(
@@ -77,7 +91,10 @@ struct RowSecurityBench {
             let (tenant, key) = keys[Int(random.next() % UInt64(keys.count))]
             let started = ContinuousClock.now
             var found = 0
-            if variant.scoped {
+            if variant.unnamed {
+                let query = TenantScope.read(PostgresQuery(unsafeSQL: Self.lookup, binds: Self.binds(tenant, key)), tenant: tenant)
+                for try await _ in try await connection.query(query, logger: logger) { found += 1 }
+            } else if variant.scoped {
                 for try await _ in try await connection.execute(Scoped(tenant: tenant, key: key), logger: logger) { found += 1 }
             } else {
                 for try await _ in try await connection.execute(Plain(tenant: tenant, key: key), logger: logger) { found += 1 }
@@ -86,6 +103,13 @@ struct RowSecurityBench {
             if started >= warm { latencies.append((ContinuousClock.now - started).benchMilliseconds) }
         }
         return latencies
+    }
+
+    static func binds(_ tenant: Int64, _ key: String) -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(tenant)
+        bindings.append(key)
+        return bindings
     }
 
     struct Plain: PostgresPreparedStatement {
