@@ -33,6 +33,15 @@ struct ServeCommand: AsyncParsableCommand {
         "\(host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host):\(port)"
     }
 
+    /// TESSERA_DB_POOLING's value; nil when unset.
+    static func pooling(_ text: String?) throws -> DatabaseURL.Pooling? {
+        guard let text else { return nil }
+        guard let pooling = DatabaseURL.Pooling(rawValue: text.lowercased()) else {
+            throw ValidationError("TESSERA_DB_POOLING is '\(text)': it must be transaction (pgbouncer, RDS Proxy) or none.")
+        }
+        return pooling
+    }
+
     func run() async throws {
         let environment = self.options.environment
         let logger = self.options.makeLogger()
@@ -49,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         var startedCluster: LocalCluster?
         // The server connects as `url`'s role (tessera_app under row-level security);
         // migrations run as `migrationURL`'s (README: Security).
-        let url: DatabaseURL
+        var url: DatabaseURL
         let migrationURL: DatabaseURL
         var replicaURLs = [DatabaseURL]()
         var redisURL = environment.redisURL
@@ -61,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
             url = try DatabaseURL.parsed(configured)
+            url.pooling = try Self.pooling(environment.pooling) ?? .none
             migrationURL = try environment.migrationDatabaseURL.map(DatabaseURL.parsed) ?? url
             replicaURLs = try environment.replicaURLs.map(DatabaseURL.parsed)
         } else {
@@ -80,7 +90,15 @@ struct ServeCommand: AsyncParsableCommand {
             let status = try await cluster.up()
             if !wasRunning { startedCluster = cluster }
             migrationURL = try DatabaseURL.parsed(status.primary!.url)
-            url = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
+            // Through the cluster's pgbouncer when it runs, as behind RDS Proxy (README:
+            // Behind a pooler); TESSERA_DB_POOLING=none connects straight to the primary.
+            let pooler = status.components.first { $0.kind == "pgbouncer" && $0.running }
+            if let pooler, let poolerURL = pooler.appURL, try Self.pooling(environment.pooling) != DatabaseURL.Pooling.none {
+                url = try DatabaseURL.parsed(poolerURL)
+                url.pooling = .transaction
+            } else {
+                url = try DatabaseURL.parsed(status.primary!.appURL ?? status.primary!.url)
+            }
             embeddedVault = url
             embeddedVault?.database = LocalCluster.keyDatabaseName
             replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
@@ -90,7 +108,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             logger.info(
                 "Embedded local cluster up",
-                metadata: ["cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)", "replicas": "\(replicaURLs.count)"]
+                metadata: [
+                    "cluster.dir": "\(cluster.configuration.directory)", "database": "\(url)", "db.pooling": "\(url.pooling.rawValue)",
+                    "replicas": "\(replicaURLs.count)",
+                ]
             )
         }
         let privacy = try PrivacyConfiguration.resolve(

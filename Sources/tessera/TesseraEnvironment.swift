@@ -44,6 +44,10 @@ struct TesseraEnvironment {
     var cacheQueryTTLSeconds: Int
     var cacheEntityTTLSliding: Bool
     var preparedStatements: Bool
+    /// TESSERA_DB_POOLING: `transaction` when TESSERA_DATABASE_URL is a transaction pooler
+    /// (pgbouncer, RDS Proxy); `none` for a direct connection. Unset: `none` for a given URL,
+    /// and the embedded cluster's pgbouncer when it runs.
+    var pooling: String?
     var handlersOnEventLoop: Bool
     /// Seconds a connection may send nothing before it is closed.
     var httpIdleTimeoutSeconds: Int
@@ -94,6 +98,7 @@ struct TesseraEnvironment {
         self.cacheQueryTTLSeconds = value("TESSERA_CACHE_QUERY_TTL_S").flatMap(Int.init) ?? 60
         self.cacheEntityTTLSliding = isOn("TESSERA_CACHE_ENTITY_TTL_SLIDING")
         self.preparedStatements = isOn("TESSERA_DB_PREPARED_STATEMENTS")
+        self.pooling = value("TESSERA_DB_POOLING")
         self.handlersOnEventLoop = isOn("TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP")
         self.httpIdleTimeoutSeconds = value("TESSERA_HTTP_IDLE_TIMEOUT_S").flatMap(Int.init) ?? 60
         self.maxConcurrentRequestsPerTenant = value("TESSERA_MAX_CONCURRENT_REQUESTS_PER_TENANT").flatMap(Int.init) ?? 32

@@ -38,11 +38,20 @@ import Testing
                 // A fresh beat brings it back down.
                 try await writer.beat(2)
                 var fresh = later
-                // Up to 20 s: under the whole suite on two cores, replay has once taken over 5 s.
-                for _ in 0..<400 {
+                // Up to 60 s: under the whole suite on two cores, replay has once taken over 5 s,
+                // and once a fresh beat was still not replayed 20 s after it was written.
+                for _ in 0..<1_200 {
                     fresh = try #require(try await replica.withConnection { try await ReplicaLag.read($0, logger: quietLogger) })
                     if fresh.heartbeatMilliseconds < 500 { break }
                     try await Task.sleep(for: .milliseconds(50))
+                }
+                if fresh.heartbeatMilliseconds >= 500 {
+                    // What the replica's WAL receiver was doing, for the failure's reader.
+                    let receiver = try await replica.query(
+                        "SELECT coalesce((SELECT status || ' ' || coalesce(latest_end_lsn::text, '') FROM pg_stat_wal_receiver), 'no wal receiver')",
+                        logger: quietLogger
+                    )
+                    for try await status in receiver.decode(String.self) { Issue.record("the replica's WAL receiver: \(status)") }
                 }
                 #expect(fresh.heartbeatMilliseconds < 500)
             }

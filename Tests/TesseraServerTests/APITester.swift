@@ -24,11 +24,14 @@ enum APITester {
         try await self.run(ingest: ingest, maxIngestBodyBytes: maxIngestBodyBytes) { client, _ in try await body(client) }
     }
 
-    /// Also hands over the dependencies, for tests that look behind the API.
+    /// Also hands over the dependencies, for tests that look behind the API. The server
+    /// connects to `primary` as `tessera_app`, or to `serverURL` as given (a pooler); the
+    /// test's own client is `primary`'s superuser.
     static func run(
         ingest: IngestPipeline.Configuration = .init(writers: 1),
         maxIngestBodyBytes: Int = 8 << 20,
         primary: DatabaseURL? = nil,
+        serverURL: DatabaseURL? = nil,
         readTopology: ServerDependencies.ReadTopology = .init(poolSize: 4),
         cache: ServerDependencies.CacheSettings? = nil,
         overHTTP: Bool = false,
@@ -45,7 +48,7 @@ enum APITester {
         var readTopology = readTopology
         readTopology.replicas = readTopology.replicas.map(ServerRole.url(for:))
         let dependencies = try ServerDependencies(
-            primaryURL: ServerRole.url(for: url),
+            primaryURL: serverURL ?? ServerRole.url(for: url),
             poolSize: 4,
             ingest: ingest,
             resolverRules: resolverRules,

@@ -18,6 +18,16 @@ package enum TestCluster {
         try await state.url()
     }
 
+    /// The shared cluster's pgbouncer (transaction pooling, as `tessera serve` connects by
+    /// default), as the server's role sees it.
+    package static func poolerURL() async throws -> DatabaseURL {
+        _ = try await self.primaryURL()
+        guard let url = poolerAppURL.withLock({ $0 }) else {
+            throw LocalClusterError.commandFailed("The test cluster runs no pgbouncer: is it installed (make deps)?")
+        }
+        return url
+    }
+
     /// A new, empty database on the shared cluster (for migration tests).
     package static func freshDatabase() async throws -> DatabaseURL {
         let url = try await self.primaryURL()
@@ -52,7 +62,7 @@ package enum TestCluster {
     private static func start() async throws -> DatabaseURL {
         self.removeStaleClusters()
         let directory = NSTemporaryDirectory() + "tessera-tests-\(getpid())"
-        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test), logger: quietLogger)
+        let cluster = LocalCluster(configuration: .init(directory: directory, profile: .test, pooler: PoolerSettings()), logger: quietLogger)
         exitDirectory.withLock { $0 = directory }
         atexit {
             guard let directory = exitDirectory.withLock({ $0 }) else { return }
@@ -62,6 +72,11 @@ package enum TestCluster {
         let status = try await cluster.up()
         ServerRole.register(status)
         primaryLogFile.withLock { $0 = status.primary?.logFile }
+        if let pooler = status.components.first(where: { $0.kind == "pgbouncer" && $0.running }), let appURL = pooler.appURL {
+            var url = try DatabaseURL(parsing: appURL)
+            url.pooling = .transaction
+            poolerAppURL.withLock { $0 = url }
+        }
         let url = try DatabaseURL(parsing: status.primary!.url)
         try await withTestClient(url: url) { client in
             _ = try await Migrator(client: client, logger: quietLogger).migrate()
@@ -83,6 +98,7 @@ package enum TestCluster {
 
 private let exitDirectory = LockedValue<String?>(nil)
 private let primaryLogFile = LockedValue<String?>(nil)
+private let poolerAppURL = LockedValue<DatabaseURL?>(nil)
 
 /// A logger that stays silent: tests assert on values, not log lines.
 /// Silent, unless `TESSERA_TEST_LOG` names a level (`trace` … `critical`): then the

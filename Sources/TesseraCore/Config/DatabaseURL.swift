@@ -15,6 +15,18 @@ package struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// `sslrootcert`: the PEM file of the CA(s) a `verify-ca`/`verify-full` server
     /// certificate must chain to; nil (or `system`): the system's.
     package var rootCertificate: String?
+    /// What sits between Tessera and the database: nothing (or a pooler that gives each
+    /// client connection its own session), or a transaction pooler (pgbouncer with
+    /// `pool_mode = transaction`, RDS Proxy) that may run each transaction on another
+    /// server connection. Behind one, Tessera keeps no state on a session: no session
+    /// settings, no startup parameters the pooler refuses, no named prepared statements.
+    /// Not part of the URL's text (libpq would refuse it): `TESSERA_DB_POOLING` sets it.
+    package var pooling: Pooling = .none
+
+    package enum Pooling: String, Sendable {
+        case none
+        case transaction
+    }
 
     package enum TLSMode: String, Sendable {
         case disable

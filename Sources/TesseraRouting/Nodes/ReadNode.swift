@@ -14,10 +14,14 @@ package struct ReadNode: Sendable {
     package var role: Role
     /// The node's read pool; it must run as a service.
     package var client: PostgresClient
+    /// Behind a transaction pooler: the router sets nothing on its sessions (see
+    /// `StatementTimeout`).
+    package var pooled: Bool
 
-    package init(name: String, role: Role, client: PostgresClient) {
+    package init(name: String, role: Role, client: PostgresClient, pooled: Bool = false) {
         self.name = name
         self.role = role
         self.client = client
+        self.pooled = pooled
     }
 }

@@ -241,7 +241,8 @@ package final class ReadRouter: Sendable {
 
     // MARK: - One attempt
 
-    /// Runs `body` on a connection of `node` with the class's statement timeout. A
+    /// Runs `body` on a connection of `node` with the class's statement timeout (behind a
+    /// transaction pooler, for the transactions `body` opens: `StatementTimeout`). A
     /// connection that cannot be leased within `leaseTimeout` is a node failure;
     /// once leased, the query runs as long as its statement timeout allows.
     func run<Value: Sendable>(
@@ -250,6 +251,11 @@ package final class ReadRouter: Sendable {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Value {
         let timeout = self.configuration.statementTimeoutMilliseconds[consistency] ?? 5_000
+        if node.pooled {
+            return try await StatementTimeout.$milliseconds.withValue(timeout) {
+                try await self.withLease(on: node, body)
+            }
+        }
         return try await self.withLease(on: node) { connection in
             try await self.setStatementTimeout(timeout, on: connection, node: node.name)
             return try await body(connection)

@@ -116,12 +116,15 @@ package struct ServerDependencies: Sendable {
         func pool(_ url: DatabaseURL, _ node: String) -> PostgresClient {
             Self.pool(url, size: readTopology.poolSize, name: "read-" + node, connectTimeout: .seconds(2), factory: factory, logger: logger)
         }
-        var nodes = [ReadNode(name: "primary", role: .primary, client: pool(primaryURL, "primary"))]
+        func node(_ name: String, _ role: ReadNode.Role, _ url: DatabaseURL) -> ReadNode {
+            ReadNode(name: name, role: role, client: pool(url, name), pooled: url.pooling == .transaction)
+        }
+        var nodes = [node("primary", .primary, primaryURL)]
         for (index, url) in readTopology.replicas.enumerated() {
-            nodes.append(ReadNode(name: "replica-\(index + 1)", role: .replica, client: pool(url, "replica-\(index + 1)")))
+            nodes.append(node("replica-\(index + 1)", .replica, url))
         }
         if let analytics = readTopology.analytics {
-            nodes.append(ReadNode(name: "analytics", role: .analytics, client: pool(analytics, "analytics")))
+            nodes.append(node("analytics", .analytics, analytics))
         }
         let router = ReadRouter(nodes: nodes, configuration: readTopology.router, metrics: RouterMetrics(factory: factory), logger: logger)
         var cache: ReadCache?
@@ -143,7 +146,9 @@ package struct ServerDependencies: Sendable {
             cache: cache,
             vault: vault,
             limits: readTopology.limits,
-            preparedStatements: readTopology.preparedStatements,
+            // pgbouncer 1.18 in transaction mode keeps no prepared statement: a named one
+            // prepared on one server connection is missing (or already there) on the next.
+            preparedStatements: readTopology.preparedStatements && primaryURL.pooling != .transaction,
             logger: logger
         )
         self.readPools = nodes.map(\.client)

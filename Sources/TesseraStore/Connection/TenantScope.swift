@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import TesseraCore
 
 /// The tenant a statement runs for, as row-level security sees it (migration 0013): the
 /// transaction-local setting `tessera.tenant_id`. With it unset every tenant table reads
@@ -46,16 +47,19 @@ package enum TenantScope {
     }
 
     /// Sets the tenant (and the request's id in `application_name`) for the rest of the
-    /// current transaction on `connection`.
+    /// current transaction on `connection`; and the read's statement timeout, when the router
+    /// left one for a node behind a transaction pooler (`StatementTimeout`).
     package static func enter(_ tenant: Int64, on connection: PostgresConnection, logger: Logger) async throws {
         let name = PostgresQuery(
             unsafeSQL: "SELECT set_config($1, $2, true), set_config('application_name', "
-                + Self.taggedName.replacingOccurrences(of: "%@", with: "$3::text") + ", true)",
+                + Self.taggedName.replacingOccurrences(of: "%@", with: "$3::text") + ", true), "
+                + "CASE WHEN $4::text IS NOT NULL THEN set_config('statement_timeout', $4::text, true) END",
             binds: {
-                var binds = PostgresBindings(capacity: 3)
+                var binds = PostgresBindings(capacity: 4)
                 binds.append(Self.setting)
                 binds.append(String(tenant))
                 binds.appendRequestTag()
+                if let timeout = StatementTimeout.milliseconds { binds.append(String(timeout)) } else { binds.appendNull() }
                 return binds
             }()
         )

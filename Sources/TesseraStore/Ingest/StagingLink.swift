@@ -28,6 +28,9 @@ package final class StagingLink: Sendable {
     }
 
     let configuration: PostgresConnection.Configuration
+    /// Behind a transaction pooler: each COPY runs in a transaction that sets what a direct
+    /// connection sets once at startup (two more round trips a batch).
+    let pooled: Bool
     let deadline: Duration
     let logger: Logger
     private let current = Mutex<PostgresConnection?>(nil)
@@ -37,9 +40,13 @@ package final class StagingLink: Sendable {
         var configuration = try PostgresConnection.Configuration(url: url)
         // A COPY PostgreSQL still runs ten minutes on is cancelled there: one the server
         // gave up on cannot commit after its batch's fence is pruned (IngestPipeline.settle).
-        configuration.options.additionalStartupParameters = [
-            ("synchronous_commit", "off"), ("statement_timeout", "600000"), ("application_name", "tessera/staging"),
-        ]
+        // A transaction pooler refuses both settings at startup, and would leave them on a
+        // server connection others share: there each COPY sets them in its own transaction.
+        self.pooled = url.pooling == .transaction
+        configuration.options.additionalStartupParameters =
+            self.pooled
+            ? [("application_name", "tessera/staging")]
+            : [("synchronous_commit", "off"), ("statement_timeout", "600000"), ("application_name", "tessera/staging")]
         self.configuration = configuration
         self.deadline = deadline
         self.logger = logger
@@ -56,10 +63,16 @@ package final class StagingLink: Sendable {
         }
         let logger = self.logger
         do {
+            let pooled = self.pooled
             try await Deadline.run(within: self.deadline, "the staging COPY") {
+                if pooled {
+                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.query(StagingSQL.pooledCopySettings, logger: logger)
+                }
                 try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: logger) { writer in
                     try await writer.write(data)
                 }
+                if pooled { try await connection.query("COMMIT", logger: logger) }
             }
         } catch {
             self.drop(connection)

@@ -23,6 +23,10 @@ enum StagingSQL {
     static let sharedDeletionLock: PostgresQuery = "SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))"
 
     static let synchronousCommit: PostgresQuery = "SET LOCAL synchronous_commit TO on"
+    /// A staging COPY's settings in its own transaction, behind a transaction pooler
+    /// (`StagingLink`): what a direct link sets once at startup.
+    static let pooledCopySettings: PostgresQuery =
+        "SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '600000', true)"
 
     /// Whether a batch whose COPY failed was committed (true) or is now fenced (false).
     static func settle(_ batchID: Int64, waitMilliseconds: Int32) -> PostgresQuery {
