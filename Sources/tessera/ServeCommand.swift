@@ -234,6 +234,8 @@ struct ServeCommand: AsyncParsableCommand {
             readTopology: topology,
             cache: cache,
             privacy: privacy,
+            retention: environment.retentionIntervalSeconds > 0
+                ? RetentionService.Configuration(interval: .seconds(environment.retentionIntervalSeconds)) : nil,
             metrics: registry,
             logger: logger
         )

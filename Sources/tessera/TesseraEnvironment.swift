@@ -25,6 +25,9 @@ struct TesseraEnvironment {
     var localReplicas: Int
     var maxReplicaLagMilliseconds: Double
     var readPoolSize: Int
+    /// TESSERA_RETENTION_INTERVAL_SECONDS: how often a server applies retention (one server
+    /// at a time, under a lease); 0 turns it off.
+    var retentionIntervalSeconds: Int
     var strongTimeoutMilliseconds: Int
     var eventualTimeoutMilliseconds: Int
     var analyticsTimeoutMilliseconds: Int
@@ -83,6 +86,7 @@ struct TesseraEnvironment {
         self.localReplicas = value("TESSERA_REPLICAS").flatMap(Int.init) ?? 2
         self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10
+        self.retentionIntervalSeconds = max(0, value("TESSERA_RETENTION_INTERVAL_SECONDS").flatMap(Int.init) ?? 600)
         self.strongTimeoutMilliseconds = value("TESSERA_STRONG_TIMEOUT_MS").flatMap(Int.init) ?? 5_000
         self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
         self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000

@@ -39,6 +39,7 @@ enum APITester {
         resolverRules: IngestResolver.Rules = .init(),
         tls: ServerTLS? = nil,
         privacy: ServerDependencies.PrivacySettings? = nil,
+        retention: RetentionService.Configuration? = nil,
         logger: Logger = quietLogger,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
@@ -57,6 +58,7 @@ enum APITester {
             readTopology: readTopology,
             cache: cache,
             privacy: privacy,
+            retention: retention,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )

@@ -137,5 +137,6 @@ package func buildApplication(
         HeartbeatWriter(primary: dependencies.primary, logger: logger),
         dependencies.ingest.pipeline
     )
+    if let retention = dependencies.retention { app.addServices(retention) }
     return app
 }

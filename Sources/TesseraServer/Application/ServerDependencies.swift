@@ -24,6 +24,8 @@ package struct ServerDependencies: Sendable {
     package var redis: RedisClient?
     /// The audit trail's batches of entries (a service).
     package var audit: AuditTrail
+    /// Per-tenant retention on a schedule (a service), unless turned off.
+    package var retention: RetentionService?
     /// The entities' data keys, for `pii` values; nil without a master key and a vault.
     /// Its pool is a service.
     package var vault: DataKeyVault?
@@ -90,6 +92,7 @@ package struct ServerDependencies: Sendable {
         readTopology: ReadTopology = .init(),
         cache cacheSettings: CacheSettings? = nil,
         privacy: PrivacySettings? = nil,
+        retention: RetentionService.Configuration? = nil,
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
@@ -152,6 +155,7 @@ package struct ServerDependencies: Sendable {
             logger: logger
         )
         self.readPools = nodes.map(\.client)
+        self.retention = retention.map { RetentionService(client: primary, configuration: $0, feed: feed, logger: logger) }
         self.lagMonitor = LagMonitor(router: router, logger: logger)
         self.ingest = IngestServices(
             resolver: resolver,
