@@ -69,6 +69,10 @@ test: deps lint ops-check
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-scale-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera-bench scale --smoke --dir $$bench_dir --port 18194 --results $$bench_dir/results; status=$$?; \
 	    for size in $$bench_dir/*/; do .build/debug/tessera cluster down --dir $$size >/dev/null 2>&1; done; rm -rf $$bench_dir; exit $$status )
+	@# The restore benchmark (pgBackRest: a restore to a point in time, a full backup, a restore from it).
+	bench_dir=$$(mktemp -d /tmp/tessera-bench-restore-smoke.XXXXXX) && chmod 755 $$bench_dir && \
+	  ( .build/debug/tessera-bench restore --smoke --dir $$bench_dir --port 18192; status=$$?; \
+	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	$(SWIFT) test $(IMPORT_CHECK)
 	@# Coverage-guided fuzzing of the line-protocol parser and the JSON point scanner (libFuzzer), 30 s each.
 	bash fuzz/run.sh 30

@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "TesseraServerTests",
             dependencies: [
-                "TesseraCore", "TesseraStore", "TesseraRouting", "TesseraCache", "TesseraServer", "TesseraTestSupport",
+                "TesseraCore", "TesseraStore", "TesseraRouting", "TesseraCache", "TesseraServer", "TesseraTestSupport", "TesseraLocal",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

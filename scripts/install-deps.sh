@@ -24,6 +24,11 @@ command -v prometheus-postgres-exporter >/dev/null 2>&1 || need+=(prometheus-pos
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
 [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+# Data lifecycle (README: Data lifecycle and backups): pgBackRest archives the local
+# cluster's WAL and takes its backups; pg_partman and pg_cron keep the partitions.
+command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
+[ -f /usr/share/postgresql/15/extension/pg_partman.control ] || need+=(postgresql-15-partman)
+[ -f /usr/lib/postgresql/15/lib/pg_cron.so ] || need+=(postgresql-15-cron)
 # curl: the tests send `Expect: 100-continue` requests with it, as users do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # python3: make lint's check that every target declares the products it imports.

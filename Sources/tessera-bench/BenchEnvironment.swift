@@ -48,10 +48,11 @@ struct BenchEnvironment {
         slidingEntityTTL: Bool = true,
         preparedStatements: Bool = true,
         handlersOnEventLoop: Bool = true,
+        backups: BackupSettings? = nil,
         logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
-            configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas, pooler: PoolerSettings()),
+            configuration: .init(directory: directory, profile: smoke ? .test : .tuned, replicas: replicas, pooler: PoolerSettings(), backups: backups),
             logger: logger
         )
         let status = try await cluster.up()

@@ -31,7 +31,13 @@ struct DatabaseOptions: ParsableArguments {
 
     func localCluster(logger: Logger) -> LocalCluster {
         LocalCluster(
-            configuration: .init(directory: self.resolvedDirectory, binDirectory: self.environment.postgresBinDirectory),
+            configuration: .init(
+                directory: self.resolvedDirectory,
+                binDirectory: self.environment.postgresBinDirectory,
+                backups: self.environment.backups
+                    ? BackupSettings(repository: self.environment.backupRepository, archiveTimeoutSeconds: self.environment.archiveTimeoutSeconds)
+                    : nil
+            ),
             logger: logger
         )
     }

@@ -82,7 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
                     binDirectory: cluster.configuration.binDirectory,
                     monitoring: self.monitoring.settings(servers: [Self.scrapeTarget(host: self.host ?? environment.host, port: self.port ?? environment.port)]
                     ),
-                    pooler: PoolerSettings()
+                    pooler: PoolerSettings(),
+                    backups: cluster.configuration.backups
                 ),
                 logger: logger
             )

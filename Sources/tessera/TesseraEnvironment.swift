@@ -28,6 +28,12 @@ struct TesseraEnvironment {
     /// TESSERA_RETENTION_INTERVAL_SECONDS: how often a server applies retention (one server
     /// at a time, under a lease); 0 turns it off.
     var retentionIntervalSeconds: Int
+    /// The embedded cluster's WAL archive and backups with pgBackRest (`TESSERA_BACKUPS`, on),
+    /// its repository (`TESSERA_BACKUP_REPOSITORY`, else `<data root>/pgbackrest/repo`) and
+    /// `archive_timeout` (`TESSERA_ARCHIVE_TIMEOUT_SECONDS`, 60: the RPO of a quiet cluster).
+    var backups: Bool
+    var backupRepository: String?
+    var archiveTimeoutSeconds: Int
     var strongTimeoutMilliseconds: Int
     var eventualTimeoutMilliseconds: Int
     var analyticsTimeoutMilliseconds: Int
@@ -87,6 +93,9 @@ struct TesseraEnvironment {
         self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10
         self.retentionIntervalSeconds = max(0, value("TESSERA_RETENTION_INTERVAL_SECONDS").flatMap(Int.init) ?? 600)
+        self.backups = isOn("TESSERA_BACKUPS")
+        self.backupRepository = value("TESSERA_BACKUP_REPOSITORY")
+        self.archiveTimeoutSeconds = max(1, value("TESSERA_ARCHIVE_TIMEOUT_SECONDS").flatMap(Int.init) ?? 60)
         self.strongTimeoutMilliseconds = value("TESSERA_STRONG_TIMEOUT_MS").flatMap(Int.init) ?? 5_000
         self.eventualTimeoutMilliseconds = value("TESSERA_EVENTUAL_TIMEOUT_MS").flatMap(Int.init) ?? 2_000
         self.analyticsTimeoutMilliseconds = value("TESSERA_ANALYTICS_TIMEOUT_MS").flatMap(Int.init) ?? 30_000

@@ -28,6 +28,9 @@ package struct LocalCluster: Sendable {
         package var monitoring: MonitoringSettings?
         /// pgbouncer in front of the primary (component `pgbouncer`), when installed; nil: none.
         package var pooler: PoolerSettings?
+        /// The primary's WAL archived continuously by pgBackRest, and a first full backup,
+        /// when pgBackRest is installed; nil: no archive.
+        package var backups: BackupSettings?
 
         /// Whether `up` runs Redis (component `redis`).
         package enum RedisMode: Sendable {
@@ -57,8 +60,10 @@ package struct LocalCluster: Sendable {
             postgreSQL: Bool = true,
             redis: RedisMode = .whenInstalled,
             monitoring: MonitoringSettings? = nil,
-            pooler: PoolerSettings? = nil
+            pooler: PoolerSettings? = nil,
+            backups: BackupSettings? = nil
         ) {
+            self.backups = backups
             self.monitoring = monitoring
             self.pooler = pooler
             self.directory = directory
@@ -168,7 +173,8 @@ package struct LocalCluster: Sendable {
             state.appPassword = RandomPassword.make()
         }
         try stateFile.save(state)  // before initdb uses the password, so a later `up` knows it
-        let server = PostgresServer(
+        let backRest = self.backRest(dataRoot: state.dataRoot!, runAs: runAs)
+        var server = PostgresServer(
             name: "primary",
             dataDirectory: state.dataRoot! + "/primary",
             installation: installation,
@@ -178,6 +184,9 @@ package struct LocalCluster: Sendable {
             settings: self.configuration.profile == .tuned ? PostgresSettings.tuned : PostgresSettings.test,
             logger: self.logger
         )
+        if let backRest, let backups = self.configuration.backups {
+            server.extraSettings = backRest.archiveSettings(backups)
+        }
         let previousPort = state.components["primary"]?.port
         let port = try server.start(preferredPort: previousPort)
         try server.createDatabase(self.configuration.databaseName, port: port)
@@ -209,6 +218,9 @@ package struct LocalCluster: Sendable {
             try stateFile.save(state)
         }
         try server.dropReplicationSlots(port: port, keeping: slots)
+        if let backRest, let backups = self.configuration.backups {
+            self.startArchiving(backRest, settings: backups, server: server, port: port, password: state.password!)
+        }
     }
 
     /// Redis in `<dir>/redis`, with a password of its own kept in the state file.
@@ -303,7 +315,7 @@ package struct LocalCluster: Sendable {
     }
 
     /// `<dir>/pg` when the PostgreSQL user can reach it, else a folder under /tmp.
-    private func chooseDataRoot(runAs: OSUser?) -> String {
+    func chooseDataRoot(runAs: OSUser?) -> String {
         let inside = self.configuration.directory + "/pg"
         guard let runAs else { return inside }
         chmod(self.configuration.directory, 0o755)

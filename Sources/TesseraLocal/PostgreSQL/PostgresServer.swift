@@ -23,6 +23,8 @@ struct PostgresServer {
     var superuser: String
     var password: String
     var settings: String
+    /// Appended to `settings`: the WAL archive's, when the cluster keeps backups.
+    var extraSettings = ""
     var logger: Logger
 
     var logFile: String { self.dataDirectory + ".log" }
@@ -61,17 +63,55 @@ struct PostgresServer {
         }
         let port = try Ports.reuse(preferredPort)
         try self.writePort(port)
+        // A restored data directory replays the archived WAL before it takes writes.
+        let recovering = FileManager.default.fileExists(atPath: self.dataDirectory + "/recovery.signal")
         let result = try Command(
             executable: self.installation.tool("pg_ctl"),
-            arguments: ["-D", self.dataDirectory, "-l", self.logFile, "-w", "-t", "120", "start"],
+            arguments: ["-D", self.dataDirectory, "-l", self.logFile, "-w", "-t", recovering ? "3600" : "120", "start"],
             user: self.runAs?.name
         ).run()
         guard result.status == 0 else {
-            let tail = (try? String(contentsOfFile: self.logFile, encoding: .utf8))?.split(separator: "\n").suffix(15).joined(separator: "\n") ?? ""
-            throw LocalClusterError.commandFailed("PostgreSQL (\(self.name)) did not start: \(result.output)\n\(tail)")
+            throw LocalClusterError.commandFailed("PostgreSQL (\(self.name)) did not start: \(result.output)\n\(self.logTail())")
+        }
+        if recovering {
+            try self.waitForPromotion(port: port)
         }
         self.logger.info("PostgreSQL started", metadata: ["component": "\(self.name)", "port": "\(port)"])
         return port
+    }
+
+    /// Restarts a running server (fast shutdown), for settings that need it (`archive_mode`).
+    func restart() throws {
+        self.logger.notice("Restarting PostgreSQL for settings that need a restart", metadata: ["component": "\(self.name)"])
+        let result = try Command(
+            executable: self.installation.tool("pg_ctl"),
+            arguments: ["-D", self.dataDirectory, "-l", self.logFile, "-w", "-t", "120", "-m", "fast", "restart"],
+            user: self.runAs?.name
+        ).run()
+        guard result.status == 0 else {
+            throw LocalClusterError.commandFailed("PostgreSQL (\(self.name)) did not restart: \(result.output)\n\(self.logTail())")
+        }
+    }
+
+    /// Waits until a restored server has replayed the WAL to its target and promoted itself
+    /// (it accepts reads before that, once consistent); fails when it stops instead, as it
+    /// does when the archive ends before the target.
+    private func waitForPromotion(port: Int) throws {
+        let deadline = Date().addingTimeInterval(3_600)
+        while Date() < deadline {
+            if Self.runningPID(dataDirectory: self.dataDirectory) == nil {
+                throw LocalClusterError.commandFailed("PostgreSQL (\(self.name)) stopped during recovery:\n\(self.logTail())")
+            }
+            if let answer = try? self.superuserSQL(port: port, "SELECT pg_is_in_recovery()"), answer.trimmingCharacters(in: .whitespacesAndNewlines) == "f" {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        throw LocalClusterError.startTimedOut(component: self.name, logFile: self.logFile)
+    }
+
+    private func logTail() -> String {
+        (try? String(contentsOfFile: self.logFile, encoding: .utf8))?.split(separator: "\n").suffix(15).joined(separator: "\n") ?? ""
     }
 
     private func initialise() throws {
@@ -163,7 +203,7 @@ struct PostgresServer {
     }
 
     private func writeSettings() throws {
-        var settings = self.settings
+        var settings = self.settings + self.extraSettings
         settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit"].filter(self.installation.hasLibrary))
         if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
         try self.writeOwned(self.dataDirectory + "/tessera.conf", settings)
