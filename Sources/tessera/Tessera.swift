@@ -10,7 +10,7 @@ struct Tessera: AsyncParsableCommand {
         abstract: "A multi-tenant telemetry store on PostgreSQL.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, ClusterCommand.self, TenantCommand.self, KeyCommand.self, HealthCommand.self, QuarantineCommand.self,
-            OpsCommand.self, RetentionCommand.self, BackupCommand.self, RestoreCommand.self,
+            OpsCommand.self, RetentionCommand.self, BackupCommand.self, RestoreCommand.self, ArchiveCommand.self,
         ]
     )
 

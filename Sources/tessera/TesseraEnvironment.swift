@@ -32,6 +32,8 @@ struct TesseraEnvironment {
     /// its repository (`TESSERA_BACKUP_REPOSITORY`, else `<data root>/pgbackrest/repo`) and
     /// `archive_timeout` (`TESSERA_ARCHIVE_TIMEOUT_SECONDS`, 60: the RPO of a quiet cluster).
     var backups: Bool
+    /// TESSERA_ARCHIVE_DIR: the folder `tessera archive` writes cold months to (else `<dir>/archive`).
+    var archiveDirectory: String?
     var backupRepository: String?
     var archiveTimeoutSeconds: Int
     var strongTimeoutMilliseconds: Int
@@ -94,6 +96,7 @@ struct TesseraEnvironment {
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10
         self.retentionIntervalSeconds = max(0, value("TESSERA_RETENTION_INTERVAL_SECONDS").flatMap(Int.init) ?? 600)
         self.backups = isOn("TESSERA_BACKUPS")
+        self.archiveDirectory = value("TESSERA_ARCHIVE_DIR")
         self.backupRepository = value("TESSERA_BACKUP_REPOSITORY")
         self.archiveTimeoutSeconds = max(1, value("TESSERA_ARCHIVE_TIMEOUT_SECONDS").flatMap(Int.init) ?? 60)
         self.strongTimeoutMilliseconds = value("TESSERA_STRONG_TIMEOUT_MS").flatMap(Int.init) ?? 5_000

@@ -40,6 +40,7 @@ enum APITester {
         tls: ServerTLS? = nil,
         privacy: ServerDependencies.PrivacySettings? = nil,
         retention: RetentionService.Configuration? = nil,
+        archivedMonthsTTL: Duration = .seconds(5),
         logger: Logger = quietLogger,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
@@ -59,6 +60,7 @@ enum APITester {
             cache: cache,
             privacy: privacy,
             retention: retention,
+            archivedMonthsTTL: archivedMonthsTTL,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )

@@ -47,6 +47,8 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
         /// The key is valid but its scope does not allow this.
         case insufficientScope = "insufficient_scope"
         case notFound = "not_found"
+        /// The read reaches months archived to cold storage (`tessera archive`); the detail names them.
+        case archived = "archived"
         case methodNotAllowed = "method_not_allowed"
         case attributeTypeConflict = "attribute_type_conflict"
         case duplicate = "duplicate"
@@ -71,6 +73,7 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .quotaExceeded, .insufficientScope: 403
             case .notFound: 404
             case .methodNotAllowed: 405
+            case .archived: 410
             case .attributeTypeConflict, .duplicate: 409
             case .bodyTooLarge: 413
             case .unsupportedMediaType: 415
@@ -104,6 +107,7 @@ package struct TesseraError: Error, Sendable, Equatable, CustomStringConvertible
             case .keyExpired: "API key expired"
             case .insufficientScope: "Insufficient scope"
             case .notFound: "Not found"
+            case .archived: "Archived to cold storage"
             case .methodNotAllowed: "Method not allowed"
             case .attributeTypeConflict: "Attribute type conflict"
             case .duplicate: "Already exists"

@@ -93,6 +93,7 @@ package struct ServerDependencies: Sendable {
         cache cacheSettings: CacheSettings? = nil,
         privacy: PrivacySettings? = nil,
         retention: RetentionService.Configuration? = nil,
+        archivedMonthsTTL: Duration = .seconds(5),
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
@@ -115,7 +116,9 @@ package struct ServerDependencies: Sendable {
             )
         }
         self.vault = vault
-        let resolver = IngestResolver(client: primary, rules: resolverRules, vault: vault, logger: logger)
+        // Months archived to cold storage: ingest refuses their points, reads that reach them say so.
+        let archived = ArchivedMonths(client: primary, ttl: archivedMonthsTTL, logger: logger)
+        let resolver = IngestResolver(client: primary, rules: resolverRules, vault: vault, archivedMonths: archived, logger: logger)
         func pool(_ url: DatabaseURL, _ node: String) -> PostgresClient {
             Self.pool(url, size: readTopology.poolSize, name: "read-" + node, connectTimeout: .seconds(2), factory: factory, logger: logger)
         }
@@ -148,6 +151,7 @@ package struct ServerDependencies: Sendable {
             attributes: resolver.attributes,
             cache: cache,
             vault: vault,
+            archivedMonths: archived,
             limits: readTopology.limits,
             // pgbouncer 1.18 in transaction mode keeps no prepared statement: a named one
             // prepared on one server connection is missing (or already there) on the next.

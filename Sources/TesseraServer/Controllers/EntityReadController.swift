@@ -153,6 +153,7 @@ struct EntityReadController {
         guard let (entityID, page) = served.value else {
             throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
+        try await self.reads.refuseArchived(from: Self.covered(query, page).from, to: Self.covered(query, page).to)
         var values = page.points.map(\.value)
         if attribute.definition.pii, !values.isEmpty {
             // Opened with the entity's data key; null once the entity was erased.
@@ -170,6 +171,22 @@ struct EntityReadController {
             ],
             served: served
         )
+    }
+
+    /// The part of the series' range a page covered: to its last point when there are more,
+    /// else to the end of the range (a page that stops short of an archived month has not reached it).
+    static func covered(_ query: SeriesQuery, _ page: SeriesReads.Page) -> (from: Int64?, to: Int64?) {
+        var from = query.fromMicros
+        var to = query.toMicros
+        let last = page.nextAfterMicros != nil ? page.points.last?.timeMicros : nil
+        if query.descending {
+            if let after = query.afterMicros { to = min(to ?? after, after) }
+            if let last { from = last }
+        } else {
+            if let after = query.afterMicros { from = max(from ?? (after + 1), after + 1) }
+            if let last { to = last + 1 }
+        }
+        return (from, to)
     }
 
     static func requestedAttributes(_ request: Request) throws(TesseraError) -> [String] {

@@ -46,6 +46,8 @@ struct ExportController {
         let keys = Dictionary(entities.map { ($0.id, $0.key) }, uniquingKeysWith: { a, _ in a })
         let ids = entities.map(\.id).sorted()
         let reads = self.reads
+        // A subject's points may sit in an archived month: an export without them would be incomplete.
+        try await reads.refuseArchived(from: nil, to: nil)
         let months = try await reads.read(ReadOptions(consistency: .strong, minimum: nil)) { connection in
             try await EntityExport.months(on: connection, logger: reads.logger)
         }.value

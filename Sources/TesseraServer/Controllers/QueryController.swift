@@ -83,6 +83,10 @@ struct QueryController {
                 "\(function.rawValue) does not apply to '\(NameRules.printable(query.attribute))', a \(attribute.definition.type.rawValue) attribute."
             )
         }
+        // Whole hours of an archived month still come from its rollups; its points do not.
+        for range in AggregateReads.rawRanges(of: query, type: attribute.definition.type) {
+            try await self.reads.refuseArchived(from: range.from, to: range.to)
+        }
         let maxRows = self.reads.limits.maxAggregateRows
         let logger = self.reads.logger
         return try await self.reads.cached.query(tenant: tenant.id, kind: "aggregate", normalized: "\(query)", options: options) {

@@ -25,6 +25,8 @@ package struct ReadServices: Sendable {
     package var cache: ReadCache? { self.cached.cache }
     /// Opens `pii` values; nil: they are served as null.
     package var vault: DataKeyVault?
+    /// Months archived to cold storage: a read that reaches one is answered 410 `archived`.
+    package var archivedMonths: ArchivedMonths?
     /// Cache-aside and single-flight for lookups, filters and aggregates.
     let cached: CachedReads
     package var limits: Limits
@@ -40,10 +42,12 @@ package struct ReadServices: Sendable {
         attributes: AttributeCatalog,
         cache: ReadCache? = nil,
         vault: DataKeyVault? = nil,
+        archivedMonths: ArchivedMonths? = nil,
         limits: Limits = .init(),
         preparedStatements: Bool = true,
         logger: Logger
     ) {
+        self.archivedMonths = archivedMonths
         self.router = router
         self.preparedStatements = PreparedStatementPolicy(enabled: preparedStatements)
         self.attributes = attributes
@@ -51,6 +55,13 @@ package struct ReadServices: Sendable {
         self.cached = CachedReads(cache: cache)
         self.limits = limits
         self.logger = logger
+    }
+
+    /// Throws 410 `archived` when `[from, to)` reaches a month archived to cold storage.
+    func refuseArchived(from: Int64?, to: Int64?) async throws(TesseraError) {
+        guard let archivedMonths = self.archivedMonths else { return }
+        let months = await archivedMonths.reached(from: from, to: to)
+        if !months.isEmpty { throw ArchivedMonths.refusal(months) }
     }
 
     /// The data keys of these entities, to open their `pii` values with (`PIISealer`);

@@ -49,6 +49,8 @@ package final class IngestResolver: Sendable {
     package let attributes: AttributeCatalog
     /// The entities' data keys, which seal `pii` values; nil: `pii` values are refused.
     package let vault: DataKeyVault?
+    /// Months archived to cold storage, whose points are refused; nil: none are.
+    package let archivedMonths: ArchivedMonths?
     /// Entity ids by tenant and key; keys compare as bytes, as in the database.
     private let entities = Mutex<(count: Int, byTenant: [Int64: [ExactKey: Int64]])>((0, [:]))
 
@@ -57,10 +59,12 @@ package final class IngestResolver: Sendable {
         rules: Rules = .init(),
         attributes: AttributeCatalog? = nil,
         vault: DataKeyVault? = nil,
+        archivedMonths: ArchivedMonths? = nil,
         clock: ServiceClock = .continuous,
         logger: Logger
     ) {
         self.vault = vault
+        self.archivedMonths = archivedMonths
         self.attributes = attributes ?? AttributeCatalog(client: client, ttl: rules.attributeCacheTTL, clock: clock, logger: logger)
         self.client = client
         self.rules = rules
@@ -94,6 +98,7 @@ package final class IngestResolver: Sendable {
         let attributes = try await self.attributes(for: named, tenant: tenant)
         let retentionFloor = Self.retentionFloor(tenant: tenant, nowMicros: nowMicros)
         let horizon = Self.monthsBack(self.rules.backfillHorizonMonths, nowMicros: nowMicros)
+        let archived = await self.archivedMonths?.current() ?? []
         for point in named {
             guard let attribute = attributes[point.attribute] else {
                 let name = NameRules.printable(point.attribute)
@@ -145,6 +150,18 @@ package final class IngestResolver: Sendable {
                         code: TesseraError.Code.timestampOutOfRange.rawValue,
                         detail:
                             "The point's time \(Timestamps.format(micros: time)) is older than the tenant's retention of \(tenant.settings.retentionMonths) months."
+                    )
+                )
+                continue
+            }
+            if !archived.isEmpty, archived.contains(ArchivedMonths.monthIndex(time)) {
+                resolution.rejections.append(
+                    PointRejection(
+                        index: point.index,
+                        code: TesseraError.Code.timestampOutOfRange.rawValue,
+                        detail:
+                            "The point's time \(Timestamps.format(micros: time)) falls in \(ArchivedMonths.label(ArchivedMonths.monthIndex(time))), "
+                            + "a month archived to cold storage; it takes points again once an operator restores it (`tessera archive restore`)."
                     )
                 )
                 continue

@@ -99,10 +99,16 @@ package enum AggregateReads {
 
     static let hourMicros: Int64 = 3_600_000_000
 
+    /// The parts of the range the points are read for (the rest comes from the hourly rollups).
+    package static func rawRanges(of query: AggregateQuery, type: ValueType) -> [(from: Int64, to: Int64)] {
+        guard let hours = Self.wholeHours(of: query, type: type) else { return [(query.fromMicros, query.toMicros)] }
+        return [(query.fromMicros, hours.first), (hours.end, query.toMicros)].filter { $0.from < $0.to }
+    }
+
     /// The whole hours `[first, end)` inside the range when the hourly rollups can
     /// answer: a numeric attribute, buckets of whole hours, no entity filter or
     /// grouping, and at least one whole hour in the range.
-    static func wholeHours(of query: AggregateQuery, type: ValueType) -> (first: Int64, end: Int64)? {
+    package static func wholeHours(of query: AggregateQuery, type: ValueType) -> (first: Int64, end: Int64)? {
         guard type == .int || type == .decimal, query.entities == nil, !query.groupByEntity,
             query.bucket.micros % Self.hourMicros == 0
         else { return nil }

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import TesseraCore
+import TesseraLocal
+
+/// `tessera archive list|export|restore`: cold months to compressed files and back (README:
+/// Data lifecycle and backups, "Archival of cold months").
+struct ArchiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive",
+        abstract: "Archive past months of points to compressed files in the archive folder, list them, or restore one.",
+        subcommands: [List.self, Export.self, Restore.self]
+    )
+
+    struct Folder: ParsableArguments {
+        @Option(name: .customLong("archive-dir"), help: "The archive folder (env TESSERA_ARCHIVE_DIR; default <dir>/archive).")
+        var archiveDirectory: String?
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The archived months, and the past months still in the database.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var folder: Folder
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let entries = try await offloaded { try archiver.list() }
+            if self.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                return
+            }
+            if entries.isEmpty { print("No past month in the database and none archived.") }
+            for entry in entries {
+                let rows = entry.rows.map { entry.state == "in database" ? "~\($0) rows" : "\($0) rows" } ?? ""
+                let bytes = entry.bytes.map { " \($0 / 1024) KiB" } ?? ""
+                print("\(entry.month)  \(entry.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(rows)\(bytes)  \(entry.location ?? "")")
+            }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export past months (YYYY-MM) to the archive folder, each a gzip-compressed COPY file with a manifest, and drop their partitions."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var folder: Folder
+        @Argument(help: "Months to archive, YYYY-MM.") var months: [String] = []
+        @Option(name: .customLong("older-than"), help: "Also every past month in the database that began this many months or more before the current one.")
+        var olderThan: Int?
+        @Option(help: "Seconds to let the servers learn that a month is being archived (they re-read the list every 5 s).")
+        var settleSeconds = 6
+
+        func validate() throws {
+            if self.months.isEmpty && self.olderThan == nil { throw ValidationError("Name months (YYYY-MM) or give --older-than MONTHS.") }
+            if let olderThan = self.olderThan, olderThan < 1 { throw ValidationError("--older-than must be at least 1.") }
+        }
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, self.folder, settle: .seconds(self.settleSeconds))
+            let named = self.months
+            let olderThan = self.olderThan
+            try await offloaded {
+                var months = named
+                if let olderThan { months += try archiver.months(olderThan: olderThan).filter { !named.contains($0) } }
+                if months.isEmpty { print("No month to archive.") }
+                for month in months {
+                    let manifest = try archiver.export(month)
+                    print(
+                        "\(month): \(manifest.rows) rows to \(manifest.file) (\(manifest.bytes / 1024) KiB, sha256 \(manifest.sha256.prefix(12))…); partition dropped"
+                    )
+                }
+            }
+        }
+    }
+
+    struct Restore: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put an archived month back into the database, the same rows, from its file.")
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var folder: Folder
+        @Argument(help: "The month, YYYY-MM.") var month: String
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let month = self.month
+            let manifest = try await offloaded { try archiver.restore(month) }
+            print("\(month): \(manifest.rows) rows restored from \(manifest.file), checksum verified; the month takes points again.")
+        }
+    }
+}
+
+private func makeArchiver(_ options: DatabaseOptions, _ folder: ArchiveCommand.Folder, settle: Duration) throws -> MonthArchiver {
+    let logger = options.makeLogger()
+    let directory = folder.archiveDirectory ?? options.environment.archiveDirectory ?? options.resolvedDirectory + "/archive"
+    do {
+        return try MonthArchiver(
+            url: try options.primaryURL(logger: logger),
+            directory: directory,
+            binDirectory: options.environment.postgresBinDirectory,
+            settle: settle,
+            logger: logger
+        )
+    } catch let error as LocalClusterError {
+        throw OperatorError(message: error.description)
+    }
+}
