@@ -22,10 +22,7 @@ extension LocalCluster {
     func startArchiving(_ backRest: PgBackRest, settings: BackupSettings, server: PostgresServer, port: Int, password: String) {
         do {
             try backRest.configure(dataDirectory: server.dataDirectory, port: port, superuser: self.configuration.superuser, settings: settings)
-            let mode = try server.superuserSQL(port: port, "SHOW archive_mode").trimmingCharacters(in: .whitespacesAndNewlines)
-            if mode == "off" {
-                try server.restart()
-            }
+            try server.restartIfSettingsNeedIt(port: port)
             try backRest.createStanza(password: password)
             if try backRest.info().backups.isEmpty {
                 try backRest.backup(.full, password: password)

@@ -184,6 +184,7 @@ package struct LocalCluster: Sendable {
             settings: self.configuration.profile == .tuned ? PostgresSettings.tuned : PostgresSettings.test,
             logger: self.logger
         )
+        server.databaseName = self.configuration.databaseName
         if let backRest, let backups = self.configuration.backups {
             server.extraSettings = backRest.archiveSettings(backups)
         }
@@ -195,6 +196,10 @@ package struct LocalCluster: Sendable {
             try server.superuserSQL(port: port, database: self.configuration.databaseName, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         }
         try server.ensureRoles(port: port, appPassword: state.appPassword!)
+        // pg_cron needs its library loaded at start (a cluster made before it was installed
+        // restarts once), then pg_partman and pg_cron's job (README: Data lifecycle and backups).
+        try server.restartIfSettingsNeedIt(port: port)
+        try server.installMaintenanceExtensions(port: port, database: self.configuration.databaseName)
         // The key vault of crypto-shredding, owned by the server's role (README: Security).
         try server.createDatabase(Self.keyDatabaseName, port: port)
         try server.superuserSQL(port: port, "ALTER DATABASE \(Self.keyDatabaseName) OWNER TO tessera_app")

@@ -13,6 +13,17 @@ package struct PostgresInstallation: Sendable {
         return FileManager.default.fileExists(atPath: libraries + name + ".so")
     }
 
+    /// Whether an extension's control file is installed (Debian: `/usr/share/postgresql/15/extension`;
+    /// elsewhere `<bin>/../share/extension`, or `<bin>/../share/postgresql/extension`).
+    func hasExtension(_ name: String) -> Bool {
+        let prefix = (self.binDirectory as NSString).deletingLastPathComponent
+        var folders = [prefix + "/share/extension", prefix + "/share/postgresql/extension"]
+        if prefix.hasPrefix("/usr/lib/postgresql/") {
+            folders.insert("/usr/share/postgresql/" + (prefix as NSString).lastPathComponent + "/extension", at: 0)
+        }
+        return folders.contains { FileManager.default.fileExists(atPath: $0 + "/" + name + ".control") }
+    }
+
     /// `TESSERA_PG_BINDIR` when given, else Debian's versioned folder, else `pg_config --bindir`.
     package static func locate(override: String? = nil) throws -> PostgresInstallation {
         var candidates = [String]()

@@ -25,6 +25,8 @@ struct PostgresServer {
     var settings: String
     /// Appended to `settings`: the WAL archive's, when the cluster keeps backups.
     var extraSettings = ""
+    /// Where pg_cron keeps its jobs.
+    var databaseName = "tessera"
     var logger: Logger
 
     var logFile: String { self.dataDirectory + ".log" }
@@ -78,6 +80,61 @@ struct PostgresServer {
         }
         self.logger.info("PostgreSQL started", metadata: ["component": "\(self.name)", "port": "\(port)"])
         return port
+    }
+
+    /// Restarts the server when a setting written since it started needs a restart
+    /// (`shared_preload_libraries`, `archive_mode`): the file is reloaded, then asked.
+    func restartIfSettingsNeedIt(port: Int) throws {
+        try self.superuserSQL(port: port, "SELECT pg_reload_conf()")
+        let deadline = Date().addingTimeInterval(2)
+        repeat {
+            let pending = try self.superuserSQL(port: port, "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            if !pending.isEmpty {
+                self.logger.notice("Settings changed that need a restart", metadata: ["component": "\(self.name)", "settings": "\(pending)"])
+                try self.restart()
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        } while Date() < deadline
+    }
+
+    /// pg_cron and pg_partman in `database` when installed (superuser only: neither is a trusted
+    /// extension), with what `tessera_owner` needs to run pg_partman's maintenance as itself
+    /// (partitions stay its own), and the hourly job that runs `partition_maintenance()`
+    /// (migration 0023). Returns which of the two are there.
+    @discardableResult
+    func installMaintenanceExtensions(port: Int, database: String) throws -> (cron: Bool, partman: Bool) {
+        var cron = false
+        var partman = false
+        if self.installation.hasExtension("pg_partman") {
+            try self.superuserSQL(
+                port: port,
+                database: database,
+                """
+                CREATE SCHEMA IF NOT EXISTS partman;
+                CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
+                GRANT ALL ON SCHEMA partman TO tessera_owner;
+                GRANT ALL ON ALL TABLES IN SCHEMA partman TO tessera_owner;
+                GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO tessera_owner;
+                GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO tessera_owner
+                """
+            )
+            partman = true
+        }
+        let preloaded = try self.superuserSQL(port: port, "SHOW shared_preload_libraries")
+        if self.installation.hasLibrary("pg_cron"), preloaded.contains("pg_cron"), database == self.databaseName {
+            try self.superuserSQL(
+                port: port,
+                database: database,
+                """
+                CREATE EXTENSION IF NOT EXISTS pg_cron;
+                SELECT cron.schedule('tessera-partitions', '7 * * * *', 'SELECT public.partition_maintenance()')
+                """
+            )
+            cron = true
+        }
+        return (cron, partman)
     }
 
     /// Restarts a running server (fast shutdown), for settings that need it (`archive_mode`).
@@ -204,8 +261,9 @@ struct PostgresServer {
 
     private func writeSettings() throws {
         var settings = self.settings + self.extraSettings
-        settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit"].filter(self.installation.hasLibrary))
+        settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit", "pg_cron"].filter(self.installation.hasLibrary))
         if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
+        if self.installation.hasLibrary("pg_cron") { settings += PostgresSettings.cron(database: self.databaseName) }
         try self.writeOwned(self.dataDirectory + "/tessera.conf", settings)
     }
 

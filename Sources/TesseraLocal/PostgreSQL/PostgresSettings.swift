@@ -51,6 +51,17 @@ enum PostgresSettings {
             """
     }
 
+    /// pg_cron (Debian's `postgresql-15-cron`), when installed: jobs run in `database` by background
+    /// workers (no connection, so no password to keep), which schedule the partition maintenance.
+    static func cron(database: String) -> String {
+        """
+        cron.database_name = '\(database.replacingOccurrences(of: "'", with: "''"))'   # pg_cron's jobs live in Tessera's database
+        cron.use_background_workers = on      # jobs run in background workers, not over a connection that needs a password
+        cron.max_running_jobs = 4             # within max_worker_processes
+
+        """
+    }
+
     /// pgaudit (Debian's `postgresql-15-pgaudit`), when installed: every DDL statement and
     /// every change of roles and grants, by whom, in the server's log (`AUDIT: SESSION,…`).
     /// Tenants' data access is audited by Tessera itself (`audit_log`).

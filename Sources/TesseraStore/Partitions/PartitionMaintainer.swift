@@ -1,30 +1,41 @@
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
 
-/// Keeps monthly partitions of `entity_values_ts` made ahead: the current month and
-/// the next three. Runs at start and then hourly, as a `Service` of `serve`.
+/// Stands in for pg_cron: partition maintenance (`partition_maintenance()`, migration 0023: by
+/// pg_partman when installed, else the months ahead by Tessera) runs hourly in the database when
+/// pg_cron schedules it. A server checks every `interval` when it last ran (`maintenance_runs`);
+/// when that is longer ago than `staleAfter`, or never, pg_cron is absent or stopped, and the one
+/// server that takes the `partitions` lease runs it. A `Service` of `serve`.
 package struct PartitionMaintainer: Service {
     let client: PostgresClient
     let interval: Duration
+    let staleAfter: Duration
     let months: Int
+    let holder: String
     let logger: Logger
 
-    package init(client: PostgresClient, interval: Duration = .seconds(3600), months: Int = Migrator.partitionMonthsAhead, logger: Logger) {
+    package init(
+        client: PostgresClient,
+        interval: Duration = .seconds(900),
+        staleAfter: Duration = .seconds(5_400),
+        months: Int = Migrator.partitionMonthsAhead,
+        logger: Logger
+    ) {
         self.client = client
         self.interval = interval
+        self.staleAfter = staleAfter
         self.months = months
+        self.holder = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
         self.logger = logger
     }
 
     package func run() async throws {
         while !Task.isCancelledOrShuttingDown {
             do {
-                let made = try await self.client.withConnection { connection in
-                    try await Self.ensurePartitions(on: connection, months: self.months, logger: self.logger)
-                }
-                if made > 0 {
-                    self.logger.info("Created partitions ahead", metadata: ["partitions.created": "\(made)"])
+                if let outcome = try await self.runIfDue() {
+                    self.logger.info("Partition maintenance ran here (no recent run by pg_cron)", metadata: ["partitions.by": "\(outcome)"])
                 }
             } catch {
                 self.logger.error("Partition maintenance failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -32,6 +43,31 @@ package struct PartitionMaintainer: Service {
             let interval = self.interval
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+    }
+
+    /// Runs the maintenance when no run is recorded within `staleAfter` and this server holds the
+    /// lease; returns how it ran (`pg_partman` or `tessera`), nil when it was not due here.
+    package func runIfDue() async throws -> String? {
+        let stale = Double(self.staleAfter.components.seconds)
+        let due = try await self.client.query(
+            """
+            SELECT NOT EXISTS (SELECT 1 FROM maintenance_runs
+                                WHERE job = 'partitions' AND ran_at > clock_timestamp() - make_interval(secs => \(stale)::double precision))
+            """,
+            logger: self.logger
+        )
+        var isDue = false
+        for try await value in due.decode(Bool.self) { isDue = value }
+        guard isDue else { return nil }
+        let seconds = Int((self.interval * 2).components.seconds)
+        let lease = try await self.client.query("SELECT take_maintenance_lease('partitions', \(self.holder), \(seconds)::integer)", logger: self.logger)
+        var taken = false
+        for try await value in lease.decode(Bool.self) { taken = value }
+        guard taken else { return nil }
+        let rows = try await self.client.query("SELECT partition_maintenance(\(self.months)::integer)", logger: self.logger)
+        var outcome = ""
+        for try await value in rows.decode(String.self) { outcome = value }
+        return outcome
     }
 
     /// Makes any missing partition from the current month (UTC) for `months` months.

@@ -1,0 +1,45 @@
+-- Partition maintenance: with pg_partman (installed, and usable by tessera_owner) registers entity_values_ts in
+-- partman.part_config (datetime_string 'YYYYMM': Tessera's partition names), sets premake and the retention to the
+-- longest tenant window (none while a tenant keeps everything) and runs partman.run_maintenance(); else makes the
+-- months ahead with ensure_ts_partitions(). Records the run in maintenance_runs; returns 'pg_partman' or 'tessera…'.
+-- Called hourly by pg_cron's job 'tessera-partitions' (the local cluster schedules it), or by PartitionMaintainer
+-- (one server, under the 'partitions' lease) when no run is recorded for 90 minutes.
+-- Locks: pg_partman's own advisory lock in run_maintenance(); ensure_ts_partitions()'s 7346812001 without it.
+-- Last defined in 0023_partition_maintenance.sql.
+CREATE OR REPLACE FUNCTION public.partition_maintenance(months_ahead integer DEFAULT 4)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'public', 'pg_temp'
+ SET "TimeZone" TO 'UTC'
+AS $function$
+DECLARE
+    outcome text;
+    longest integer;
+    keeps_all boolean;
+BEGIN
+    IF to_regclass('partman.part_config') IS NOT NULL
+       AND has_table_privilege('partman.part_config', 'INSERT, UPDATE')
+       AND has_function_privilege('partman.run_maintenance(text, boolean, boolean)', 'EXECUTE') THEN
+        SELECT bool_or(t.retention_months = 0), max(t.retention_months) INTO keeps_all, longest FROM tenants AS t;
+        INSERT INTO partman.part_config (parent_table, control, partition_type, partition_interval, premake, datetime_string,
+                                         infinite_time_partitions, inherit_privileges, jobmon, epoch, retention_keep_table)
+        VALUES ('public.entity_values_ts', 'ts', 'native', '1 mon', months_ahead, 'YYYYMM', true, true, false, 'none', false)
+        ON CONFLICT (parent_table) DO NOTHING;
+        UPDATE partman.part_config
+           SET premake = months_ahead,
+               retention = CASE WHEN keeps_all OR longest IS NULL THEN NULL ELSE (longest - 1) || ' months' END,
+               retention_keep_table = false
+         WHERE parent_table = 'public.entity_values_ts';
+        PERFORM partman.run_maintenance('public.entity_values_ts', false, false);
+        outcome := 'pg_partman';
+    ELSE
+        PERFORM ensure_ts_partitions(date_trunc('month', now())::date, months_ahead);
+        outcome := CASE WHEN to_regclass('partman.part_config') IS NULL THEN 'tessera'
+                        ELSE 'tessera (pg_partman is installed, but tessera_owner may not use it)' END;
+    END IF;
+    INSERT INTO maintenance_runs AS r (job, ran_at, outcome) VALUES ('partitions', clock_timestamp(), outcome)
+    ON CONFLICT (job) DO UPDATE SET ran_at = EXCLUDED.ran_at, outcome = EXCLUDED.outcome;
+    RETURN outcome;
+END
+$function$;
