@@ -4,7 +4,8 @@
 -- months ahead with ensure_ts_partitions(). Records the run in maintenance_runs; returns 'pg_partman' or 'tessera…'.
 -- Called hourly by pg_cron's job 'tessera-partitions' (the local cluster schedules it), or by PartitionMaintainer
 -- (one server, under the 'partitions' lease) when no run is recorded for 90 minutes.
--- Locks: pg_partman's own advisory lock in run_maintenance(); ensure_ts_partitions()'s 7346812001 without it.
+-- Locks: pg_partman's own advisory lock in run_maintenance(); ensure_ts_partitions()'s 7346812001 without it; every lock
+-- waited for at most 200 ms (lock_timeout): a partition drop that cannot have the table's lock is left for the next run.
 -- Last defined in 0023_partition_maintenance.sql.
 CREATE OR REPLACE FUNCTION public.partition_maintenance(months_ahead integer DEFAULT 4)
  RETURNS text
@@ -12,6 +13,7 @@ CREATE OR REPLACE FUNCTION public.partition_maintenance(months_ahead integer DEF
  SECURITY DEFINER
  SET search_path TO 'public', 'pg_temp'
  SET "TimeZone" TO 'UTC'
+ SET lock_timeout TO '200ms'
 AS $function$
 DECLARE
     outcome text;
@@ -31,8 +33,22 @@ BEGIN
                retention = CASE WHEN keeps_all OR longest IS NULL THEN NULL ELSE (longest - 1) || ' months' END,
                retention_keep_table = false
          WHERE parent_table = 'public.entity_values_ts';
-        PERFORM partman.run_maintenance('public.entity_values_ts', false, false);
-        outcome := 'pg_partman';
+        -- Dropping a partition locks the whole table: waited for at most 200 ms (a drop queued
+        -- behind a long read would hold up every write and read queued behind it), else the
+        -- next run does it. Making months ahead does not stop reads or writes.
+        BEGIN
+            PERFORM partman.run_maintenance('public.entity_values_ts', false, false);
+            outcome := 'pg_partman';
+        EXCEPTION
+            WHEN lock_not_available THEN
+                outcome := 'pg_partman (a lock did not come within 200 ms: the next run finishes it)';
+            WHEN raise_exception THEN
+                -- pg_partman catches the lock timeout and raises it again as its own error.
+                IF SQLERRM NOT LIKE '%lock timeout%' THEN
+                    RAISE;
+                END IF;
+                outcome := 'pg_partman (a lock did not come within 200 ms: the next run finishes it)';
+        END;
     ELSE
         PERFORM ensure_ts_partitions(date_trunc('month', now())::date, months_ahead);
         outcome := CASE WHEN to_regclass('partman.part_config') IS NULL THEN 'tessera'
