@@ -8,9 +8,10 @@ import TesseraLocal
 /// `tessera-bench restore`: the recovery time objective on this machine. A cluster that
 /// archives its WAL with pgBackRest holds the benchmark's synthetic dataset; it is restored
 /// into a new folder twice, each time until the restored primary is promoted and answers:
-/// to a time T just after the load from the backup taken before it (every value replayed
-/// from the archived WAL, the worst case between backups), and, after a full backup, to the
-/// end of the archive (the files copied, little WAL replayed).
+/// to a time T just after the load from the last backup before T (in a new folder, the one
+/// `up` took before the load: every value replayed from the archived WAL, the worst case
+/// between backups; a reused folder's dataset has a later one), and, after a full backup, to
+/// the end of the archive (the files copied, little WAL replayed).
 struct RestoreBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore time (RTO) of the synthetic dataset with pgBackRest.")
 
@@ -59,7 +60,7 @@ struct RestoreBenchCommand: AsyncParsableCommand {
             print(
                 """
 
-                | dataset | database | restore, WAL replayed from the backup before the load | full backup | restore, from that backup |
+                | dataset | database | restore to T, WAL replayed since \(before.backups.last?.label ?? "?") | full backup | restore, from that backup |
                 |---|---|---|---|---|
                 | \(stored) values, \(shape.entities) entities | \(bytes / 1_048_576) MiB | \(String(format: "%.1f", replayed)) s | \(String(format: "%.1f", backupSeconds)) s (\(repository)) | \(String(format: "%.1f", copied)) s |
                 """

@@ -9,7 +9,7 @@ struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
         abstract: "Archive past months of points to compressed files in the archive folder, list them, or restore one.",
-        subcommands: [List.self, Export.self, Restore.self]
+        subcommands: [List.self, Export.self, Restore.self, Cancel.self]
     )
 
     struct Folder: ParsableArguments {
@@ -87,6 +87,24 @@ struct ArchiveCommand: AsyncParsableCommand {
             let month = self.month
             let manifest = try await offloaded { try archiver.restore(month) }
             print("\(month): \(manifest.rows) rows restored from \(manifest.file), checksum verified; the month takes points again.")
+        }
+    }
+}
+
+extension ArchiveCommand {
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Lift the fence of an export that stopped half-way (the month is listed as `archiving`): it takes points again."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @OptionGroup var folder: Folder
+        @Argument(help: "The month, YYYY-MM.") var month: String
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let month = self.month
+            try await offloaded { try archiver.cancel(month) }
+            print("\(month): the unfinished export's fence is lifted; the month takes points again.")
         }
     }
 }

@@ -24,6 +24,9 @@ struct RestoreCommand: AsyncParsableCommand {
         var configuration = source.configuration
         configuration.directory = self.targetDirectory
         configuration.pooler = PoolerSettings()
+        // The new cluster archives into a repository of its own (under its data root): in the
+        // source's, its new timeline would mix with the source's WAL and its backups expire the source's.
+        configuration.backups?.repository = nil
         let started = ContinuousClock.now
         let status = try await source.restore(to: time, into: LocalCluster(configuration: configuration, logger: logger))
         print("Restored in \((ContinuousClock.now - started).components.seconds) s; serve it with `tessera serve --dir \(self.targetDirectory)`.")

@@ -31,12 +31,22 @@ import Testing
                 }
             }
             try await ReadAPITests.write(client, tenant, points)
+            // A non-hot attribute, last written in September.
+            #expect(try await client.send(.put, "/v1/attributes/note", key: tenant.key, json: #"{"type":"text"}"#).status == .created)
+            try await ReadAPITests.write(
+                client,
+                tenant,
+                [
+                    ReadAPITests.point("dev-3", "note", #""august""#, "2026-08-10T00:00:00Z"),
+                    ReadAPITests.point("dev-3", "note", #""september""#, "2026-09-10T00:00:00Z"),
+                ]
+            )
             let before = try await DisasterRecoveryTests.stored(dependencies.primary, tenant: tenant)
             let september = try await Self.september(dependencies.primary)
-            #expect(september.rows == 6)
+            #expect(september.rows == 7)
 
             let manifest = try await offloaded { try archiver.export("2026-09") }
-            #expect(manifest.rows == 6)
+            #expect(manifest.rows == 7)
             #expect(manifest.checksum == september.checksum)
             #expect(manifest.columns.first == "tenant_id")
             let file = folder + "/" + manifest.file
@@ -46,7 +56,7 @@ import Testing
             #expect(try await Self.partitionExists(dependencies.primary) == false)
             let listed = try await offloaded { try archiver.list() }
             #expect(listed.map { "\($0.month) \($0.state)" } == ["2026-08 in database", "2026-09 archived", "2026-10 in database"])
-            try await #expect(throws: (any Error).self) { try await offloaded { try archiver.export("2026-09") } }
+            await #expect(throws: (any Error).self) { try await offloaded { try archiver.export("2026-09") } }
 
             // Reads that reach September say so; reads beside it are served.
             let key = tenant.key
@@ -76,6 +86,16 @@ import Testing
                 json: #"{"attribute": "temp", "from": "2026-09-01T00:30:00Z", "to": "2026-09-04T00:00:00Z", "bucket": "1d", "fn": ["count"]}"#
             ).expectProblem("archived", .gone)
 
+            // The latest non-hot value may be in September: not answered from August.
+            let note = try await client.send(.get, "/v1/entities/dev-3?attributes=note&consistency=strong", key: key)
+            #expect(try note.expectProblem("archived", .gone).contains("2026-09"))
+            // An erasure cannot reach the file: refused until the month is back.
+            try await client.send(.delete, "/v1/entities/dev-2", key: key).expectProblem("archived", .gone)
+            try await client.send(.delete, "/v1/entities/dev-2/series/temp?from=2026-09-02T00:00:00Z", key: key).expectProblem("archived", .gone)
+            let octoberOnly = try await client.send(.delete, "/v1/entities/dev-2/series/temp?from=2026-10-03T00:00:00Z&to=2026-10-04T00:00:00Z", key: key)
+            #expect(octoberOnly.status == .ok, "\(octoberOnly.text)")
+            #expect(try octoberOnly.object()["erased_points"] as? Int == 1)
+
             // Ingest refuses September's points and keeps the others.
             let mixed = try await client.send(
                 .post,
@@ -98,12 +118,23 @@ import Testing
             #expect(restored == manifest)
             #expect(try await Self.september(dependencies.primary) == september)
             let after = try await DisasterRecoveryTests.stored(dependencies.primary, tenant: tenant)
-            #expect(after["dev-2"] == before["dev-2"])
+            #expect(after["dev-2"]?.count == before["dev-2"].map { $0.count - 1 })
+            #expect(after["dev-3"] == before["dev-3"])
             #expect(after["dev-1"]?.count == before["dev-1"].map { $0.count + 1 })
             let back = try await client.send(.get, "/v1/entities/dev-2/series/temp?from=2026-09-01T00:00:00Z&to=2026-10-01T00:00:00Z", key: key)
             #expect(back.status == .ok, "\(back.text)")
             #expect(try #require(try back.object()["points"] as? [[String: Any]]).compactMap { $0["value"] as? Double } == [121.25, 122.25, 123.25])
             try await ReadAPITests.write(client, tenant, [ReadAPITests.point("dev-1", "temp", "3", "2026-09-21T00:00:00Z")])
+            #expect(try await offloaded { try archiver.list() }.map(\.state) == ["in database", "in database", "in database"])
+            let noteAgain = try await client.send(.get, "/v1/entities/dev-3?attributes=note&consistency=strong", key: key)
+            #expect(noteAgain.status == .ok, "\(noteAgain.text)")
+            #expect(noteAgain.text.contains("september"))
+
+            // An export that stopped half-way keeps its claim; a second run says so; cancel lifts it.
+            try await dependencies.primary.query("INSERT INTO archived_months (month, state) VALUES ('2026-08-01', 'archiving')", logger: quietLogger)
+            await #expect(throws: (any Error).self) { try await offloaded { try archiver.export("2026-08") } }
+            #expect(try await Self.partitionExists(dependencies.primary, "entity_values_ts_p202608"))
+            try await offloaded { try archiver.cancel("2026-08") }
             #expect(try await offloaded { try archiver.list() }.map(\.state) == ["in database", "in database", "in database"])
         }
     }
@@ -119,8 +150,8 @@ import Testing
         return Sums(rows: -1, checksum: "")
     }
 
-    static func partitionExists(_ client: PostgresClient) async throws -> Bool {
-        let rows = try await client.query("SELECT to_regclass('entity_values_ts_p202609') IS NOT NULL", logger: quietLogger)
+    static func partitionExists(_ client: PostgresClient, _ name: String = "entity_values_ts_p202609") async throws -> Bool {
+        let rows = try await client.query("SELECT to_regclass(\(name)) IS NOT NULL", logger: quietLogger)
         for try await exists in rows.decode(Bool.self) { return exists }
         return false
     }

@@ -72,7 +72,7 @@ package struct MonthArchiver: Sendable {
 
     /// The past months in the database whose month began `months` or more months before now's.
     package func months(olderThan months: Int) throws -> [String] {
-        try self.list().filter { $0.state != "archived" }.map(\.month).filter { month in
+        Set(try self.list().filter { $0.state == "in database" }.map(\.month)).sorted().filter { month in
             guard let index = Self.monthIndex(month) else { return false }
             let now = Timestamps.civilFromDays(Int(Date().timeIntervalSince1970 / 86_400))
             return index <= now.year * 12 + now.month - 1 - months
@@ -90,8 +90,21 @@ package struct MonthArchiver: Sendable {
         guard try self.sql("SELECT to_regclass(\(Self.literal(table))) IS NOT NULL") == "t" else {
             throw LocalClusterError.commandFailed("\(month) has no partition in the database (nothing was written then, or retention dropped it).")
         }
-        try self.sql("INSERT INTO archived_months (month, state) VALUES (\(Self.literal(start)), 'archiving') ON CONFLICT (month) DO NOTHING")
+        // The fence, and this run's claim on the month: a second export of it stops here.
+        let claimed = try self.sql(
+            "INSERT INTO archived_months (month, state) VALUES (\(Self.literal(start)), 'archiving') ON CONFLICT (month) DO NOTHING RETURNING 1"
+        )
+        guard claimed == "1" else {
+            let since = try self.sql(
+                "SELECT to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM archived_months WHERE month = \(Self.literal(start))"
+            )
+            throw LocalClusterError.commandFailed(
+                "An export of \(month) began at \(since) and has not finished: another run, or one that stopped half-way. "
+                    + "If none runs, `tessera archive cancel \(month)` lifts its fence."
+            )
+        }
         let file = self.directory + "/" + table + ".copy.gz"
+        let temporary = file + ".partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
             // Servers learn of the fence, then what they staged for the month is flushed.
@@ -100,7 +113,6 @@ package struct MonthArchiver: Sendable {
             let sums = try self.sql("SELECT row_count || '|' || checksum FROM partition_checksum(\(Self.literal(table)))").split(separator: "|")
             guard sums.count == 2, let rows = Int64(sums[0]) else { throw LocalClusterError.commandFailed("Could not count \(table)'s rows.") }
             let checksum = String(sums[1])
-            let temporary = file + ".partial"
             try self.psql(script: "\\copy (SELECT * FROM \(table)) TO PROGRAM 'gzip -c > \"\(temporary)\"'\n")
             let lines = try Command(executable: "/bin/sh", arguments: ["-c", "gzip -dc \"\(temporary)\" | wc -l"]).check()
             guard Int64(lines.trimmingCharacters(in: .whitespacesAndNewlines)) == rows else {
@@ -155,9 +167,17 @@ package struct MonthArchiver: Sendable {
         } catch {
             // The fence goes: the month takes points again, as before.
             _ = try? self.sql("DELETE FROM archived_months WHERE month = \(Self.literal(start)) AND state = 'archiving'")
-            try? FileManager.default.removeItem(atPath: file + ".partial")
+            try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
+    }
+
+    /// Lifts the fence of an export that stopped half-way (state `archiving`): the month takes
+    /// points again. An archived month is not touched (restore it instead).
+    package func cancel(_ month: String) throws {
+        let (start, _, _) = try Self.parse(month)
+        let lifted = try self.sql("DELETE FROM archived_months WHERE month = \(Self.literal(start)) AND state = 'archiving' RETURNING 1")
+        guard lifted == "1" else { throw LocalClusterError.commandFailed("No export of \(month) is under way (`tessera archive list`).") }
     }
 
     /// Puts an archived month back: the file checked against its manifest, its rows loaded into
@@ -171,6 +191,16 @@ package struct MonthArchiver: Sendable {
         let manifest = try ArchiveManifest.read(beside: location)
         guard try Self.sha256(location) == manifest.sha256 else {
             throw LocalClusterError.commandFailed("\(location) does not match its manifest's SHA-256: the file is damaged.")
+        }
+        let columns = try self.sql(
+            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'entity_values_ts'::regclass AND attnum > 0 AND NOT attisdropped"
+        )
+        guard columns == manifest.columns.joined(separator: ",") else {
+            throw LocalClusterError.commandFailed(
+                "The series table's columns changed since \(month) was archived (schema version \(manifest.schemaVersion)): "
+                    + "the file holds \(manifest.columns.joined(separator: ", ")), the table has \(columns.replacingOccurrences(of: ",", with: ", ")). "
+                    + "Nothing was restored."
+            )
         }
         try self.psql(
             script: """

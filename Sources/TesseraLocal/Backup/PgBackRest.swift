@@ -26,7 +26,8 @@ package struct PgBackRest: Sendable {
 
     /// The PostgreSQL settings that archive every WAL segment into the repository.
     func archiveSettings(_ settings: BackupSettings) -> String {
-        let command = "\(self.executable) --config=\(self.configurationFile) --stanza=\(Self.stanza) archive-push %p"
+        // Paths in double quotes for the shell that runs the command (a folder with a space).
+        let command = "\"\(self.executable)\" --config=\"\(self.configurationFile)\" --stanza=\(Self.stanza) archive-push %p"
         return """
             archive_mode = on                     # pgBackRest's WAL archive (README: Data lifecycle and backups)
             archive_command = '\(command.replacingOccurrences(of: "'", with: "''"))'

@@ -18,7 +18,9 @@ extension LocalCluster {
     /// Archiving on from now: the repository configured for the primary's current port, its
     /// stanza made, `archive_mode` on (a restart when the primary ran without it), and a first
     /// full backup when the repository has none, so a point in time can be restored at once.
-    /// A failure is logged, not thrown: the database stays up without its archive.
+    /// A failure is logged, not thrown: the database stays up without its archive, which is
+    /// turned off again (a restart), so that WAL the archive would refuse does not pile up in
+    /// `pg_wal` until the disk is full.
     func startArchiving(_ backRest: PgBackRest, settings: BackupSettings, server: PostgresServer, port: Int, password: String) {
         do {
             try backRest.configure(dataDirectory: server.dataDirectory, port: port, superuser: self.configuration.superuser, settings: settings)
@@ -29,9 +31,17 @@ extension LocalCluster {
             }
         } catch {
             self.logger.error(
-                "The WAL archive could not be set up; the cluster runs without backups",
+                "The WAL archive could not be set up; the cluster runs without backups (archive_mode off) until the next `up` sets it up",
                 metadata: ["error": "\(error)", "pgbackrest.log": "\(backRest.directory)/log"]
             )
+            var plain = server
+            plain.extraSettings = ""
+            do {
+                try plain.writeSettings()
+                try plain.restartIfSettingsNeedIt(port: port)
+            } catch {
+                self.logger.error("Could not turn the WAL archive off", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -62,7 +72,20 @@ extension LocalCluster {
             guard try targetFile.load().dataRoot == nil else {
                 throw LocalClusterError.commandFailed("\(target.configuration.directory) holds a cluster already; restore into a new folder.")
             }
-            if source.components["primary"].flatMap({ PostgresServer.runningPID(dataDirectory: $0.dataDirectory) }) != nil {
+            if let repository = target.configuration.backups?.repository, repository == self.configuration.backups?.repository {
+                throw LocalClusterError.commandFailed("The restored cluster needs a backup repository of its own, not the source's (\(repository)).")
+            }
+            if let primary = source.components["primary"], PostgresServer.runningPID(dataDirectory: primary.dataDirectory) != nil {
+                // A commit now, so the WAL holds one after any earlier target time (recovery to a
+                // time stops at the first commit past it, and fails when there is none), then
+                // the current segment archived.
+                try Command(
+                    executable: try PostgresInstallation.locate(override: self.configuration.binDirectory).tool("psql"),
+                    arguments: [
+                        "-X", "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", self.configuration.superuser, "-d", "postgres", "-tAc", "SELECT txid_current()",
+                    ],
+                    environment: ["PGPASSWORD": password, "PGCONNECT_TIMEOUT": "10"]
+                ).check()
                 try backRest.check(password: password)
             }
             let runAs = try OSUser.forPostgres()
@@ -80,8 +103,18 @@ extension LocalCluster {
                 "Restoring",
                 metadata: ["restore.to": "\(time.map(PgBackRest.targetFormat) ?? "end of archive")", "target.dir": "\(target.configuration.directory)"]
             )
-            try backRest.restore(into: state.dataRoot! + "/primary", to: time)
-            let status = try target.upBlocking()
+            let status: ClusterStatus
+            do {
+                try backRest.restore(into: state.dataRoot! + "/primary", to: time)
+                status = try target.upBlocking()
+            } catch {
+                // Nothing half-restored stays behind: the folder can be used again.
+                _ = try? target.downBlocking()
+                try? PostgresServer.stop(dataDirectory: state.dataRoot! + "/primary", name: "primary", logger: self.logger)
+                try? FileManager.default.removeItem(atPath: state.dataRoot!)
+                try? FileManager.default.removeItem(atPath: targetFile.path)
+                throw error
+            }
             self.logger.info("Restored and promoted", metadata: ["seconds": "\(Int(Date().timeIntervalSince(started)))"])
             return status
         }

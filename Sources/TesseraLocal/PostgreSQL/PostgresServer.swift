@@ -259,7 +259,7 @@ struct PostgresServer {
         )
     }
 
-    private func writeSettings() throws {
+    func writeSettings() throws {
         var settings = self.settings + self.extraSettings
         settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit", "pg_cron"].filter(self.installation.hasLibrary))
         if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }

@@ -39,6 +39,7 @@ struct EntityController {
         let key = try context.parameters.decoded("key", field: "entity key")
         // The data key first: once it is gone, no copy of the entity's pii values can be read.
         try await ErasureController.requireShredding(self.vault, attributes: self.attributes, tenant: tenant.id)
+        try await self.resolver.archivedMonths?.refuseErasure(from: nil, to: nil)
         if let vault = self.vault, let entity = try await self.catalog.entity(key: key, tenant: tenant) {
             try await ErasureController.destroyKeys(vault, tenant: tenant.id, entities: [entity.id])
         }

@@ -62,6 +62,13 @@ struct EntityReadController {
                 return EntityLookup(state: state, points: points)
             }
             guard var lookup = served.value else { return CachedReads.Computed(members: nil, served: served) }
+            // The latest point of a non-hot attribute is searched month by month: an archived
+            // month newer than what was found (or any, when nothing was) may hold a later one.
+            if !nonHot.isEmpty {
+                let found = Set(lookup.points.map(\.attribute))
+                let oldest = nonHot.allSatisfy { found.contains($0.definition.name) } ? lookup.points.map(\.timeMicros).min() : nil
+                try await self.reads.refuseArchived(from: oldest, to: nil)
+            }
             // pii values (never hot, so never cached) opened with the entity's data key.
             let personal = Dictionary(nonHot.filter(\.definition.pii).map { ($0.definition.name, $0.id) }, uniquingKeysWith: { a, _ in a })
             if lookup.points.contains(where: { personal[$0.attribute] != nil }) {

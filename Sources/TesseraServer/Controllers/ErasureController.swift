@@ -34,6 +34,7 @@ struct ErasureController {
         guard let attribute = known[name] else {
             throw TesseraError(.unknownAttribute, "The tenant has no attribute '\(NameRules.printable(name))'.")
         }
+        try await self.resolver.archivedMonths?.refuseErasure(from: range.fromMicros, to: range.toMicros)
         guard
             let erased = try await self.catalog.eraseSeries(
                 key: key,
@@ -76,6 +77,7 @@ struct ErasureController {
         // The data keys first (and again for any entity tagged meanwhile): once they are
         // gone, no copy of the subject's pii values can be read.
         try await Self.requireShredding(self.vault, attributes: self.attributes, tenant: tenant.id)
+        try await self.resolver.archivedMonths?.refuseErasure(from: nil, to: nil)
         if let vault = self.vault {
             let tagged = try await self.catalog.subjectEntities(subject, tenant: tenant)
             try await Self.destroyKeys(vault, tenant: tenant.id, entities: tagged.map(\.id))

@@ -65,6 +65,18 @@ package final class ArchivedMonths: Sendable {
         return months.filter { $0 >= first && $0 <= last }.sorted().map(Self.label)
     }
 
+    /// Throws 410 `archived` when an erasure of `[from, to)` (nil: open) would miss points in
+    /// archived months: a file an erasure cannot reach, which a restore would bring back.
+    package func refuseErasure(from: Int64?, to: Int64?) async throws(TesseraError) {
+        let months = await self.reached(from: from, to: to)
+        guard !months.isEmpty else { return }
+        throw TesseraError(
+            .archived,
+            "Points in months archived to cold storage cannot be erased there, and the erasure reaches \(months.joined(separator: ", ")). "
+                + "An operator restores them first (`tessera archive restore \(months[0])`), then the erasure is run again."
+        )
+    }
+
     /// The refusal for a read that reaches archived months.
     package static func refusal(_ months: [String]) -> TesseraError {
         TesseraError(
