@@ -142,6 +142,15 @@ struct AllBenchSynthetic {
         let hitRate = try await self.cacheHitRate(keys: keys)
         report.add("cache hit rate, Zipf(1.1) lookups", .percent, target: Self.target.cache, ["Tessera": hitRate.map { .rate($0) } ?? .absent("no Redis")])
 
+        // What each holds the same values in, before the writes add more.
+        try await AllBenchStorage(
+            pg: pg,
+            primary: self.environment.primary,
+            directory: self.directory,
+            influxDirectory: influx == nil ? nil : self.directory + "/influxdb",
+            logger: logger
+        ).run(report: &report, stored: stored, naiveRows: naiveRows, failures: &failures)
+
         // Writes, which add rows: bulk insert of 1,000, then sustained ingest.
         print("Writes...")
         let ingest = try await AllBenchWrites(

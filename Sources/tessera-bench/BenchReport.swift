@@ -30,6 +30,7 @@ struct BenchReport: Encodable {
 
         static func rate(_ value: Double, note: String? = nil) -> Cell { Cell(value: value, note: note) }
         static func absent(_ why: String) -> Cell { Cell(note: why) }
+        static func bytes(_ value: Double, note: String? = nil) -> Cell { Cell(value: value, note: note) }
 
         static func peer(_ result: PeerRunner.Result) -> Cell {
             result.didNotFinish ? .absent("did not finish") : .latency(result.latencies)
@@ -41,6 +42,8 @@ struct BenchReport: Encodable {
 
     enum Kind: String, Encodable {
         case latency, throughput, percent
+        /// Bytes a value: fewer is better.
+        case bytes
     }
 
     struct Row: Encodable {
@@ -63,7 +66,7 @@ struct BenchReport: Encodable {
         guard let tessera = row.cells["Tessera"]?.figure, tessera > 0 else { return nil }
         let others = self.systems.dropFirst().compactMap { row.cells[$0]?.figure }.filter { $0 > 0 }
         switch row.kind {
-        case .latency: return others.min().map { $0 / tessera }
+        case .latency, .bytes: return others.min().map { $0 / tessera }
         case .throughput, .percent: return others.max().map { tessera / $0 }
         }
     }
@@ -89,7 +92,12 @@ struct BenchReport: Encodable {
     private static func text(_ cell: Cell, _ kind: Kind) -> String {
         if let p50 = cell.p50, let p99 = cell.p99 { return "\(self.number(p50)) / \(self.number(p99))" }
         if let value = cell.value {
-            let figure = kind == .percent ? String(format: "%.1f%%", value) : "\(Int(value.rounded()))/s"
+            let figure =
+                switch kind {
+                case .percent: String(format: "%.1f%%", value)
+                case .bytes: String(format: "%.1f B", value)
+                default: "\(Int(value.rounded()))/s"
+                }
             return cell.note.map { "\(figure) (\($0))" } ?? figure
         }
         return cell.note ?? "—"
