@@ -18,7 +18,9 @@ struct AllBenchStorage {
 
     func run(report: inout BenchReport, stored: Int, naiveRows: Int, failures: inout [String]) async throws {
         print("Storage...")
-        let tessera = try await self.bytes("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits WHERE inhparent = 'entity_values_ts'::regclass")
+        let tessera = try await self.bytes(
+            "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits WHERE inhparent = 'entity_values_ts'::regclass"
+        )
         let beside = try await self.bytes(
             "SELECT (pg_total_relation_size('entity_jsonb') + pg_total_relation_size('entity_hot_numbers') + pg_total_relation_size('entity_values_hourly'))::bigint"
         )

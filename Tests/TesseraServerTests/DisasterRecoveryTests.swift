@@ -101,6 +101,31 @@ import Testing
             let after = try await client.send(.get, "/v1/entities/dev-6?consistency=strong", key: drilled.key)
             #expect(after.status == .notFound, "\(after.text)")
         }
+
+        // What an operator sees when the archive breaks: health_check's wal_archive warns.
+        try await withTestClient(url: url) { client in
+            #expect(try await Self.archiveCheck(client).status == "ok")
+            try await client.query("ALTER SYSTEM SET archive_command = '/bin/false'", logger: quietLogger)
+            try await client.query("SELECT pg_reload_conf()", logger: quietLogger)
+            try await client.query("CREATE TABLE wal_filler AS SELECT generate_series(1, 1000) AS n", logger: quietLogger)
+            try await client.query("SELECT pg_switch_wal()", logger: quietLogger)
+            let deadline = ContinuousClock.now + .seconds(60)
+            var check = try await Self.archiveCheck(client)
+            while check.status == "ok", ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                check = try await Self.archiveCheck(client)
+            }
+            #expect(check.status == "warn", "\(check)")
+            #expect(check.detail.contains("archiving fails"), "\(check)")
+            try await client.query("ALTER SYSTEM RESET archive_command", logger: quietLogger)
+            try await client.query("SELECT pg_reload_conf()", logger: quietLogger)
+        }
+    }
+
+    static func archiveCheck(_ client: PostgresClient) async throws -> (status: String, detail: String) {
+        let rows = try await client.query("SELECT status, detail FROM health_check() WHERE check_name = 'wal_archive'", logger: quietLogger)
+        for try await (status, detail) in rows.decode((String, String).self) { return (status, detail) }
+        return ("missing", "")
     }
 
     /// Count and checksum of each entity's stored points, from the table itself.

@@ -54,10 +54,26 @@ import Testing
         #expect(
             Set(checks.keys).isSuperset(of: [
                 "staging_backlog", "staging_age", "flush_failures", "quarantine", "partitions_ahead", "bloat", "xid_age", "connections",
+                "wal_archive", "partition_maintenance",
             ])
         )
         #expect(checks.keys.contains { $0.hasPrefix("replica_lag") })
         for check in checks.values { #expect(check.status == "ok", "\(check)") }
+    }
+
+    @Test func partitionMaintenanceThatStoppedWarnsThenFails() async throws {
+        let database = try await Self.migrated()
+        #expect(try await Self.checks(database)["partition_maintenance"]?.detail.hasPrefix("not run yet") == true)
+        try await Self.run(database, "SELECT partition_maintenance(4)")
+        let fresh = try await Self.checks(database)["partition_maintenance"]
+        #expect(fresh?.status == "ok")
+        #expect(fresh?.detail.contains("by tessera") == true, "\(String(describing: fresh))")
+        try await Self.run(database, "UPDATE maintenance_runs SET ran_at = now() - interval '3 hours'")
+        #expect(try await Self.checks(database)["partition_maintenance"]?.status == "warn")
+        try await Self.run(database, "UPDATE maintenance_runs SET ran_at = now() - interval '2 days'")
+        let stale = try await Self.checks(database)["partition_maintenance"]
+        #expect(stale?.status == "fail")
+        #expect((stale?.value ?? 0) > 172_000)
     }
 
     @Test func stagedPointsThatWaitWarnThenFailAndABacklogPastItsThresholdWarns() async throws {

@@ -113,6 +113,7 @@ import Testing
         #expect(
             report.checks.map(\.name) == [
                 "staging_backlog", "staging_age", "flush_failures", "quarantine", "partitions_ahead", "replica_lag", "bloat", "xid_age", "connections",
+                "wal_archive", "partition_maintenance",
             ]
         )
         let partitions = try #require(report.checks.first { $0.name == "partitions_ahead" })

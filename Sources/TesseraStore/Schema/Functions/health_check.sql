@@ -1,11 +1,12 @@
 -- One row per check, each ok, warn or fail, with its value: staging_backlog, staging_age (oldest staged point),
 -- flush_failures (flush_status), quarantine, partitions_ahead (ts_partition_months_ahead()), replica_lag (on the
 -- primary one row per replica, replica_lag:<name>, and per replication slot nobody streams from; on a replica its
--- replayed heartbeat), bloat (worst dead-tuple share), xid_age (% to wraparound) and connections (share of
--- max_connections). Thresholds from health_threshold(). The owner's (definer): the server's role reads it for /readyz.
+-- replayed heartbeat), bloat (worst dead-tuple share), xid_age (% to wraparound), connections (share of
+-- max_connections), wal_archive (WAL segments waiting to be archived, and whether archiving fails) and
+-- partition_maintenance (seconds since partition_maintenance() last ran). Thresholds from health_threshold(). The owner's (definer): the server's role reads it for /readyz.
 -- Called by HealthReport.read (`tessera health`, `/readyz`).
 -- Locks: none.
--- Last defined in 0020_health_checks_for_every_alarm.sql (first in 0001_schema.sql).
+-- Last defined in 0024_lifecycle_health_checks.sql (first in 0001_schema.sql; also 0010, 0020).
 CREATE OR REPLACE FUNCTION public.health_check()
  RETURNS TABLE(check_name text, status text, value double precision, detail text)
  LANGUAGE plpgsql
@@ -26,6 +27,10 @@ DECLARE
     held bigint;
     xid_percent double precision;
     used double precision;
+    archiver record;
+    ready bigint;
+    failing boolean;
+    maintenance record;
     warn double precision;
     fail double precision;
 BEGIN
@@ -172,6 +177,41 @@ BEGIN
     value := used;
     status := CASE WHEN used < warn THEN 'ok' WHEN used < fail THEN 'warn' ELSE 'fail' END;
     detail := round((used * 100)::numeric, 1) || ' % of max_connections (' || current_setting('max_connections') || ') in use by clients';
+    RETURN NEXT;
+
+    -- The WAL archive (pgBackRest's on the local cluster): failing, or falling behind.
+    check_name := 'wal_archive';
+    IF pg_is_in_recovery() OR current_setting('archive_mode') = 'off' THEN
+        value := 0;
+        status := 'ok';
+        detail := CASE WHEN pg_is_in_recovery() THEN 'this node is a replica; the primary archives'
+                       ELSE 'archive_mode is off: no WAL archive here (a managed database keeps its own)' END;
+    ELSE
+        SELECT a.last_archived_time, a.last_failed_time, a.last_failed_wal INTO archiver FROM pg_stat_archiver AS a;
+        SELECT count(*) INTO ready FROM pg_ls_archive_statusdir() AS s WHERE s.name LIKE '%.ready';
+        failing := archiver.last_failed_time IS NOT NULL
+                   AND archiver.last_failed_time > coalesce(archiver.last_archived_time, '-infinity'::timestamptz);
+        warn := health_threshold('wal_archive_ready_warn', 16);
+        fail := health_threshold('wal_archive_ready_fail', 256);
+        value := ready;
+        status := CASE WHEN ready >= fail OR (failing AND ready >= warn) THEN 'fail'
+                       WHEN failing OR ready >= warn THEN 'warn' ELSE 'ok' END;
+        detail := CASE WHEN failing THEN 'archiving fails (last at ' || to_char(archiver.last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')
+                                         || ' UTC, ' || archiver.last_failed_wal || '); ' || ready || ' WAL segments wait: see the archive_command''s log'
+                       ELSE ready || ' WAL segments wait to be archived; the last was archived '
+                            || coalesce(round(extract(epoch FROM now() - archiver.last_archived_time))::text || ' s ago', 'never') END;
+    END IF;
+    RETURN NEXT;
+
+    -- Partition maintenance (pg_cron hourly, or a server standing in): when it last ran.
+    SELECT r.ran_at, r.outcome INTO maintenance FROM maintenance_runs AS r WHERE r.job = 'partitions';
+    warn := health_threshold('partition_maintenance_age_warn', 7200);
+    fail := health_threshold('partition_maintenance_age_fail', 86400);
+    check_name := 'partition_maintenance';
+    value := coalesce(extract(epoch FROM now() - maintenance.ran_at), 0);
+    status := CASE WHEN maintenance.ran_at IS NULL OR value < warn THEN 'ok' WHEN value < fail THEN 'warn' ELSE 'fail' END;
+    detail := CASE WHEN maintenance.ran_at IS NULL THEN 'not run yet (pg_cron, or one server under a lease, runs it hourly)'
+                   ELSE 'last run ' || round(value::numeric) || ' s ago, by ' || maintenance.outcome END;
     RETURN NEXT;
 END
 $function$;
