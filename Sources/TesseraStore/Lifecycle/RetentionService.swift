@@ -27,14 +27,14 @@ package struct RetentionService: Service {
     let client: PostgresClient
     let configuration: Configuration
     let feed: ProjectionFeed
-    let holder: String
+    let lease: MaintenanceLease
     let logger: Logger
 
     package init(client: PostgresClient, configuration: Configuration = .init(), feed: ProjectionFeed, logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.feed = feed
-        self.holder = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+        self.lease = MaintenanceLease(client: client, job: "retention", logger: logger)
         self.logger = logger
     }
 
@@ -44,7 +44,7 @@ package struct RetentionService: Service {
         _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: initialDelay) }
         while !Task.isCancelledOrShuttingDown {
             do {
-                if try await self.takeLease(for: interval * 2) {
+                if try await self.lease.take(for: interval * 2) {
                     let runner = RetentionRunner(client: self.client, options: self.configuration.runner, logger: self.logger)
                     let feed = self.feed
                     _ = try await runner.run(at: Date()) { change in await feed.publish(change) }
@@ -54,13 +54,5 @@ package struct RetentionService: Service {
             }
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
-    }
-
-    private func takeLease(for duration: Duration) async throws -> Bool {
-        let seconds = Int(duration.components.seconds)
-        let rows = try await self.client.query("SELECT take_maintenance_lease('retention', \(self.holder), \(seconds)::integer)", logger: self.logger)
-        var taken = false
-        for try await value in rows.decode(Bool.self) { taken = value }
-        return taken
     }
 }

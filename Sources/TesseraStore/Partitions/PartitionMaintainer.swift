@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -13,7 +12,7 @@ package struct PartitionMaintainer: Service {
     let interval: Duration
     let staleAfter: Duration
     let months: Int
-    let holder: String
+    let lease: MaintenanceLease
     let logger: Logger
 
     package init(
@@ -27,7 +26,7 @@ package struct PartitionMaintainer: Service {
         self.interval = interval
         self.staleAfter = staleAfter
         self.months = months
-        self.holder = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+        self.lease = MaintenanceLease(client: client, job: "partitions", logger: logger)
         self.logger = logger
     }
 
@@ -59,11 +58,7 @@ package struct PartitionMaintainer: Service {
         var isDue = false
         for try await value in due.decode(Bool.self) { isDue = value }
         guard isDue else { return nil }
-        let seconds = Int((self.interval * 2).components.seconds)
-        let lease = try await self.client.query("SELECT take_maintenance_lease('partitions', \(self.holder), \(seconds)::integer)", logger: self.logger)
-        var taken = false
-        for try await value in lease.decode(Bool.self) { taken = value }
-        guard taken else { return nil }
+        guard try await self.lease.take(for: self.interval * 2) else { return nil }
         let rows = try await self.client.query("SELECT partition_maintenance(\(self.months)::integer)", logger: self.logger)
         var outcome = ""
         for try await value in rows.decode(String.self) { outcome = value }
