@@ -203,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "TesseraLocalTests",
             dependencies: [
-                "TesseraLocal", "TesseraTestSupport",
+                "TesseraLocal", "TesseraTestSupport", "TesseraCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -29,6 +29,10 @@ command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-
 command -v pgbackrest >/dev/null 2>&1 || need+=(pgbackrest)
 [ -f /usr/share/postgresql/15/extension/pg_partman.control ] || need+=(postgresql-15-partman)
 [ -f /usr/lib/postgresql/15/lib/pg_cron.so ] || need+=(postgresql-15-cron)
+# High availability (README: High availability): `tessera cluster up --ha` runs three nodes under
+# Patroni with a local etcd as its store; their packaged services are disabled below.
+command -v patroni >/dev/null 2>&1 || need+=(patroni)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # curl: the tests send `Expect: 100-continue` requests with it, as users do.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # python3: make lint's check that every target declares the products it imports.
@@ -51,12 +55,14 @@ $sudo apt-get install -y -q --no-install-recommends "${need[@]}"
 # Debian starts a system-wide redis (6379) and influxdb (8086) after installing them;
 # Tessera does not use them (it runs its own), so stop and disable the ones we installed.
 for service in redis-server influxdb prometheus prometheus-postgres-exporter prometheus-node-exporter \
-    prometheus-redis-exporter pgbouncer; do
+    prometheus-redis-exporter pgbouncer etcd-server patroni; do
     if [[ " ${need[*]} " == *" $service "* ]]; then
+        unit="$service"
+        [ "$service" = etcd-server ] && unit=etcd
         if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-            $sudo systemctl disable --now "$service" >/dev/null 2>&1 || true
-        elif [ -x "/etc/init.d/$service" ]; then
-            $sudo "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+            $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+        elif [ -x "/etc/init.d/$unit" ]; then
+            $sudo "/etc/init.d/$unit" stop >/dev/null 2>&1 || true
         fi
     fi
 done

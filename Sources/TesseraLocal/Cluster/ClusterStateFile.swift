@@ -24,6 +24,8 @@ struct ClusterStateFile {
         var port: Int
         var dataDirectory: String
         var logFile: String
+        /// A second port: a Patroni node's REST API, etcd's peer port.
+        var restPort: Int? = nil
     }
 
     let directory: String

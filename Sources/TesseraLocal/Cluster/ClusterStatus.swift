@@ -20,6 +20,11 @@ package struct ClusterStatus: Codable, Sendable, Equatable {
         package var running: Bool
         package var dataDirectory: String
         package var logFile: String
+        /// A node of the HA cluster: Patroni's role (`leader`, `sync_standby`, `replica`), its
+        /// timeline and REST API; nil elsewhere.
+        package var patroniRole: String? = nil
+        package var timeline: Int? = nil
+        package var patroniURL: String? = nil
     }
 
     package var primary: Component? { self.components.first { $0.role == "primary" } }
@@ -31,8 +36,11 @@ package struct ClusterStatus: Codable, Sendable, Equatable {
             lines.append("  (nothing set up: run `tessera cluster up`)")
         }
         for component in self.components {
-            let state = component.running ? "running (pid \(component.pid.map(String.init) ?? "?"))" : "stopped"
-            lines.append("  \(component.name.padding(12)) \(component.kind.padding(10)) \(state.padding(22)) \(component.url)")
+            var state = component.running ? "running (pid \(component.pid.map(String.init) ?? "?"))" : "stopped"
+            if let role = component.patroniRole { state += ", \(role), timeline \(component.timeline.map(String.init) ?? "?")" }
+            lines.append(
+                "  \(component.name.padding(12)) \(component.kind.padding(10)) \(state.padding(component.patroniRole == nil ? 22 : 44)) \(component.url)"
+            )
             lines.append("  \("".padding(12)) data \(component.dataDirectory), log \(component.logFile)")
         }
         return lines.joined(separator: "\n")

@@ -31,6 +31,9 @@ package struct LocalCluster: Sendable {
         /// The primary's WAL archived continuously by pgBackRest, and a first full backup,
         /// when pgBackRest is installed; nil: no archive.
         package var backups: BackupSettings?
+        /// Three PostgreSQL nodes managed by Patroni with a local etcd (`node-1` … `node-3`,
+        /// synchronous mode) instead of a primary and `replicas`; README: High availability.
+        package var ha: Bool
 
         /// Whether `up` runs Redis (component `redis`).
         package enum RedisMode: Sendable {
@@ -61,8 +64,10 @@ package struct LocalCluster: Sendable {
             redis: RedisMode = .whenInstalled,
             monitoring: MonitoringSettings? = nil,
             pooler: PoolerSettings? = nil,
-            backups: BackupSettings? = nil
+            backups: BackupSettings? = nil,
+            ha: Bool = false
         ) {
+            self.ha = ha
             self.backups = backups
             self.monitoring = monitoring
             self.pooler = pooler
@@ -145,10 +150,12 @@ package struct LocalCluster: Sendable {
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         try FileManager.default.createDirectory(atPath: self.configuration.directory, withIntermediateDirectories: true)
         var state = try stateFile.load()
-        if self.configuration.postgreSQL {
+        if self.configuration.postgreSQL, self.configuration.ha {
+            try self.upHA(state: &state, stateFile: stateFile)
+        } else if self.configuration.postgreSQL {
             try self.upPostgreSQL(state: &state, stateFile: stateFile)
         }
-        if self.configuration.postgreSQL, let pooler = self.configuration.pooler {
+        if self.configuration.postgreSQL, !self.configuration.ha, let pooler = self.configuration.pooler {
             try self.upPooler(pooler, state: &state, stateFile: stateFile)
         }
         if self.configuration.redis != .off {
@@ -302,8 +309,17 @@ package struct LocalCluster: Sendable {
     func downBlocking() throws -> ClusterStatus {
         let stateFile = ClusterStateFile(directory: self.configuration.directory)
         let state = try stateFile.load()
-        // Replicas first, so the primary does not wait on their connections.
-        for (name, component) in state.components.sorted(by: { $0.value.role == "replica" && $1.value.role != "replica" }) {
+        // Replicas first, so the primary does not wait on their connections; Patroni's leader
+        // after its replicas (none fails over to them), etcd last.
+        let leader = Self.patroniCluster(state)?.leader?.name
+        func rank(_ name: String, _ component: ClusterStateFile.Component) -> Int {
+            switch component.kind {
+            case "patroni": name == leader ? 1 : 0
+            case "etcd": 2
+            default: component.role == "replica" ? 0 : 1
+            }
+        }
+        for (name, component) in state.components.sorted(by: { rank($0.key, $0.value) < rank($1.key, $1.value) }) {
             try Self.stop(name: name, component: component, logger: self.logger)
         }
         return self.status(from: state)
@@ -315,6 +331,8 @@ package struct LocalCluster: Sendable {
         case "redis": try RedisServer.stop(directory: component.dataDirectory, name: name, logger: logger)
         case "prometheus", "exporter": MonitoringStack.stop(name: name, directory: component.dataDirectory, logger: logger)
         case "pgbouncer": PgBouncerServer.stop(directory: component.dataDirectory, name: name, logger: logger)
+        case "patroni": try PatroniNode.stop(directory: (component.dataDirectory as NSString).deletingLastPathComponent, name: name, logger: logger)
+        case "etcd": MonitoredProcess.stop(directory: component.dataDirectory, name: name, logger: logger)
         default: break
         }
     }
@@ -334,11 +352,24 @@ package struct LocalCluster: Sendable {
     }
 
     func status(from state: ClusterStateFile.State) -> ClusterStatus {
+        let patroni = Self.patroniCluster(state)
         let components = state.components.sorted { $0.key < $1.key }.map { name, component in
             let pid: Int32?
             let url: String
             var appURL: String?
+            var role = component.role
+            var member: PatroniREST.Member?
             switch component.kind {
+            case "etcd":
+                pid = MonitoredProcess.runningPID(directory: component.dataDirectory)
+                url = "http://127.0.0.1:\(component.port)"
+            case "patroni":
+                pid = PostgresServer.runningPID(dataDirectory: component.dataDirectory)
+                let address = "127.0.0.1:\(component.port)/\(self.configuration.databaseName)?sslmode=disable"
+                url = "postgres://\(self.configuration.superuser):\(state.password ?? "")@" + address
+                appURL = state.appPassword.map { "postgres://tessera_app:\($0)@" + address }
+                member = patroni?.members.first { $0.name == name }
+                role = member?.role == "leader" ? "primary" : "replica"
             case "redis":
                 pid = RedisServer.runningPID(directory: component.dataDirectory)
                 url = RedisURL(host: "127.0.0.1", port: component.port, password: state.redisPassword).urlString
@@ -359,7 +390,7 @@ package struct LocalCluster: Sendable {
             return ClusterStatus.Component(
                 name: name,
                 kind: component.kind,
-                role: component.role,
+                role: role,
                 host: "127.0.0.1",
                 port: component.port,
                 url: url,
@@ -367,7 +398,10 @@ package struct LocalCluster: Sendable {
                 pid: pid,
                 running: pid != nil,
                 dataDirectory: component.dataDirectory,
-                logFile: component.logFile
+                logFile: component.logFile,
+                patroniRole: member?.role ?? (component.kind == "patroni" ? "unknown" : nil),
+                timeline: member?.timeline,
+                patroniURL: component.restPort.map { "http://127.0.0.1:\($0)" }.flatMap { component.kind == "patroni" ? $0 : nil }
             )
         }
         return ClusterStatus(directory: self.configuration.directory, components: components)

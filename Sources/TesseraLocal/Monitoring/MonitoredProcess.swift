@@ -14,6 +14,9 @@ struct MonitoredProcess {
     /// Given the port to listen on.
     var arguments: @Sendable (Int) -> [String]
     var environment: [String: String] = [:]
+    /// Run as this OS user (Patroni and etcd as PostgreSQL's), with only `environment`.
+    var user: String?
+    var cleanEnvironment = false
     var directory: String
     var logger: Logger
 
@@ -36,8 +39,13 @@ struct MonitoredProcess {
         }
         var port = try Ports.reuse(preferredPort)
         for attempt in 1...3 {
-            let pid = try Command(executable: self.executable, arguments: self.arguments(port), environment: self.environment)
-                .start(logFile: self.logFile)
+            let pid = try Command(
+                executable: self.executable,
+                arguments: self.arguments(port),
+                environment: self.environment,
+                user: self.user,
+                cleanEnvironment: self.cleanEnvironment
+            ).start(logFile: self.logFile)
             FileManager.default.createFile(atPath: Self.pidFile(directory: self.directory), contents: Data("\(pid)\n".utf8))
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline, ProcessControl.isAlive(pid), Ports.isFree(port) { usleep(50_000) }
@@ -76,11 +84,11 @@ struct MonitoredProcess {
     }
 
     /// SIGTERM, then SIGKILL if it lingers; reaps it when it is our child.
-    static func stop(directory: String, name: String, logger: Logger) {
+    static func stop(directory: String, name: String, patience: Double = 15, logger: Logger) {
         guard let pid = self.runningPID(directory: directory) else { return }
         logger.info("Stopping", metadata: ["component": "\(name)", "pid": "\(pid)"])
         ProcessControl.signal(pid, SIGTERM)
-        if !ProcessControl.waitForExit(pid, timeout: 15) {
+        if !ProcessControl.waitForExit(pid, timeout: patience) {
             ProcessControl.signal(pid, SIGKILL)
             _ = ProcessControl.waitForExit(pid, timeout: 5)
         }

@@ -260,11 +260,19 @@ struct PostgresServer {
     }
 
     func writeSettings() throws {
-        var settings = self.settings + self.extraSettings
-        settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit", "pg_cron"].filter(self.installation.hasLibrary))
-        if self.installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
-        if self.installation.hasLibrary("pg_cron") { settings += PostgresSettings.cron(database: self.databaseName) }
-        try self.writeOwned(self.dataDirectory + "/tessera.conf", settings)
+        try self.writeOwned(
+            self.dataDirectory + "/tessera.conf",
+            Self.settingsText(self.settings + self.extraSettings, installation: self.installation, database: self.databaseName)
+        )
+    }
+
+    /// The profile's settings with the preloaded libraries, pgaudit's and pg_cron's, of those installed.
+    static func settingsText(_ base: String, installation: PostgresInstallation, database: String) -> String {
+        var settings = base
+        settings += PostgresSettings.preload(["pg_stat_statements", "pgaudit", "pg_cron"].filter(installation.hasLibrary))
+        if installation.hasLibrary("pgaudit") { settings += PostgresSettings.audit }
+        if installation.hasLibrary("pg_cron") { settings += PostgresSettings.cron(database: database) }
+        return settings
     }
 
     private func writePort(_ port: Int) throws {

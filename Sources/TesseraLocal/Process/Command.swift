@@ -11,12 +11,16 @@ package struct Command {
     package var arguments: [String]
     package var environment: [String: String]
     package var user: String?
+    /// Only `environment`, not this process's: for a program that must not inherit a
+    /// `PGPASSWORD` or the like (Patroni would hand it to its replicas' connections).
+    package var cleanEnvironment: Bool
 
-    package init(executable: String, arguments: [String], environment: [String: String] = [:], user: String? = nil) {
+    package init(executable: String, arguments: [String], environment: [String: String] = [:], user: String? = nil, cleanEnvironment: Bool = false) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.user = user
+        self.cleanEnvironment = cleanEnvironment
     }
 
     package struct Result {
@@ -66,7 +70,7 @@ package struct Command {
         } else {
             argv = [self.executable] + self.arguments
         }
-        var environment = ProcessInfo.processInfo.environment
+        var environment = self.cleanEnvironment ? ["PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"] : ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
         for (key, value) in self.environment { environment[key] = value }
 
