@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM certificate (chain) to serve HTTPS with, with --tls-key (env TESSERA_TLS_CERT).") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert (env TESSERA_TLS_KEY).") var tlsKey: String?
     @Option(help: "Streaming replicas of the embedded cluster (env TESSERA_REPLICAS, default 2).") var replicas: Int?
+    @Flag(help: "The embedded cluster as three nodes under Patroni (README: High availability); the server does not follow a failover yet.")
+    var ha = false
     @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
     @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
     @OptionGroup var monitoring: MonitoringOptions
@@ -83,10 +85,14 @@ struct ServeCommand: AsyncParsableCommand {
                     monitoring: self.monitoring.settings(servers: [Self.scrapeTarget(host: self.host ?? environment.host, port: self.port ?? environment.port)]
                     ),
                     pooler: PoolerSettings(),
-                    backups: cluster.configuration.backups
+                    backups: cluster.configuration.backups,
+                    ha: self.ha
                 ),
                 logger: logger
             )
+            if self.ha {
+                logger.warning("With --ha the server connects to the node that leads when it starts; it does not follow a failover yet (issue 21)")
+            }
             let wasRunning = (try? cluster.status().primary?.running) ?? false
             let status = try await cluster.up()
             if !wasRunning { startedCluster = cluster }
