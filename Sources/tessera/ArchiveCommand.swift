@@ -27,9 +27,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
             let entries = try await offloaded { try archiver.list() }
             if self.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+                try printJSON(entries)
                 return
             }
             if entries.isEmpty { print("No past month in the database and none archived.") }

@@ -40,10 +40,7 @@ struct BackupCommand: AsyncParsableCommand {
 
 func printCatalog(_ catalog: BackupCatalog, json: Bool) throws {
     if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        print(String(decoding: try encoder.encode(catalog), as: UTF8.self))
+        try printJSON(catalog)
         return
     }
     let formatter = ISO8601DateFormatter()

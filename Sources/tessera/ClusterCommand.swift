@@ -99,10 +99,16 @@ extension ClusterCommand {
 
 func printStatus(_ status: ClusterStatus, json: Bool) throws {
     if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(status), as: UTF8.self))
+        try printJSON(status)
     } else {
         print(status.text)
     }
+}
+
+/// A command's `--json` output: pretty, keys sorted, dates in ISO 8601.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -129,9 +129,7 @@ package struct MonthArchiver: Sendable {
                 bytes: Int64((try FileManager.default.attributesOfItem(atPath: temporary)[.size] as? NSNumber)?.int64Value ?? 0),
                 schemaVersion: Int(try self.sql("SELECT max(version) FROM schema_migrations")) ?? 0,
                 format: ArchiveManifest.format,
-                columns: try self.sql(
-                    "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'entity_values_ts'::regclass AND attnum > 0 AND NOT attisdropped"
-                ).split(separator: ",").map(String.init),
+                columns: try self.columns().split(separator: ",").map(String.init),
                 file: (file as NSString).lastPathComponent,
                 exportedAt: ISO8601DateFormatter().string(from: Date())
             )
@@ -192,9 +190,7 @@ package struct MonthArchiver: Sendable {
         guard try Self.sha256(location) == manifest.sha256 else {
             throw LocalClusterError.commandFailed("\(location) does not match its manifest's SHA-256: the file is damaged.")
         }
-        let columns = try self.sql(
-            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'entity_values_ts'::regclass AND attnum > 0 AND NOT attisdropped"
-        )
+        let columns = try self.columns()
         guard columns == manifest.columns.joined(separator: ",") else {
             throw LocalClusterError.commandFailed(
                 "The series table's columns changed since \(month) was archived (schema version \(manifest.schemaVersion)): "
@@ -260,6 +256,13 @@ package struct MonthArchiver: Sendable {
     package static func sha256(_ path: String) throws -> String {
         let output = try Command(executable: "/usr/bin/sha256sum", arguments: [path]).check()
         return String(output.prefix(while: { !$0.isWhitespace }))
+    }
+
+    /// The series table's columns in order, comma-separated: what a file holds and a restore needs.
+    private func columns() throws -> String {
+        try self.sql(
+            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'entity_values_ts'::regclass AND attnum > 0 AND NOT attisdropped"
+        )
     }
 
     /// One statement's rows, unaligned (`|` between cells), trimmed.

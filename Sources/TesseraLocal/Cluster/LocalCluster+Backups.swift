@@ -23,8 +23,8 @@ extension LocalCluster {
     /// `pg_wal` until the disk is full.
     func startArchiving(_ backRest: PgBackRest, settings: BackupSettings, server: PostgresServer, port: Int, password: String) {
         do {
+            // archive_mode was in the settings the server started (or `up` restarted it) with.
             try backRest.configure(dataDirectory: server.dataDirectory, port: port, superuser: self.configuration.superuser, settings: settings)
-            try server.restartIfSettingsNeedIt(port: port)
             try backRest.createStanza(password: password)
             if try backRest.info().backups.isEmpty {
                 try backRest.backup(.full, password: password)

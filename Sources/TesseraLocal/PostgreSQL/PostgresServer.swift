@@ -85,18 +85,22 @@ struct PostgresServer {
     /// Restarts the server when a setting written since it started needs a restart
     /// (`shared_preload_libraries`, `archive_mode`): the file is reloaded, then asked.
     func restartIfSettingsNeedIt(port: Int) throws {
-        try self.superuserSQL(port: port, "SELECT pg_reload_conf()")
-        let deadline = Date().addingTimeInterval(2)
-        repeat {
-            let pending = try self.superuserSQL(port: port, "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart")
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if !pending.isEmpty {
-                self.logger.notice("Settings changed that need a restart", metadata: ["component": "\(self.name)", "settings": "\(pending)"])
-                try self.restart()
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        } while Date() < deadline
+        // A new session reports the postmaster's load time: once it moves, the file was read.
+        let before =
+            try self.superuserSQL(port: port, "SELECT pg_conf_load_time()::text || '|' || pg_reload_conf()::text")
+            .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").first.map(String.init) ?? ""
+        let deadline = Date().addingTimeInterval(5)
+        while try self.superuserSQL(port: port, "SELECT pg_conf_load_time()::text").trimmingCharacters(in: .whitespacesAndNewlines) == before,
+            Date() < deadline
+        {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let pending = try self.superuserSQL(port: port, "SELECT string_agg(name, ', ') FROM pg_settings WHERE pending_restart")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if !pending.isEmpty {
+            self.logger.notice("Settings changed that need a restart", metadata: ["component": "\(self.name)", "settings": "\(pending)"])
+            try self.restart()
+        }
     }
 
     /// pg_cron and pg_partman in `database` when installed (superuser only: neither is a trusted

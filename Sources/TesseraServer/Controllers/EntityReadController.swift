@@ -160,7 +160,8 @@ struct EntityReadController {
         guard let (entityID, page) = served.value else {
             throw ReadResponse.notFound("No entity with key '\(NameRules.printable(key))'.", source: served.source)
         }
-        try await self.reads.refuseArchived(from: Self.covered(query, page).from, to: Self.covered(query, page).to)
+        let covered = Self.covered(query, page)
+        try await self.reads.refuseArchived(from: covered.from, to: covered.to)
         var values = page.points.map(\.value)
         if attribute.definition.pii, !values.isEmpty {
             // Opened with the entity's data key; null once the entity was erased.

@@ -18,9 +18,7 @@ package final class PartitionGuard: Sendable {
 
     /// year × 12 + month − 1 of a time in microseconds (UTC).
     static func monthIndex(_ micros: Int64) -> Int {
-        let days = Timestamps.floorDivide(micros, 86_400_000_000)
-        let (year, month, _) = Timestamps.civilFromDays(Int(days))
-        return year * 12 + month - 1
+        ArchivedMonths.monthIndex(micros)
     }
 
     package func ensure(for rows: [IngestRow]) async throws {
