@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM certificate (chain) to serve HTTPS with, with --tls-key (env TESSERA_TLS_CERT).") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert (env TESSERA_TLS_KEY).") var tlsKey: String?
     @Option(help: "Streaming replicas of the embedded cluster (env TESSERA_REPLICAS, default 2).") var replicas: Int?
-    @Flag(help: "The embedded cluster as three nodes under Patroni (README: High availability); the server does not follow a failover yet.")
+    @Flag(help: "The embedded cluster as three nodes under Patroni; the server follows its leader (README: High availability).")
     var ha = false
     @Flag(help: "Only check the schema; do not apply migrations.") var noMigrate = false
     @Flag(help: "Create (or re-key) a tenant named 'demo' and print its key with a curl example.") var demo = false
@@ -65,6 +65,8 @@ struct ServeCommand: AsyncParsableCommand {
         var replicaURLs = [DatabaseURL]()
         var redisURL = environment.redisURL
         var embeddedVault: DatabaseURL?
+        var patroniURLs = environment.patroniURLs
+        var spoolDirectory = environment.spoolDirectory
         if let configured = self.options.resolvedDatabaseURL {
             if self.monitoring.monitoring {
                 throw ValidationError(
@@ -90,9 +92,6 @@ struct ServeCommand: AsyncParsableCommand {
                 ),
                 logger: logger
             )
-            if self.ha {
-                logger.warning("With --ha the server connects to the node that leads when it starts; it does not follow a failover yet (issue 21)")
-            }
             let wasRunning = (try? cluster.status().primary?.running) ?? false
             let status = try await cluster.up()
             if !wasRunning { startedCluster = cluster }
@@ -108,7 +107,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             embeddedVault = url
             embeddedVault?.database = LocalCluster.keyDatabaseName
-            replicaURLs = try status.components.filter { $0.role == "replica" }.prefix(self.replicas ?? environment.localReplicas)
+            spoolDirectory = spoolDirectory ?? cluster.configuration.directory + "/spool"
+            if self.ha {
+                patroniURLs = status.components.filter { $0.kind == "patroni" }.compactMap(\.patroniURL)
+            }
+            replicaURLs = try status.components.filter { $0.role == "replica" && !self.ha }.prefix(self.replicas ?? environment.localReplicas)
                 .map { try DatabaseURL.parsed($0.appURL ?? $0.url) }
             if redisURL == nil, let redis = status.components.first(where: { $0.kind == "redis" && $0.running }) {
                 redisURL = redis.url
@@ -126,7 +129,7 @@ struct ServeCommand: AsyncParsableCommand {
             directory: self.options.resolvedDirectory,
             embeddedVault: embeddedVault
         )
-        let topology = ServerDependencies.ReadTopology(
+        var topology = ServerDependencies.ReadTopology(
             replicas: replicaURLs,
             analytics: try environment.analyticsURL.map(DatabaseURL.parsed),
             poolSize: environment.readPoolSize,
@@ -140,6 +143,17 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             preparedStatements: environment.preparedStatements
         )
+        // With Patroni: through a proxy to the leader, and the members as replicas.
+        var follower: PatroniFollower?
+        var migrationURLNow = migrationURL
+        if !patroniURLs.isEmpty {
+            let following = try await PatroniFollower.start(endpoints: patroniURLs, serverURL: url, logger: logger)
+            url = following.primaryURL
+            migrationURLNow.host = following.primaryURL.host
+            migrationURLNow.port = following.primaryURL.port
+            if environment.replicaURLs.isEmpty { topology = following.topology(topology) }
+            follower = following
+        }
         var cache: ServerDependencies.CacheSettings?
         if environment.cacheEnabled, let redisURL {
             let parsed: RedisURL
@@ -164,7 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await self.serve(
                 url: url,
-                migrationURL: migrationURL,
+                migrationURL: migrationURLNow,
+                follower: follower,
+                spoolDirectory: spoolDirectory,
                 topology: topology,
                 cache: cache,
                 privacy: privacy,
@@ -186,6 +202,8 @@ struct ServeCommand: AsyncParsableCommand {
     private func serve(
         url: DatabaseURL,
         migrationURL: DatabaseURL,
+        follower: PatroniFollower?,
+        spoolDirectory: String?,
         topology: ServerDependencies.ReadTopology,
         cache: ServerDependencies.CacheSettings?,
         privacy: ServerDependencies.PrivacySettings?,
@@ -195,6 +213,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger: Logger
     ) async throws {
         let noMigrate = self.noMigrate
+        // The proxy joins connections to the leader only while its watcher runs.
+        let following = Task { try await follower?.watcher.run() }
+        defer { following.cancel() }
         try await withPostgresClient(url: noMigrate ? url : migrationURL, logger: logger) { client in
             let migrator = try Migrator(client: client, logger: logger)
             if noMigrate {
@@ -232,9 +253,11 @@ struct ServeCommand: AsyncParsableCommand {
             idleTimeout: .seconds(Int64(max(1, environment.httpIdleTimeoutSeconds))),
             tls: tls
         )
+        following.cancel()
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: environment.poolSize,
+            ingest: IngestPipeline.Configuration(spoolDirectory: spoolDirectory),
             resolverRules: .init(backfillHorizonMonths: max(1, min(environment.backfillHorizonMonths, 1_200))),
             maxIngestBodyBytes: environment.maxIngestBodyBytes,
             tenantLimits: TenantLimits(maxConcurrentRequests: environment.maxConcurrentRequestsPerTenant),
@@ -243,6 +266,7 @@ struct ServeCommand: AsyncParsableCommand {
             privacy: privacy,
             retention: environment.retentionIntervalSeconds > 0
                 ? RetentionService.Configuration(interval: .seconds(environment.retentionIntervalSeconds)) : nil,
+            clusterServices: follower?.services ?? [],
             metrics: registry,
             logger: logger
         )

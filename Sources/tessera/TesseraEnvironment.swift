@@ -21,6 +21,12 @@ struct TesseraEnvironment {
     /// Replicas' URLs, comma-separated (with TESSERA_DATABASE_URL).
     var replicaURLs: [String]
     var analyticsURL: String?
+    /// TESSERA_PATRONI_URLS: Patroni REST APIs, comma-separated; with them the server follows
+    /// the cluster's leader and reads from its replicas (README: High availability).
+    var patroniURLs: [String]
+    /// TESSERA_SPOOL_DIR: where a shutdown that could not flush leaves acknowledged batches for
+    /// the next start (else `<dir>/spool` with the embedded cluster, none with a database URL).
+    var spoolDirectory: String?
     /// Replicas of the embedded cluster.
     var localReplicas: Int
     var maxReplicaLagMilliseconds: Double
@@ -91,6 +97,8 @@ struct TesseraEnvironment {
         self.replicaURLs = (value("TESSERA_REPLICA_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         self.analyticsURL = value("TESSERA_ANALYTICS_URL")
+        self.patroniURLs = (value("TESSERA_PATRONI_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        self.spoolDirectory = value("TESSERA_SPOOL_DIR")
         self.localReplicas = value("TESSERA_REPLICAS").flatMap(Int.init) ?? 2
         self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Prometheus
+import ServiceLifecycle
 import TesseraCore
 import TesseraServer
 import TesseraStore
@@ -41,6 +42,8 @@ enum APITester {
         privacy: ServerDependencies.PrivacySettings? = nil,
         retention: RetentionService.Configuration? = nil,
         archivedMonthsTTL: Duration = .seconds(5),
+        clusterServices: [any Service] = [],
+        within: Duration = .seconds(120),
         logger: Logger = quietLogger,
         _ body: @escaping @Sendable (any TestClientProtocol, TestServerDependencies) async throws -> Void
     ) async throws {
@@ -61,6 +64,7 @@ enum APITester {
             privacy: privacy,
             retention: retention,
             archivedMonthsTTL: archivedMonthsTTL,
+            clusterServices: clusterServices,
             metrics: PrometheusCollectorRegistry(),
             logger: quietLogger
         )
@@ -73,7 +77,7 @@ enum APITester {
         // run where the server runs them (on their connection's event loop); otherwise
         // the router is called directly. With `tls` the framework's client speaks plain
         // HTTP to an HTTPS port: the test brings a client of its own.
-        try await withTestClient(url: url) { superuser in
+        try await withTestClient(url: url, within: within) { superuser in
             let inspected = TestServerDependencies(server: dependencies, primary: superuser)
             try await app.test(overHTTP || tls != nil ? .live : .router) { client in try await body(client, inspected) }
         }

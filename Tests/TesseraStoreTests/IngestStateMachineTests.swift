@@ -258,12 +258,43 @@ import Testing
         machine.flushFailed()
         #expect(machine.flusherNext(now: Self.at(0.1)) == .flush(prune: false), "a suspicion is worth a flush even when idle")
         machine.flushFailed()
-        #expect(machine.flusherNext(now: Self.at(0.2)) == .sleep(.milliseconds(350), endsOnShutdown: true))
+        // Two failures in a row: twice the backoff of one, on top of the interval.
+        #expect(machine.flusherNext(now: Self.at(0.2)) == .sleep(.milliseconds(600), endsOnShutdown: true))
         #expect(machine.flusherNext(now: Self.at(61)) == .flush(prune: true))
         machine.flushSucceeded(pruned: true, at: Self.at(61))
         _ = machine.flusherNext(now: Self.at(61))
         machine.flushFailed()
         #expect(machine.flusherNext(now: Self.at(62)) == .flush(prune: false))
+    }
+
+    @Test func failuresInARowBackOffUpToTheCapAndEvenWhileDraining() {
+        var machine = self.machine()
+        var waits = [Duration]()
+        for _ in 0..<8 {
+            machine.flushFailed()
+            if case .sleep(let duration, _) = machine.flusherNext(now: Self.at(0)) { waits.append(duration) }
+            _ = machine.flusherNext(now: Self.at(0))
+        }
+        // 250 ms doubled each time, capped at 5 s, after the 100 ms interval.
+        #expect(waits.map { $0 - .milliseconds(100) } == [250, 500, 1_000, 2_000, 4_000, 5_000, 5_000, 5_000].map { .milliseconds($0) })
+        // Draining with a batch unflushed: the backoff still holds, but never past the drain's end.
+        machine.restoreUnflushed(batch: 7, data: ByteBuffer(string: "rows"), at: Self.at(1))
+        #expect(machine.unflushedBatches.map(\.id) == [7])
+        _ = machine.beginDrain(now: Self.at(1))
+        machine.flushFailed()
+        guard case .sleep(let draining, _) = machine.flusherNext(now: Self.at(1)) else {
+            Issue.record("no sleep while draining")
+            return
+        }
+        #expect(draining > .seconds(5))
+        #expect(machine.flusherNext(now: Self.at(28)) == .flush(prune: false))
+        machine.flushFailed()
+        guard case .sleep(let nearTheEnd, _) = machine.flusherNext(now: Self.at(29)) else {
+            Issue.record("no sleep near the drain's end")
+            return
+        }
+        #expect(nearTheEnd <= .seconds(2))
+        #expect(machine.drainTimeLeft(now: Self.at(29)) == .seconds(2))
     }
 
     // MARK: - Draining

@@ -18,7 +18,7 @@ package enum ServerRole {
 
     /// Remembers the server role's password of each PostgreSQL of a test cluster.
     package static func register(_ status: ClusterStatus) {
-        for component in status.components where component.kind == "postgresql" {
+        for component in status.components where component.kind == "postgresql" || component.kind == "patroni" {
             guard let appURL = component.appURL, let parsed = try? DatabaseURL(parsing: appURL) else { continue }
             passwords.withLock { $0[component.port] = parsed.password }
         }

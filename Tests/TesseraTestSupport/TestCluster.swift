@@ -113,13 +113,14 @@ package let quietLogger: Logger = {
     return logger
 }()
 
-/// Runs `body` with a running pool on `url`; fails after two minutes (a pool whose
-/// server is gone waits for it forever).
+/// Runs `body` with a running pool on `url`; fails after two minutes, or `within` (a pool
+/// whose server is gone waits for it forever).
 package func withTestClient<T: Sendable>(
     url: DatabaseURL,
+    within: Duration = .seconds(120),
     _ body: @escaping @Sendable (PostgresClient) async throws -> T
 ) async throws -> T {
-    try await Deadline.run(within: .seconds(120), "a test's queries on \(url.host):\(url.port)") {
+    try await Deadline.run(within: within, "a test's queries on \(url.host):\(url.port)") {
         try await PostgresClient.withRunning(url: url, logger: quietLogger, body)
     }
 }

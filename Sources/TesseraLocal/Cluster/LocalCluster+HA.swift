@@ -200,3 +200,39 @@ extension LocalCluster {
         throw LocalClusterError.commandFailed("\(target) did not become the leader within 60 s.")
     }
 }
+
+extension LocalCluster {
+    /// How a drill takes a node down.
+    package enum NodeCrash: Sendable {
+        /// SIGKILL to the node's Patroni and its postmaster: the machine is gone. The cluster
+        /// fails over once the leader key expires.
+        case node
+        /// SIGKILL to the postmaster alone: Patroni restarts PostgreSQL where it was (crash
+        /// recovery, UNLOGGED tables emptied), with no failover.
+        case postmaster
+    }
+
+    /// Crashes the node `name` of the HA cluster (for failover drills and tests); answers the
+    /// pids it killed.
+    @discardableResult
+    package func crash(node name: String, _ crash: NodeCrash) throws -> [Int32] {
+        let state = try ClusterStateFile(directory: self.configuration.directory).load()
+        guard let component = state.components[name], component.kind == "patroni" else {
+            throw LocalClusterError.commandFailed("No HA node \(name) in \(self.configuration.directory).")
+        }
+        let nodeDirectory = (component.dataDirectory as NSString).deletingLastPathComponent
+        var killed = [Int32]()
+        // Patroni runs under `runuser`: its pid file names runuser, whose child is Patroni.
+        if crash == .node, let wrapper = MonitoredProcess.runningPID(directory: nodeDirectory) {
+            for pid in ProcessControl.children(of: wrapper) + [wrapper] {
+                kill(pid, SIGKILL)
+                killed.append(pid)
+            }
+        }
+        if let postmaster = PostgresServer.runningPID(dataDirectory: component.dataDirectory) {
+            kill(postmaster, SIGKILL)
+            killed.append(postmaster)
+        }
+        return killed
+    }
+}

@@ -15,17 +15,23 @@ package final class ReadRouter: Sendable {
         /// `statement_timeout` per consistency class, in milliseconds: past it the
         /// server cancels the query and the client gets a 504.
         package var statementTimeoutMilliseconds: [Consistency: Int]
+        /// When the primary is the last node a read can try and it is down, the read tries it
+        /// again (every 250 ms) for this long: a planned switchover (about 2 s) or a failover
+        /// is waited out instead of answered with a 503.
+        package var primaryPatience: Duration
 
         package init(
             policy: RoutingPolicy.Configuration = .init(),
             breaker: CircuitBreaker<ServiceClock.Instant>.Configuration = .init(),
             leaseTimeout: Duration = .seconds(1),
-            statementTimeoutMilliseconds: [Consistency: Int] = [.strong: 5_000, .eventual: 2_000, .analytics: 30_000]
+            statementTimeoutMilliseconds: [Consistency: Int] = [.strong: 5_000, .eventual: 2_000, .analytics: 30_000],
+            primaryPatience: Duration = .zero
         ) {
             self.policy = policy
             self.breaker = breaker
             self.leaseTimeout = leaseTimeout
             self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+            self.primaryPatience = primaryPatience
         }
     }
 
@@ -61,6 +67,9 @@ package final class ReadRouter: Sendable {
     let logger: Logger
     let metrics: RouterMetrics
     let startedAt: ServiceClock.Instant
+    /// Whether a replica may take reads now, besides its breaker and lag (Patroni's view of
+    /// its role and state, with `PatroniWatcher`); nil: every replica may.
+    let admission: (@Sendable (String) -> Bool)?
     private let states: Mutex<[String: NodeState]>
     /// The statement timeout last set on each pooled connection, so it is set only when it changes.
     private let connectionTimeouts = Mutex<[String: Int]>([:])
@@ -71,8 +80,10 @@ package final class ReadRouter: Sendable {
         configuration: Configuration = .init(),
         metrics: RouterMetrics = RouterMetrics(),
         clock: ServiceClock = .continuous,
+        admission: (@Sendable (String) -> Bool)? = nil,
         logger: Logger
     ) {
+        self.admission = admission
         precondition(nodes.filter { $0.role == .primary }.count == 1, "a read router needs exactly one primary")
         self.nodes = nodes
         self.metrics = metrics
@@ -105,9 +116,13 @@ package final class ReadRouter: Sendable {
         minimum: LogSequenceNumber? = nil,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws -> Served<Value> {
-        let candidates = self.candidates(for: consistency, minimum: minimum)
+        var candidates = Array(self.candidates(for: consistency, minimum: minimum).prefix(2))
+        let patience = self.clock.now.advanced(by: self.configuration.primaryPatience)
         var lastError: (any Error)?
-        for (attempt, node) in candidates.prefix(2).enumerated() {
+        var attempt = 0
+        while !candidates.isEmpty {
+            let node = candidates.removeFirst()
+            attempt += 1
             let lag = self.states.withLock { $0[node.name]?.lagMilliseconds } ?? 0
             do {
                 let started = ContinuousClock.now
@@ -133,9 +148,14 @@ package final class ReadRouter: Sendable {
                 }
                 self.logger.warning(
                     "Read failed on a node",
-                    metadata: ["node": "\(node.name)", "attempt": "\(attempt + 1)", "error": "\(String(reflecting: error))"]
+                    metadata: ["node": "\(node.name)", "attempt": "\(attempt)", "error": "\(String(reflecting: error))"]
                 )
                 lastError = error
+                // The primary was the last resort: wait for it (or its successor) a while.
+                if candidates.isEmpty, node.role == .primary, self.clock.now < patience {
+                    try? await self.clock.sleep(for: .milliseconds(250))
+                    candidates = [node]
+                }
             }
         }
         throw lastError ?? NodeFailure.LeaseTimeout(node: "none")
@@ -159,7 +179,7 @@ package final class ReadRouter: Sendable {
                     role: node.role,
                     lagMilliseconds: state.lagMilliseconds,
                     replayed: state.replayed,
-                    available: !state.breaker.isOpen
+                    available: !state.breaker.isOpen && (node.role != .replica || self.admission?(node.name) ?? true)
                 )
             }
         }

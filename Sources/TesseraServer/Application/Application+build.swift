@@ -125,6 +125,7 @@ package func buildApplication(
     // A graceful shutdown stops services in the reverse of this order, after the HTTP
     // server: the pipeline first (its drain flushes what was staged and tells the cache),
     // so Redis and the primary must come before it here, and outlive it.
+    app.addServices(dependencies.clusterServices)
     app.addServices(dependencies.primary)
     if let redis = dependencies.redis { app.addServices(redis) }
     if let vault = dependencies.vault { app.addServices(vault.client) }

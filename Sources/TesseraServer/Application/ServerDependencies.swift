@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import Prometheus
+import ServiceLifecycle
 import TesseraCache
 import TesseraCore
 import TesseraRouting
@@ -29,6 +30,9 @@ package struct ServerDependencies: Sendable {
     /// The entities' data keys, for `pii` values; nil without a master key and a vault.
     /// Its pool is a service.
     package var vault: DataKeyVault?
+    /// Services the pools depend on, started first and stopped last: with Patroni, the
+    /// watcher of the cluster and the proxy to its leader (`PatroniFollower`).
+    package var clusterServices: [any Service]
 
     /// Where the data keys of `pii` values are kept, and the key that wraps them.
     package struct PrivacySettings: Sendable {
@@ -62,8 +66,14 @@ package struct ServerDependencies: Sendable {
         package var limits: ReadServices.Limits
         /// Entity lookups as named prepared statements (see `ReadServices`).
         package var preparedStatements: Bool
+        /// The replicas' node names (`replica-1`, … when empty): with Patroni, the members'.
+        package var replicaNames: [String]
+        /// Whether a replica may take reads now (Patroni's view); nil: each may.
+        package var admission: (@Sendable (String) -> Bool)?
 
         package init(
+            replicaNames: [String] = [],
+            admission: (@Sendable (String) -> Bool)? = nil,
             replicas: [DatabaseURL] = [],
             analytics: DatabaseURL? = nil,
             poolSize: Int = 10,
@@ -71,6 +81,8 @@ package struct ServerDependencies: Sendable {
             limits: ReadServices.Limits = .init(),
             preparedStatements: Bool = true
         ) {
+            self.replicaNames = replicaNames
+            self.admission = admission
             self.replicas = replicas
             self.analytics = analytics
             self.poolSize = poolSize
@@ -94,9 +106,11 @@ package struct ServerDependencies: Sendable {
         privacy: PrivacySettings? = nil,
         retention: RetentionService.Configuration? = nil,
         archivedMonthsTTL: Duration = .seconds(5),
+        clusterServices: [any Service] = [],
         metrics: PrometheusCollectorRegistry,
         logger: Logger
     ) throws {
+        self.clusterServices = clusterServices
         let factory = DescribedMetricsFactory(registry: metrics, help: ServerMetrics.allHelp)
         let primary = Self.pool(primaryURL, size: poolSize, name: "primary", factory: factory, logger: logger)
         let partitions = PartitionGuard(client: primary, logger: logger)
@@ -127,12 +141,19 @@ package struct ServerDependencies: Sendable {
         }
         var nodes = [node("primary", .primary, primaryURL)]
         for (index, url) in readTopology.replicas.enumerated() {
-            nodes.append(node("replica-\(index + 1)", .replica, url))
+            let name = index < readTopology.replicaNames.count ? readTopology.replicaNames[index] : "replica-\(index + 1)"
+            nodes.append(node(name, .replica, url))
         }
         if let analytics = readTopology.analytics {
             nodes.append(node("analytics", .analytics, analytics))
         }
-        let router = ReadRouter(nodes: nodes, configuration: readTopology.router, metrics: RouterMetrics(factory: factory), logger: logger)
+        let router = ReadRouter(
+            nodes: nodes,
+            configuration: readTopology.router,
+            metrics: RouterMetrics(factory: factory),
+            admission: readTopology.admission,
+            logger: logger
+        )
         var cache: ReadCache?
         if let cacheSettings {
             let redis = RedisClient(configuration: cacheSettings.redis, logger: logger)
@@ -172,7 +193,7 @@ package struct ServerDependencies: Sendable {
                 metrics: IngestMetrics(factory: factory),
                 logger: logger
             ),
-            safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, logger: logger),
+            safeWriter: SafeWriter(primary: primary, partitions: partitions, feed: feed, patience: configuration.restagePatience, logger: logger),
             maxBodyBytes: maxIngestBodyBytes,
             limits: tenantLimits
         )

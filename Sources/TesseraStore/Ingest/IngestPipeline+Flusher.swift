@@ -21,9 +21,7 @@ extension IngestPipeline {
             let now = self.clock.now
             switch self.state.withLock({ $0.machine.flusherNext(now: now) }) {
             case .stop(let unflushed):
-                if unflushed > 0 {
-                    self.logger.error("Shutting down with staged points not confirmed flushed", metadata: ["points": "\(unflushed)"])
-                }
+                if unflushed > 0 { self.reportUnflushed() }
                 return
             case .sleep(let duration, let endsOnShutdown):
                 if endsOnShutdown {
@@ -33,10 +31,16 @@ extension IngestPipeline {
                 }
             case .flush(let prune):
                 do {
-                    let ran = try await self.flushOnce()
-                    if prune {
-                        try await self.primary.query(StagingSQL.pruneFlushed, logger: self.logger)
-                        try await self.primary.query(StagingSQL.pruneFenced, logger: self.logger)
+                    // A drain ends at its timeout whatever the database does: a flush that
+                    // would run past it is abandoned (a later flush confirms what it did).
+                    let left = self.state.withLock { $0.machine.drainTimeLeft(now: now) }
+                    let ran = try await Deadline.run(within: left ?? .seconds(86_400 * 365), "the flush") {
+                        let ran = try await self.flushOnce()
+                        if prune {
+                            try await self.primary.query(StagingSQL.pruneFlushed, logger: self.logger)
+                            try await self.primary.query(StagingSQL.pruneFenced, logger: self.logger)
+                        }
+                        return ran
                     }
                     let finished = self.clock.now
                     self.state.withLock { $0.machine.flushSucceeded(pruned: prune, at: finished) }
@@ -125,6 +129,7 @@ extension IngestPipeline {
         guard !flushed.isEmpty else { return }
         let backlog = self.state.withLock { $0.machine.flushConfirmed(flushed) }
         self.metrics.backlog(backlog)
+        self.forgetSpooled(flushed)
     }
 
     /// Stages again the batches that are neither flushed nor staged any more.

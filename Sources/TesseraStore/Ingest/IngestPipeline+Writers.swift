@@ -18,6 +18,17 @@ extension IngestPipeline {
 
     func writeLoop(writer: Int, link: StagingLink) async {
         while let group = await self.nextGroup(writer: writer) {
+            await self.write(group, link: link)
+            self.state.withLock { $0.machine.groupDone() }
+        }
+    }
+
+    /// Stages one group: answered staged, quarantined, or (once `restagePatience` has
+    /// passed with the database away) 503.
+    private func write(_ group: [Entry], link: StagingLink) async {
+        let giveUp = self.clock.now.advanced(by: self.configuration.restagePatience)
+        var pause = Duration.milliseconds(100)
+        while true {
             do {
                 try await self.stage(group, link: link)
             } catch let refusal as DataRefusal where group.count > 1 {
@@ -41,9 +52,23 @@ extension IngestPipeline {
             } catch let refusal as DataRefusal {
                 await self.quarantine(group[0], refusal)
             } catch {
-                self.fail(group, error)
+                // Not staged (fenced if it was sent), and not for its data: the primary went
+                // away. Once there is one again (a restart, a failover) the group is staged
+                // under a new batch id; past the patience, its requests get a 503.
+                guard self.clock.now < giveUp, !Task.isCancelled else {
+                    self.fail(group, error)
+                    return
+                }
+                self.state.withLock { $0.machine.stagingInterrupted() }
+                self.logger.warning(
+                    "Staging failed; staging the group again",
+                    metadata: ["batch.points": "\(group.reduce(0) { $0 + $1.points })", "retry.in": "\(pause)", "error": "\(String(reflecting: error))"]
+                )
+                try? await self.clock.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+                continue
             }
-            self.state.withLock { $0.machine.groupDone() }
+            return
         }
     }
 

@@ -38,6 +38,13 @@ package final class IngestPipeline: Service, Sendable {
         /// for a flush under way (a flush holds the lock it needs), and for a primary that
         /// restarts. Past it the 503 is given unsettled (see `settle`).
         package var settleDeadline: Duration
+        /// How long a group whose staging failed because the database went away (not for
+        /// its data) is staged again, under a new batch id, before its requests get a 503:
+        /// a failover or a switchover is a slow acknowledgement, not an error.
+        package var restagePatience: Duration
+        /// Where a drain that timed out leaves the batches it could not see flushed, for the
+        /// next start to settle (`UnflushedSpool`); nil: they are only logged.
+        package var spoolDirectory: String?
 
         package init(
             limits: IngestQueue<Pending>.Limits = .init(),
@@ -48,8 +55,12 @@ package final class IngestPipeline: Service, Sendable {
             lossCheckAge: Duration = .seconds(2),
             drainTimeout: Duration = .seconds(30),
             callDeadline: Duration = .seconds(30),
-            settleDeadline: Duration = .seconds(60)
+            settleDeadline: Duration = .seconds(60),
+            restagePatience: Duration = .seconds(20),
+            spoolDirectory: String? = nil
         ) {
+            self.restagePatience = restagePatience
+            self.spoolDirectory = spoolDirectory
             self.limits = limits
             self.writers = writers
             self.maxGroupPoints = maxGroupPoints
@@ -102,6 +113,8 @@ package final class IngestPipeline: Service, Sendable {
     let clock: ServiceClock
     let logger: Logger
     let state: Mutex<Locked>
+    /// Batches restored from the spool and not yet seen flushed.
+    let spooled = Mutex<Set<Int64>>([])
     package let metrics: IngestMetrics
 
     /// Told what each committed flush changed.
@@ -201,6 +214,7 @@ package final class IngestPipeline: Service, Sendable {
     // MARK: - Running
 
     package func run() async throws {
+        self.restoreSpooled()
         await withTaskGroup(of: Void.self) { group in
             for (index, link) in self.writerLinks.enumerated() {
                 group.addTask { await self.writeLoop(writer: index, link: link) }
@@ -222,6 +236,60 @@ package final class IngestPipeline: Service, Sendable {
             state.machine.beginDrain(now: now).compactMap { state.parkedWriters.removeValue(forKey: $0) }
         }
         for writer in parked { writer.resume() }
+    }
+
+    // MARK: - What a stop leaves
+
+    /// Holds again the batches an earlier run left in the spool; the flusher settles them.
+    private func restoreSpooled() {
+        guard let directory = self.configuration.spoolDirectory else { return }
+        let spool = UnflushedSpool(directory: directory)
+        do {
+            let batches = try spool.load()
+            guard !batches.isEmpty else { return }
+            let now = self.clock.now
+            self.state.withLock { state in
+                for batch in batches { state.machine.restoreUnflushed(batch: batch.id, data: batch.data, at: now) }
+            }
+            self.spooled.withLock { $0.formUnion(batches.map(\.id)) }
+            self.logger.warning(
+                "Settling batches an earlier run left unflushed",
+                metadata: ["batches": "\(batches.count)", "batch.ids": "\(batches.map(\.id))", "spool": "\(directory)"]
+            )
+        } catch {
+            self.logger.error("The spool of unflushed batches could not be read", metadata: ["spool": "\(directory)", "error": "\(error)"])
+        }
+    }
+
+    /// A drain that timed out: says which acknowledged batches were not seen flushed, and
+    /// leaves them in the spool when there is one.
+    func reportUnflushed() {
+        let batches = self.state.withLock { $0.machine.unflushedBatches }
+        let points = batches.reduce(0) { $0 + $1.holds.reduce(0) { $0 + $1.points } }
+        var metadata: Logger.Metadata = ["batches": "\(batches.count)", "points": "\(points)", "batch.ids": "\(batches.map(\.id))"]
+        guard let directory = self.configuration.spoolDirectory else {
+            self.logger.error("Shutting down with acknowledged batches not confirmed flushed; no spool to keep them", metadata: metadata)
+            return
+        }
+        metadata["spool"] = "\(directory)"
+        do {
+            try UnflushedSpool(directory: directory).keep(batches)
+            self.logger.error("Shutting down with acknowledged batches not confirmed flushed; kept in the spool for the next start", metadata: metadata)
+        } catch {
+            metadata["error"] = "\(error)"
+            self.logger.critical("Shutting down with acknowledged batches not confirmed flushed, and the spool could not keep them", metadata: metadata)
+        }
+    }
+
+    /// Spooled batches confirmed flushed: their files go.
+    func forgetSpooled(_ flushed: [Int64]) {
+        guard let directory = self.configuration.spoolDirectory else { return }
+        let done = self.spooled.withLock { spooled in
+            let done = spooled.intersection(flushed)
+            spooled.subtract(done)
+            return done
+        }
+        if !done.isEmpty { UnflushedSpool(directory: directory).remove(done) }
     }
 
     // MARK: - Reading

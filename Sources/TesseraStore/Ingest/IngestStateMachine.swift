@@ -35,8 +35,11 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         package var pruneInterval: Duration = .seconds(60)
         /// How often a draining flusher looks again.
         package var drainPollInterval: Duration = .milliseconds(20)
-        /// Added to the next wait after a failed flush.
+        /// Added to the next wait after a failed flush; doubled with each failure in a row,
+        /// up to `maxFailureBackoff`, also while draining: a database that is away is asked
+        /// again less and less often, not several times a second.
         package var failureBackoff: Duration = .milliseconds(250)
+        package var maxFailureBackoff: Duration = .seconds(5)
     }
 
     /// Why `submit` refused.
@@ -109,6 +112,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     // The flusher's schedule.
     private var flusherSlept = false
     private var backoff = Duration.zero
+    private var failuresInARow = 0
     private var lastFlush: Instant
     private var lastPrune: Instant
 
@@ -156,11 +160,27 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         return self.log.pendingPoints
     }
 
+    /// A batch a previous run acknowledged and could not see flushed before it stopped
+    /// (`UnflushedSpool`): held like one staged now, and checked for loss at the next flush.
+    package mutating func restoreUnflushed(batch id: Int64, data: ByteBuffer, at now: Instant) {
+        self.log.staged(.init(id: id, data: data, holds: [], stagedAt: now))
+        self.suspicion += 1
+    }
+
+    /// The batches acknowledged and not confirmed flushed, oldest id first.
+    package var unflushedBatches: [ReplayLog.Batch] { self.log.batches(self.log.pendingIDs) }
+
     /// The entries were not stored (their requests get a 503): their capacity comes
     /// back, and the staging table is suspected of loss (a failed COPY may mean a
     /// restarted primary).
     package mutating func stagingFailed(_ entries: [Entry]) {
         for entry in entries { self.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }
+        self.suspicion += 1
+    }
+
+    /// A group's staging failed and will be tried again: the staging table is suspected of
+    /// loss (the primary restarted or changed), the group keeps its capacity.
+    package mutating func stagingInterrupted() {
         self.suspicion += 1
     }
 
@@ -205,8 +225,12 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         }
         if !self.flusherSlept {
             self.flusherSlept = true
-            if self.isDraining { return .sleep(self.configuration.drainPollInterval, endsOnShutdown: false) }
             defer { self.backoff = .zero }
+            if case .draining(let since) = self.lifecycle {
+                // Never past the drain's end: the check above stops the flusher there.
+                let left = self.configuration.drainTimeout - since.duration(to: now)
+                return .sleep(min(self.configuration.drainPollInterval + self.backoff, max(.zero, left)), endsOnShutdown: false)
+            }
             return .sleep(self.configuration.flushInterval + self.backoff, endsOnShutdown: true)
         }
         self.flusherSlept = false
@@ -221,13 +245,16 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     /// The flush (and the prune, when it ran) committed.
     package mutating func flushSucceeded(pruned: Bool, at now: Instant) {
         if pruned { self.lastPrune = now }
+        self.failuresInARow = 0
     }
 
-    /// The flush failed: the next one waits a little longer, and checks every pending
-    /// batch for loss.
+    /// The flush failed: the next one waits longer (twice as long as after the failure
+    /// before), and checks every pending batch for loss.
     package mutating func flushFailed() {
         self.suspicion += 1
-        self.backoff = self.configuration.failureBackoff
+        self.failuresInARow += 1
+        let doubled = self.configuration.failureBackoff * (1 << min(self.failuresInARow - 1, 16))
+        self.backoff = min(doubled, self.configuration.maxFailureBackoff)
     }
 
     /// Batches acknowledged and not seen flushed, to look up in `ingest_flushed_batches`.
@@ -283,6 +310,12 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     // MARK: - Reading
 
     package var isDraining: Bool { self.lifecycle != .running }
+
+    /// While draining, how long is left until `drainTimeout`; nil while running.
+    package func drainTimeLeft(now: Instant) -> Duration? {
+        guard case .draining(let since) = self.lifecycle else { return nil }
+        return max(.zero, self.configuration.drainTimeout - since.duration(to: now))
+    }
     package var suspectsLoss: Bool { self.suspicion > self.answeredSuspicion }
     /// Nothing queued, in flight or waiting for its flush.
     package var isEmpty: Bool { self.log.count == 0 && self.queue.isEmpty && self.inFlight == 0 }

@@ -10,8 +10,20 @@ package struct SafeWriter: Sendable {
     let partitions: PartitionGuard
     let feed: ProjectionFeed
     let logger: Logger
+    /// How long a write whose transaction failed because the primary went away (not for its
+    /// data) is tried again before its 503: through a switchover or a failover. Writing the
+    /// same points again is harmless (a point's identity keeps one value), so a commit whose
+    /// answer was lost is no double.
+    let patience: Duration
 
-    package init(primary: PostgresClient, partitions: PartitionGuard, feed: ProjectionFeed = ProjectionFeed(), logger: Logger) {
+    package init(
+        primary: PostgresClient,
+        partitions: PartitionGuard,
+        feed: ProjectionFeed = ProjectionFeed(),
+        patience: Duration = .seconds(20),
+        logger: Logger
+    ) {
+        self.patience = patience
         self.primary = primary
         self.partitions = partitions
         self.feed = feed
@@ -21,6 +33,20 @@ package struct SafeWriter: Sendable {
     package func write(_ rows: [IngestRow]) async throws(TesseraError) {
         guard !rows.isEmpty else { return }
         let sorted = StagingEncoder.prepare(rows)
+        let giveUp = ContinuousClock.now + self.patience
+        var pause = Duration.milliseconds(100)
+        while true {
+            do {
+                try await self.writeOnce(sorted)
+                return
+            } catch  where error.code == .unavailable && ContinuousClock.now < giveUp && !Task.isCancelled {
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+            }
+        }
+    }
+
+    private func writeOnce(_ sorted: [IngestRow]) async throws(TesseraError) {
         do {
             try await self.partitions.ensure(for: sorted)
             let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
@@ -43,7 +69,7 @@ package struct SafeWriter: Sendable {
             }
             if let change { await self.feed.publish(change) }
         } catch {
-            self.logger.error("Safe write failed", metadata: ["points": "\(rows.count)", "error": "\(String(reflecting: error))"])
+            self.logger.error("Safe write failed", metadata: ["points": "\(sorted.count)", "error": "\(String(reflecting: error))"])
             if let state = DatabaseErrors.sqlState(of: error), DatabaseErrors.isDataError(state) {
                 // The request's own values (nothing else is in this transaction): a retry
                 // would fail the same way.
