@@ -7,6 +7,8 @@ struct TesseraBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-bench",
         abstract: "Benchmarks, against an embedded cluster and server this command starts.",
-        subcommands: [IngestBenchCommand.self, ReadBenchCommand.self, AllBenchCommand.self, ScaleBenchCommand.self, RestoreBenchCommand.self]
+        subcommands: [
+            IngestBenchCommand.self, ReadBenchCommand.self, AllBenchCommand.self, ScaleBenchCommand.self, RestoreBenchCommand.self, FailoverBenchCommand.self,
+        ]
     )
 }

@@ -254,6 +254,8 @@ struct ServeCommand: AsyncParsableCommand {
             tls: tls
         )
         following.cancel()
+        // One watcher at a time: the service group's starts once this one has ended.
+        _ = try? await following.value
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: environment.poolSize,
@@ -289,9 +291,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
             fflush(nil)
         }
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A shutdown ends whatever the database does (README: High availability): the drain's
+        // 30 s, 15 s more for the rest, then cancellation, which has 15 s before the process aborts.
+        group.maximumGracefulShutdownDuration = IngestPipeline.Configuration().drainTimeout + .seconds(15)
+        group.maximumCancellationDuration = .seconds(15)
+        let serviceGroup = ServiceGroup(configuration: group)
         try await serviceGroup.run()
     }
 }

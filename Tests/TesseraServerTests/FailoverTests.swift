@@ -24,9 +24,9 @@ import Testing
         try await FailoverDrill.run(move: .crash) { drill in
             let recovery = try #require(drill.writeRecovery, "no write was acknowledged after the primary was killed")
             // Patroni's ttl is 10 s; the seed's managed figure is 30 s.
-            #expect(recovery < .seconds(25), "writes came back \(recovery) after the kill")
+            #expect(recovery < .seconds(25), "no write was acknowledged for \(recovery) after the kill")
             #expect(drill.longestReadOutage <= recovery + .seconds(3), "reads failed for \(drill.longestReadOutage); writes came back in \(recovery)")
-            print("failover drill: writes back \(recovery) after the kill; \(drill.summary)")
+            print("failover drill: writes unavailable \(recovery) after the kill; \(drill.summary)")
         }
     }
 
@@ -51,7 +51,8 @@ struct FailoverDrill: Sendable {
     var writeErrors = 0
     var reads = 0
     var readErrors = 0
-    /// From the move to the first acknowledgement of a write sent after it.
+    /// The longest time without an acknowledged write, from the move on (the unavailability
+    /// writers saw).
     var writeRecovery: Duration?
     /// The longest time between a failed read's start and the next read that succeeded.
     var longestReadOutage: Duration = .zero
@@ -222,7 +223,11 @@ struct FailoverDrill: Sendable {
         drill.acknowledgedPoints = state.acknowledged.count
         drill.newLeader = newLeaderAt.withLock { $0 }.map { $0 - moved }
         drill.allFlushed = flushedAt.withLock { $0 }.map { $0 - moved }
-        drill.writeRecovery = state.writes.filter { $0.ok && $0.sentAt > moved }.map(\.answeredAt).min().map { $0 - moved }
+        // The longest time without an acknowledgement, from the move on: an orphaned backend of
+        // a killed postmaster may still take a COPY or two right after the kill.
+        let acknowledgements = [moved] + state.writes.filter { $0.ok && $0.answeredAt > moved }.map(\.answeredAt).sorted()
+        drill.writeRecovery =
+            acknowledgements.count > 1 ? zip(acknowledgements, acknowledgements.dropFirst()).map { $1 - $0 }.max() : nil
         var outageStart: ContinuousClock.Instant?
         for call in state.reads.sorted(by: { $0.sentAt < $1.sentAt }) {
             if !call.ok {

@@ -6,9 +6,10 @@ package struct PatroniSettings: Sendable {
     package var loopWait: Int
     package var retryTimeout: Int
 
-    /// 10 / 2 / 3: a node crash was failed over in 8.8 to 9.7 s on this 2-core machine
-    /// (Patroni 3.0, etcd 3.4), against 29 s with Patroni's defaults (30 / 10 / 10).
-    package init(ttl: Int = 10, loopWait: Int = 2, retryTimeout: Int = 3) {
+    /// 7 / 1 / 3: the server saw no acknowledged write for 7.4 to 8.6 s after a node crash on this
+    /// 2-core machine (Patroni 3.0, etcd 3.4; 10.4 s with 10 / 2 / 3, 29 s with Patroni's
+    /// defaults, 30 / 10 / 10). BENCHMARKS.md: Failover.
+    package init(ttl: Int = 7, loopWait: Int = 1, retryTimeout: Int = 3) {
         self.ttl = ttl
         self.loopWait = loopWait
         self.retryTimeout = retryTimeout

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import TesseraCore
 
 /// Writes the primary's heartbeat row every `interval` (~250 ms). A replica's lag
 /// is how old the beat it has replayed is (`ReplicaLag`).
@@ -22,8 +23,13 @@ package struct HeartbeatWriter: Service {
         var failing = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             sequence += 1
+            let current = sequence
             do {
-                try await self.beat(sequence)
+                // A beat waits for no database that is away (a late beat is no use), and not
+                // through a shutdown: the pool waits for a connection for as long as it is asked.
+                try await cancelWhenGracefulShutdown {
+                    try await Deadline.run(within: .seconds(2), "the heartbeat") { try await self.beat(current) }
+                }
                 if failing { self.logger.notice("Heartbeat restored") }
                 failing = false
             } catch {

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// Joins two channels: what one reads, the other writes, with backpressure (a side stops
-/// reading while its partner cannot write), and closing either closes both. The pattern of
+/// reading while its partner cannot write), and closing either closes both (no half-closure:
+/// PostgreSQL's protocol ends a session with Terminate, not EOF). The pattern of
 /// SwiftNIO's connect-proxy example.
 final class GlueHandler: ChannelDuplexHandler {
     typealias InboundIn = NIOAny
@@ -44,12 +45,6 @@ final class GlueHandler: ChannelDuplexHandler {
         self.partner?.partnerCloseFull()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, case .inputClosed = event {
-            self.partner?.partnerWriteEOF()
-        }
-    }
-
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.partner?.partnerCloseFull()
         context.close(promise: nil)
@@ -73,10 +68,6 @@ final class GlueHandler: ChannelDuplexHandler {
 
     private func partnerFlush() {
         self.context?.flush()
-    }
-
-    private func partnerWriteEOF() {
-        self.context?.close(mode: .output, promise: nil)
     }
 
     private func partnerCloseFull() {

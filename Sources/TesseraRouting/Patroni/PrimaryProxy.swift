@@ -107,6 +107,8 @@ package final class PrimaryProxy: Service, Sendable {
                 do {
                     try await self.join(client, to: leader)
                     return
+                } catch is JoinAbandoned {
+                    return
                 } catch {
                     lastError = error
                     try? await Task.sleep(for: .milliseconds(200))
@@ -128,18 +130,28 @@ package final class PrimaryProxy: Service, Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: leader.host, port: leader.port)
             .get()
-        // The leader changed while this connected: try again with the new one.
+        // Recorded before the leader is checked again: a change of leader from here on
+        // either finds this session and closes it, or is seen by the check below.
+        let key = ObjectIdentifier(client)
+        self.sessions.withLock { $0[key] = Session(leader: leader, client: client, server: server) }
         guard self.watcher.leader == leader else {
+            self.sessions.withLock { _ = $0.removeValue(forKey: key) }
             server.close(promise: nil)
             throw TesseraError(.unavailable, "the leader changed while connecting")
         }
-        try await client.eventLoop.submit {
-            let (clientSide, serverSide) = GlueHandler.matchedPair()
-            try client.pipeline.syncOperations.addHandler(clientSide)
-            try server.pipeline.syncOperations.addHandler(serverSide)
-        }.get()
-        let key = ObjectIdentifier(client)
-        self.sessions.withLock { $0[key] = Session(leader: leader, client: client, server: server) }
+        do {
+            try await client.eventLoop.submit {
+                let (clientSide, serverSide) = GlueHandler.matchedPair()
+                try client.pipeline.syncOperations.addHandler(clientSide)
+                try server.pipeline.syncOperations.addHandler(serverSide)
+            }.get()
+        } catch {
+            // One side closed while joining: nothing more can go through this client.
+            self.sessions.withLock { _ = $0.removeValue(forKey: key) }
+            server.close(promise: nil)
+            client.close(promise: nil)
+            throw JoinAbandoned()
+        }
         client.closeFuture.whenComplete { [weak self] _ in
             server.close(promise: nil)
             _ = self?.sessions.withLock { $0.removeValue(forKey: key) }
@@ -149,6 +161,9 @@ package final class PrimaryProxy: Service, Sendable {
         try await client.setOption(.autoRead, value: true).get()
         try await server.setOption(.autoRead, value: true).get()
     }
+
+    /// The client went away while it was being joined.
+    struct JoinAbandoned: Error {}
 
     /// Closes every session to a node that no longer leads (a new leader is named).
     private func leaderMayHaveChanged(_ view: PatroniView) {

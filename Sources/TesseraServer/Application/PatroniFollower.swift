@@ -23,6 +23,13 @@ package struct PatroniFollower: Sendable {
         within: Duration = .seconds(60),
         logger: Logger
     ) async throws -> PatroniFollower {
+        // The proxy passes TLS through to the leader, whose certificate names it, not 127.0.0.1.
+        guard serverURL.tls != .verifyFull else {
+            throw TesseraError(
+                .invalidParameter,
+                "sslmode=verify-full cannot check the leader's host name through the primary proxy: use verify-ca (the CA is still checked), or a proxy of your own in front of Patroni (README: High availability)."
+            )
+        }
         let watcher = PatroniWatcher(configuration: .init(endpoints: endpoints), logger: logger)
         let deadline = ContinuousClock.now + within
         var view = try await watcher.firstView(within: within)

@@ -20,8 +20,8 @@ extension IngestPipeline {
             }
             let now = self.clock.now
             switch self.state.withLock({ $0.machine.flusherNext(now: now) }) {
-            case .stop(let unflushed):
-                if unflushed > 0 { self.reportUnflushed() }
+            case .stop:
+                // What is left unflushed is reported once the writers are done too (`run`).
                 return
             case .sleep(let duration, let endsOnShutdown):
                 if endsOnShutdown {
@@ -64,7 +64,10 @@ extension IngestPipeline {
     /// does not answer is not told (the failure is in the log and the metrics).
     private func reportFlushOutcome(failed: Bool, error: String?) async {
         let detail = error.map { String($0.prefix(500)) }
-        _ = try? await Deadline.run(within: self.configuration.callDeadline, "record_flush_outcome()") {
+        // Not past a drain's end either.
+        let now = self.clock.now
+        let left = self.state.withLock { $0.machine.drainTimeLeft(now: now) } ?? self.configuration.callDeadline
+        _ = try? await Deadline.run(within: min(self.configuration.callDeadline, left), "record_flush_outcome()") {
             try await self.primary.query("SELECT record_flush_outcome(\(failed), \(detail))", logger: self.logger)
         }
     }

@@ -55,7 +55,11 @@ extension IngestPipeline {
                 // Not staged (fenced if it was sent), and not for its data: the primary went
                 // away. Once there is one again (a restart, a failover) the group is staged
                 // under a new batch id; past the patience, its requests get a 503.
-                guard self.clock.now < giveUp, !Task.isCancelled else {
+                // A drain ends the patience at its own end: what is not staged by then gets
+                // its 503 (not stored), and the shutdown stays bounded.
+                let now = self.clock.now
+                let drainEnds = self.state.withLock { $0.machine.drainTimeLeft(now: now) }.map { now.advanced(by: $0) }
+                guard now < min(giveUp, drainEnds ?? giveUp), !Task.isCancelled else {
                     self.fail(group, error)
                     return
                 }

@@ -226,6 +226,9 @@ package final class IngestPipeline: Service, Sendable {
                 self.beginDrain()
             }
         }
+        // Every writer and the flusher have stopped: what is still unconfirmed now is all of
+        // it (a writer may have staged a group after the flusher's drain ended).
+        if self.unflushedPoints > 0 || !self.spooled.withLock(\.isEmpty) { self.reportUnflushed() }
         for link in self.writerLinks + [self.replayLink] { await link.close() }
     }
 
@@ -245,7 +248,13 @@ package final class IngestPipeline: Service, Sendable {
         guard let directory = self.configuration.spoolDirectory else { return }
         let spool = UnflushedSpool(directory: directory)
         do {
-            let batches = try spool.load()
+            let (batches, stale) = try spool.load()
+            if !stale.isEmpty {
+                self.logger.critical(
+                    "Spooled batches too old to settle (the flush records are pruned after 24 h): stage them by hand if they were never stored",
+                    metadata: ["files": "\(stale)"]
+                )
+            }
             guard !batches.isEmpty else { return }
             let now = self.clock.now
             self.state.withLock { state in

@@ -24,16 +24,27 @@ package struct UnflushedSpool: Sendable {
         }
     }
 
-    /// The batches left by an earlier run, by id.
-    package func load() throws -> [(id: Int64, data: ByteBuffer)] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: self.directory) else { return [] }
+    /// The batches left by an earlier run, by id, and the files too old to settle: after
+    /// 24 h the database forgets which batches were flushed (the flushed records are pruned),
+    /// so a batch spooled 20 h ago or more is left for an operator, never staged again
+    /// blindly (it could bring back values written over since).
+    package func load(maximumAge: Duration = .seconds(20 * 3_600)) throws -> (batches: [(id: Int64, data: ByteBuffer)], stale: [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: self.directory) else { return ([], []) }
         var batches = [(id: Int64, data: ByteBuffer)]()
+        var stale = [String]()
+        let oldest = Date().addingTimeInterval(-Double(maximumAge.components.seconds))
         for name in names.sorted() where name.hasPrefix("batch-") && name.hasSuffix(".copy") {
             guard let id = Int64(name.dropFirst(6).dropLast(5)) else { continue }
-            let data = try Data(contentsOf: URL(fileURLWithPath: self.directory + "/" + name))
+            let path = self.directory + "/" + name
+            let written = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            if let written, written < oldest {
+                stale.append(path)
+                continue
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
             batches.append((id, ByteBuffer(bytes: data)))
         }
-        return batches
+        return (batches, stale)
     }
 
     /// Forgets these batches (flushed, seen so by the flusher).
