@@ -160,15 +160,6 @@ import Glibc
         try await TestConnection.number("SELECT count(*)::int FROM entity_values_ingest", on: connection) ?? 0
     }
 
-    /// The processes whose parent is `pid` (from /proc).
-    static func children(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8) else { return nil }
-            // "pid (comm) state ppid …": comm may hold spaces, so read after its closing parenthesis.
-            guard let close = stat.lastIndex(of: ")") else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid ? child : nil
-        }
-    }
+    /// The processes whose parent is `pid`.
+    static func children(of pid: Int32) -> [Int32] { ProcessControl.children(of: pid) }
 }
