@@ -124,11 +124,6 @@ struct ServeCommand: AsyncParsableCommand {
                 ]
             )
         }
-        let privacy = try PrivacyConfiguration.resolve(
-            environment: environment,
-            directory: self.options.resolvedDirectory,
-            embeddedVault: embeddedVault
-        )
         var topology = ServerDependencies.ReadTopology(
             replicas: replicaURLs,
             analytics: try environment.analyticsURL.map(DatabaseURL.parsed),
@@ -152,8 +147,16 @@ struct ServeCommand: AsyncParsableCommand {
             migrationURLNow.host = following.primaryURL.host
             migrationURLNow.port = following.primaryURL.port
             if environment.replicaURLs.isEmpty { topology = following.topology(topology) }
+            // The embedded key vault lives on the primary too: it follows the leader the same way.
+            embeddedVault?.host = following.primaryURL.host
+            embeddedVault?.port = following.primaryURL.port
             follower = following
         }
+        let privacy = try PrivacyConfiguration.resolve(
+            environment: environment,
+            directory: self.options.resolvedDirectory,
+            embeddedVault: embeddedVault
+        )
         var cache: ServerDependencies.CacheSettings?
         if environment.cacheEnabled, let redisURL {
             let parsed: RedisURL

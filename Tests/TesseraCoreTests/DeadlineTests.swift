@@ -1,3 +1,4 @@
+import Synchronization
 import TesseraCore
 import Testing
 
@@ -35,5 +36,35 @@ import Testing
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func anOperationWhoseResourceIsLostEndsWhenTheSignalComes() async throws {
+        let started = ContinuousClock.now
+        let signals = SignalBox()
+        let waiting = Task {
+            try await Deadline.run("a statement on a closed connection", abandonedWhen: { signals.store($0) }) {
+                // Never answered, and deaf to cancellation: a statement PostgresNIO dropped.
+                await withCheckedContinuation { (_: CheckedContinuation<Void, Never>) in }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        signals.fire("the connection closed")
+        await #expect(throws: Deadline.Abandoned.self) { try await waiting.value }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func anOperationThatFinishesBeforeTheSignalGivesItsResult() async throws {
+        let signals = SignalBox()
+        let value = try await Deadline.run("a quick statement", abandonedWhen: { signals.store($0) }, { 7 })
+        #expect(value == 7)
+        // A signal after the answer changes nothing.
+        signals.fire("closed later")
+    }
+
+    /// Keeps the signal `Deadline.run` registers, to fire it when the test says.
+    final class SignalBox: Sendable {
+        private let signal = Mutex<(@Sendable (String) -> Void)?>(nil)
+        func store(_ signal: @escaping @Sendable (String) -> Void) { self.signal.withLock { $0 = signal } }
+        func fire(_ reason: String) { self.signal.withLock { $0 }?(reason) }
     }
 }

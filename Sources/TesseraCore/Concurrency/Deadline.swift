@@ -16,10 +16,51 @@ package enum Deadline {
         _ what: String,
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
+        try await self.race(operation) { race, work in
+            let timer = Task {
+                try await Task.sleep(for: deadline)
+                if race.finish(.failure(Exceeded(what: what, deadline: deadline))) { work.cancel() }
+            }
+            race.onFinish { timer.cancel() }
+        }
+    }
+
+    /// What ended an operation before it finished: the resource it works on was lost.
+    package struct Abandoned: Error, CustomStringConvertible {
+        package let what: String
+        package let reason: String
+        package var description: String { "\(self.what) was abandoned: \(self.reason)" }
+    }
+
+    /// Runs an operation until it finishes or `register`'s signal comes (a connection it
+    /// works on closed), whichever is first; then `Abandoned` is thrown at once and the
+    /// operation is left behind, not cancelled: it failed or will never answer, and
+    /// PostgresNIO traps on a COPY cancelled after its connection closed.
+    ///
+    /// PostgresNIO drops a query written to a connection that has already closed: it is
+    /// never answered, not even with an error (the channel's handlers are gone, and the
+    /// write's promise is nil). A connection that dies between two statements of a
+    /// transaction (a failover) would hold its caller, its pool lease and so the pool's
+    /// shutdown forever; with the connection's close as the signal, the caller gets its
+    /// error when the connection goes.
+    package static func run<T: Sendable>(
+        _ what: String,
+        abandonedWhen register: (@escaping @Sendable (_ reason: String) -> Void) -> Void,
+        _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await self.race(operation) { race, _ in
+            register { reason in race.finish(.failure(Abandoned(what: what, reason: reason))) }
+        }
+    }
+
+    /// The operation in a task of its own, raced by what `arm` sets up; the caller's
+    /// cancellation ends the wait at once (and cancels the operation), as the others do.
+    private static func race<T: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> T,
+        arm: (Race<T>, Task<Void, Never>) -> Void
+    ) async throws -> T {
         let race = Race<T>()
         let work = Mutex<Task<Void, Never>?>(nil)
-        // Cancelling the caller ends the wait at once (and cancels the operation), as the
-        // deadline does.
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard race.start(continuation) else { return }
@@ -27,11 +68,7 @@ package enum Deadline {
                     do { race.finish(.success(try await operation())) } catch { race.finish(.failure(error)) }
                 }
                 work.withLock { $0 = task }
-                let timer = Task {
-                    try await Task.sleep(for: deadline)
-                    if race.finish(.failure(Exceeded(what: what, deadline: deadline))) { task.cancel() }
-                }
-                race.onFinish { timer.cancel() }
+                arm(race, task)
             }
         } onCancel: {
             if race.finish(.failure(CancellationError())) { work.withLock { $0 }?.cancel() }

@@ -45,12 +45,14 @@ package struct HeartbeatWriter: Service {
 
     /// Writes one beat.
     package func beat(_ sequence: Int64) async throws {
-        try await self.primary.query(
-            """
+        let beat: PostgresQuery = """
             INSERT INTO heartbeat (node, beat_at, seq) VALUES (\(self.node), clock_timestamp(), \(sequence))
             ON CONFLICT (node) DO UPDATE SET beat_at = EXCLUDED.beat_at, seq = EXCLUDED.seq
-            """,
-            logger: self.logger
-        )
+            """
+        let logger = self.logger
+        // Ended when the connection closes: a beat written to a closed connection is never answered.
+        try await self.primary.withConnection { connection in
+            try await ReadRouter.whileOpen(connection) { _ = try await connection.query(beat, logger: logger) }
+        }
     }
 }

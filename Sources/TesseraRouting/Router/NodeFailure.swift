@@ -23,7 +23,8 @@ package enum NodeFailure {
     }
 
     package static func classify(_ error: any Error) -> Kind {
-        if error is LeaseTimeout || error is ConnectionPoolError { return .nodeDown }
+        // A read abandoned because its connection closed (`ReadRouter.whileOpen`) lost its node.
+        if error is LeaseTimeout || error is ConnectionPoolError || error is Deadline.Abandoned { return .nodeDown }
         guard let error = error as? PSQLError else { return .query }
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed,

@@ -282,6 +282,22 @@ package final class ReadRouter: Sendable {
         }
     }
 
+    /// `body`, ended with `Deadline.Abandoned` as soon as `connection` closes: PostgresNIO
+    /// never answers a statement written to a closed connection (PostgresClient+Live.swift
+    /// in TesseraStore says more), and a read waiting on one would hold its request, its
+    /// lease and the pool's shutdown.
+    static func whileOpen<Value: Sendable>(
+        _ connection: PostgresConnection,
+        _ body: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        let closed = connection.closeFuture
+        return try await Deadline.run(
+            "a read on connection \(connection.id)",
+            abandonedWhen: { signal in closed.whenComplete { _ in signal("the connection closed") } },
+            body
+        )
+    }
+
     /// `client.withConnection`, failing with `LeaseTimeout` if no connection comes in
     /// time. The primary, the answer of last resort, gets its pool's own connect timeout.
     func withLease<Value: Sendable>(
@@ -296,7 +312,7 @@ package final class ReadRouter: Sendable {
             return try await node.client.withConnection { connection in
                 leased.value.store(true, ordering: .relaxed)
                 self.stopWaiting(node.name, leased)
-                return try await self.inUse(node.name) { try await body(connection) }
+                return try await self.inUse(node.name) { try await Self.whileOpen(connection) { try await body(connection) } }
             }
         }
         let leaseTimeout = self.configuration.leaseTimeout
@@ -305,7 +321,7 @@ package final class ReadRouter: Sendable {
                 try await node.client.withConnection { connection in
                     leased.value.store(true, ordering: .relaxed)
                     self.stopWaiting(node.name, leased)
-                    return try await self.inUse(node.name) { try await body(connection) }
+                    return try await self.inUse(node.name) { try await Self.whileOpen(connection) { try await body(connection) } }
                 }
             }
             group.addTask {

@@ -62,7 +62,7 @@ package enum AuditReads {
              ORDER BY at, audit_id
              LIMIT \(Int64(limit + 1))
             """
-        let rows = try await client.query(TenantScope.read(query, tenant: tenant), logger: logger)
+        let rows = try await client.liveQuery(TenantScope.read(query, tenant: tenant), logger: logger)
         var entries = [(Stored, Int64)]()
         for try await (id, keyID, actor, action, target, status, address, requestID, at) in rows.decode(
             (Int64, Int64?, String, String, String, Int32, String?, String?, Int64).self

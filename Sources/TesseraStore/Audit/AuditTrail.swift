@@ -108,7 +108,7 @@ package final class AuditTrail: Service, Sendable {
         let addresses = batch.map { $0.clientAddress ?? "" }
         let requestIDs = batch.map { $0.requestID ?? "" }
         let times = batch.map(\.at)
-        try await self.client.query(
+        try await self.client.liveQuery(
             """
             SELECT audit_append(\(tenants)::bigint[], \(keys)::bigint[], \(actors)::text[], \(actions)::text[], \(targets)::text[],
                                 \(statuses)::integer[], \(addresses)::text[], \(requestIDs)::text[], \(times)::timestamptz[])

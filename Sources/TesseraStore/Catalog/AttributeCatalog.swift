@@ -39,7 +39,7 @@ package final class AttributeCatalog: Sendable {
     package func create(names: [String], types: [ValueType], tenant: Int64) async throws(TesseraError) -> AttributesByName {
         let typeNames = types.map(\.rawValue)
         try await self.run {
-            try await self.client.query(
+            try await self.client.liveQuery(
                 "SELECT create_attributes(\(tenant), \(names)::text[], \(typeNames)::text[])",
                 logger: self.logger
             )
@@ -52,7 +52,7 @@ package final class AttributeCatalog: Sendable {
     package func hasPersonalAttributes(tenant: Int64) async throws(TesseraError) -> Bool {
         try await self.run {
             let query: PostgresQuery = "SELECT EXISTS (SELECT 1 FROM attributes WHERE tenant_id = \(tenant) AND pii)"
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant), logger: self.logger)
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant), logger: self.logger)
             for try await exists in rows.decode(Bool.self) { return exists }
             return false
         }
@@ -74,8 +74,8 @@ package final class AttributeCatalog: Sendable {
     private func load(tenant: Int64) async throws(TesseraError) -> AttributesByName {
         let list = try await self.run {
             let query: PostgresQuery = "SELECT \(unescaped: Catalog.attributeColumns) FROM attributes WHERE tenant_id = \(tenant)"
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant), logger: self.logger)
-            return try await Catalog.decodeAttributes(rows, tenantID: tenant)
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant), logger: self.logger)
+            return try await Catalog.decodeAttributes(try await rows.collect(), tenantID: tenant)
         }
         let byName = AttributesByName(list)
         let now = self.clock.now

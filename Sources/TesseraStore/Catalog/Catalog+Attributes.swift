@@ -11,7 +11,7 @@ extension Catalog {
         // Updated in place when it exists, else created under the tenant's cap, race-free
         // and without burning identity values (migration 0011).
         let outcome = try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 """
                 SELECT put_attribute(\(tenant.id), \(definition.name), \(definition.type.rawValue), \(definition.hot),
                                      \(definition.critical), \(definition.unit), \(definition.description), \(definition.pii))
@@ -47,24 +47,24 @@ extension Catalog {
     package func attributes(tenant: Tenant) async throws(TesseraError) -> [Attribute] {
         try await self.run {
             let query: PostgresQuery = "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) ORDER BY name"
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            return try await Self.decodeAttributes(rows, tenantID: tenant.id)
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
+            return try await Self.decodeAttributes(try await rows.collect(), tenantID: tenant.id)
         }
     }
 
     package func attribute(named name: String, tenant: Tenant) async throws(TesseraError) -> Attribute? {
         try await self.run {
             let query: PostgresQuery = "SELECT \(unescaped: Self.attributeColumns) FROM attributes WHERE tenant_id = \(tenant.id) AND name = \(name)"
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            return try await Self.decodeAttributes(rows, tenantID: tenant.id).first
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
+            return try await Self.decodeAttributes(try await rows.collect(), tenantID: tenant.id).first
         }
     }
 
     static let attributeColumns = "attribute_id, name, value_type, hot, critical, unit, description, created_at, number_slot, pii"
 
-    static func decodeAttributes(_ rows: PostgresRowSequence, tenantID: Int64) async throws -> [Attribute] {
+    static func decodeAttributes(_ rows: [PostgresRow], tenantID: Int64) async throws -> [Attribute] {
         var attributes = [Attribute]()
-        for try await (id, name, type, hot, critical, unit, description, createdAt, slot, pii) in rows.decode(
+        for (id, name, type, hot, critical, unit, description, createdAt, slot, pii) in try rows.decode(
             (Int32, String, String, Bool, Bool, String?, String?, Date, Int16?, Bool).self
         ) {
             var attribute = try Self.attribute(id, tenantID, name, type, hot, critical, unit, description, createdAt, slot)

@@ -19,7 +19,7 @@ extension Catalog {
         if let subject, !subject.isEmpty { try NameRules.validateSubject(subject) }
         // Made (or brought back) under the tenant's cap first (migration 0011).
         let admitted = try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT count(*), coalesce(bool_or(created), false) FROM create_entities(\(tenant.id), ARRAY[\(key)]::text[])",
                 logger: self.logger
             )
@@ -91,8 +91,8 @@ extension Catalog {
                 SELECT \(unescaped: Self.entityColumns) FROM entities
                  WHERE tenant_id = \(tenant.id) AND external_key = \(key) AND NOT is_deleted
                 """
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            return try await Self.decodeEntities(rows, tenantID: tenant.id).first
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
+            return try await Self.decodeEntities(try await rows.collect(), tenantID: tenant.id).first
         }
     }
 
@@ -124,9 +124,9 @@ extension Catalog {
     }
 
     /// Rows of `entityColumns`, as entities of the tenant.
-    static func decodeEntities(_ rows: PostgresRowSequence, tenantID: Int64) async throws -> [Entity] {
+    static func decodeEntities(_ rows: [PostgresRow], tenantID: Int64) async throws -> [Entity] {
         var entities = [Entity]()
-        for try await (id, key, type, version, createdAt, updatedAt, subject) in rows.decode(
+        for (id, key, type, version, createdAt, updatedAt, subject) in try rows.decode(
             (Int64, String, String?, Int64, Date, Date, String?).self
         ) {
             entities.append(

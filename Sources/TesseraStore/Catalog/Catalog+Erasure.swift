@@ -118,8 +118,8 @@ extension Catalog {
                  WHERE tenant_id = \(tenant.id) AND subject = \(subject) AND NOT is_deleted
                  ORDER BY external_key
                 """
-            let rows = try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
-            return try await Self.decodeEntities(rows, tenantID: tenant.id)
+            let rows = try await self.client.liveQuery(TenantScope.read(query, tenant: tenant.id), logger: self.logger)
+            return try await Self.decodeEntities(try await rows.collect(), tenantID: tenant.id)
         }
     }
 

@@ -39,7 +39,7 @@ extension Catalog {
                         """,
                         logger: self.logger
                     )
-                    return try await Self.decodeKeys(rows).first
+                    return try await Self.decodeKeys(try await rows.collect()).first
                 }
             }
             guard let stored else { throw TesseraError(.unavailable, "The key could not be stored; retry.") }
@@ -53,7 +53,7 @@ extension Catalog {
     package func keys(tenant: Tenant) async throws(TesseraError) -> [StoredKey] {
         try await self.run {
             let query: PostgresQuery = "SELECT \(unescaped: Self.keyColumns) FROM api_keys WHERE tenant_id = \(tenant.id) ORDER BY key_id"
-            return try await Self.decodeKeys(try await self.client.query(TenantScope.read(query, tenant: tenant.id), logger: self.logger))
+            return try await Self.decodeKeys(try await self.client.liveQuery(TenantScope.read(query, tenant: tenant.id), logger: self.logger).collect())
         }
     }
 
@@ -71,7 +71,7 @@ extension Catalog {
                     """,
                     logger: self.logger
                 )
-                return try await Self.decodeKeys(rows).first
+                return try await Self.decodeKeys(try await rows.collect()).first
             }
         }
     }
@@ -91,7 +91,7 @@ extension Catalog {
                     """,
                     logger: self.logger
                 )
-                guard let old = try await Self.decodeKeys(revoked).first else { return nil }
+                guard let old = try await Self.decodeKeys(try await revoked.collect()).first else { return nil }
                 let made = try await connection.query(
                     """
                     INSERT INTO api_keys (tenant_id, name, scope, key_hash, key_prefix, expires_at)
@@ -100,7 +100,7 @@ extension Catalog {
                     """,
                     logger: self.logger
                 )
-                guard let new = try await Self.decodeKeys(made).first else { return nil }
+                guard let new = try await Self.decodeKeys(try await made.collect()).first else { return nil }
                 try await connection.query("UPDATE api_keys SET replaced_by = \(new.id) WHERE tenant_id = \(tenant.id) AND key_id = \(id)", logger: self.logger)
                 return new
             }
@@ -108,9 +108,9 @@ extension Catalog {
         return successor.map { ($0, key) }
     }
 
-    static func decodeKeys(_ rows: PostgresRowSequence) async throws -> [StoredKey] {
+    static func decodeKeys(_ rows: [PostgresRow]) async throws -> [StoredKey] {
         var keys = [StoredKey]()
-        for try await (id, name, scope, prefix, createdAt, expiresAt, revokedAt, replacedBy) in rows.decode(
+        for (id, name, scope, prefix, createdAt, expiresAt, revokedAt, replacedBy) in try rows.decode(
             (Int64, String, String, String, Date, Date?, Date?, Int64?).self
         ) {
             keys.append(

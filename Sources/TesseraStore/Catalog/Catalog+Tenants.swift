@@ -9,7 +9,7 @@ extension Catalog {
         let key = APIKey.generate()
         do throws(TesseraError) {
             let tenant = try await self.run {
-                let rows = try await self.client.query(
+                let rows = try await self.client.liveQuery(
                     """
                     SELECT \(unescaped: Self.tenantColumns) FROM create_tenant(
                         \(name), \(key.storedHash), \(key.displayPrefix), \(settings.autoCreateAttributes),
@@ -18,7 +18,7 @@ extension Catalog {
                     """,
                     logger: self.logger
                 )
-                return try await Self.firstTenant(rows)
+                return try await Self.firstTenant(try await rows.collect())
             }
             guard let tenant else { throw TesseraError(.internalError, "The tenant was not created.") }
             return (tenant, key)
@@ -52,7 +52,7 @@ extension Catalog {
         let cached = self.keys.grant(hash: hash, now: now)
         if let (tenant, grant) = cached.granted { return .granted(tenant, grant) }
         let found = try await self.run { () -> (Tenant, KeyGrant, Date?, Date?)? in
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT \(unescaped: Self.tenantColumns), key_id, key_scope, key_expires_at, key_revoked_at FROM tenant_by_key_hash(\(hash))",
                 logger: self.logger
             )
@@ -89,11 +89,11 @@ extension Catalog {
 
     package func tenant(named name: String) async throws(TesseraError) -> Tenant? {
         try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT \(unescaped: Self.tenantColumns) FROM tenant_by_name(\(name))",
                 logger: self.logger
             )
-            return try await Self.firstTenant(rows)
+            return try await Self.firstTenant(try await rows.collect())
         }
     }
 
@@ -103,11 +103,11 @@ extension Catalog {
         self.keys.removeAll()
         defer { self.keys.removeAll() }
         let tenant = try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT \(unescaped: Self.tenantColumns) FROM rotate_tenant_key(\(name), \(key.storedHash), \(key.displayPrefix))",
                 logger: self.logger
             )
-            return try await Self.firstTenant(rows)
+            return try await Self.firstTenant(try await rows.collect())
         }
         return tenant.map { ($0, key) }
     }
@@ -117,8 +117,8 @@ extension Catalog {
         max_points_per_second, created_at
         """
 
-    static func firstTenant(_ rows: PostgresRowSequence) async throws -> Tenant? {
-        for try await (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt) in rows.decode(
+    static func firstTenant(_ rows: [PostgresRow]) async throws -> Tenant? {
+        for (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt) in try rows.decode(
             (Int64, String, Bool, Int, Int64, Int, Int, Date).self
         ) {
             return Tenant(
@@ -182,11 +182,11 @@ extension Catalog {
     /// The tenant by id, with its usage (entities and attributes, as the caps count them).
     package func tenant(id: Int64) async throws(TesseraError) -> (Tenant, usage: Usage)? {
         try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count FROM tenant_with_usage(\(id))",
                 logger: self.logger
             )
-            return try await Self.tenantWithUsage(rows)
+            return try await Self.tenantWithUsage(try await rows.collect())
         }
     }
 
@@ -196,7 +196,7 @@ extension Catalog {
         let patch = try patch.validated()
         defer { self.keys.removeAll() }
         return try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 """
                 SELECT \(unescaped: Self.tenantColumns), entity_count, attribute_count
                   FROM update_tenant(\(id), \(patch.autoCreateAttributes), \(patch.retentionMonths)::integer,
@@ -204,7 +204,7 @@ extension Catalog {
                 """,
                 logger: self.logger
             )
-            return try await Self.tenantWithUsage(rows)
+            return try await Self.tenantWithUsage(try await rows.collect())
         }
     }
 
@@ -214,8 +214,8 @@ extension Catalog {
         package var attributes: Int
     }
 
-    static func tenantWithUsage(_ rows: PostgresRowSequence) async throws -> (Tenant, usage: Usage)? {
-        for try await (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt, entities, attributes) in rows.decode(
+    static func tenantWithUsage(_ rows: [PostgresRow]) async throws -> (Tenant, usage: Usage)? {
+        for (id, name, autoCreate, retention, maxEntities, maxAttributes, maxRate, createdAt, entities, attributes) in try rows.decode(
             (Int64, String, Bool, Int, Int64, Int, Int, Date, Int64, Int).self
         ) {
             let tenant = Tenant(

@@ -19,7 +19,7 @@ package struct ServingRole: Sendable, Equatable {
     }
 
     package static func inspect(_ client: PostgresClient, logger: Logger) async throws -> ServingRole {
-        let rows = try await client.query(
+        let rows = try await client.liveQuery(
             """
             SELECT current_user::text, r.rolsuper, r.rolbypassrls,
                    EXISTS (SELECT FROM pg_roles WHERE rolname = \(Migrator.ownerRole))

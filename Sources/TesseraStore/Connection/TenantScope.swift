@@ -86,15 +86,15 @@ package enum TenantScope {
         }
     }
 
-    /// Runs `body` in a transaction whose statements run for `tenant`.
-    package static func transaction<Result>(
+    /// Runs `body` in a transaction whose statements run for `tenant`, on a connection of
+    /// `client` whose close ends it (`withLiveTransaction`).
+    package static func transaction<Result: Sendable>(
         tenant: Int64,
         on client: PostgresClient,
         logger: Logger,
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: (PostgresConnection) async throws -> sending Result
-    ) async throws -> sending Result {
-        try await client.withTransaction(logger: logger) { connection in
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withLiveTransaction(logger: logger) { connection in
             try await Self.enter(tenant, on: connection, logger: logger)
             return try await body(connection)
         }

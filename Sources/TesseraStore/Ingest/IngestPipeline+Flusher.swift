@@ -37,8 +37,8 @@ extension IngestPipeline {
                     let ran = try await Deadline.run(within: left ?? .seconds(86_400 * 365), "the flush") {
                         let ran = try await self.flushOnce()
                         if prune {
-                            try await self.primary.query(StagingSQL.pruneFlushed, logger: self.logger)
-                            try await self.primary.query(StagingSQL.pruneFenced, logger: self.logger)
+                            try await self.primary.liveQuery(StagingSQL.pruneFlushed, logger: self.logger)
+                            try await self.primary.liveQuery(StagingSQL.pruneFenced, logger: self.logger)
                         }
                         return ran
                     }
@@ -68,7 +68,7 @@ extension IngestPipeline {
         let now = self.clock.now
         let left = self.state.withLock { $0.machine.drainTimeLeft(now: now) } ?? self.configuration.callDeadline
         _ = try? await Deadline.run(within: min(self.configuration.callDeadline, left), "record_flush_outcome()") {
-            try await self.primary.query("SELECT record_flush_outcome(\(failed), \(detail))", logger: self.logger)
+            try await self.primary.liveQuery("SELECT record_flush_outcome(\(failed), \(detail))", logger: self.logger)
         }
     }
 
@@ -93,7 +93,7 @@ extension IngestPipeline {
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
         let (moved, quarantined, change, ran) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
-            let rows = try await self.primary.query(StagingSQL.stageFlush, logger: self.logger)
+            let rows = try await self.primary.liveQuery(StagingSQL.stageFlush, logger: self.logger)
             var ran = false
             var moved: Int64 = 0
             var quarantined: Int64 = 0
@@ -156,7 +156,7 @@ extension IngestPipeline {
     private func batchIDs(_ what: String, _ query: PostgresQuery) async throws -> [Int64] {
         try await Deadline.run(within: self.configuration.callDeadline, what) {
             var ids = [Int64]()
-            for try await id in try await self.primary.query(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
+            for try await id in try await self.primary.liveQuery(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
             return ids
         }
     }

@@ -203,7 +203,7 @@ extension IngestPipeline {
             // after its request was answered.
             let deadline = self.configuration.settleDeadline.components
             let waitMilliseconds = Int32(clamping: max(100, deadline.seconds * 1_000 + deadline.attoseconds / 1_000_000_000_000_000 - 2_000))
-            let rows = try await self.primary.query(StagingSQL.settle(batchID, waitMilliseconds: waitMilliseconds), logger: logger)
+            let rows = try await self.primary.liveQuery(StagingSQL.settle(batchID, waitMilliseconds: waitMilliseconds), logger: logger)
             for try await committed in rows.decode(Bool.self) { return committed }
             throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
         }
@@ -226,7 +226,7 @@ extension IngestPipeline {
                 return id
             case .fetchBlock:
                 var block = [Int64]()
-                for try await id in try await self.primary.query(StagingSQL.nextBatchIDs, logger: self.logger).decode(Int64.self) {
+                for try await id in try await self.primary.liveQuery(StagingSQL.nextBatchIDs, logger: self.logger).decode(Int64.self) {
                     block.append(id)
                 }
                 self.state.withLock { $0.machine.addBatchIDs(block) }

@@ -281,7 +281,7 @@ package final class IngestResolver: Sendable {
     /// tenant's `max_entities` leaves room (migration 0011): keys past it are missing.
     private func createOrFindEntities(_ keys: [String], tenant: Tenant) async throws(TesseraError) -> [ExactKey: Int64] {
         try await self.run {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT external_key, entity_id FROM create_entities(\(tenant.id), \(keys)::text[])",
                 logger: self.logger
             )

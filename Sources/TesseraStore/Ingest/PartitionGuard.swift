@@ -27,7 +27,7 @@ package final class PartitionGuard: Sendable {
         let missing = self.known.withLock { months.subtracting($0) }
         for month in missing.sorted() {
             let date = zeroPadded(month / 12, width: 4) + "-" + zeroPadded(month % 12 + 1, width: 2) + "-01"
-            try await self.client.query(
+            try await self.client.liveQuery(
                 "SELECT ensure_ts_partitions(\(date)::date, 1)",
                 logger: self.logger
             )

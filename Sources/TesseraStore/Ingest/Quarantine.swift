@@ -37,7 +37,7 @@ package struct Quarantine: Sendable {
     }
 
     package func list(_ selection: Selection = .init()) async throws -> [Group] {
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             """
             SELECT tenant_id, batch_id, sum(coalesce(copy_rows, 1))::bigint, sqlstate, min(reason),
                    to_char(min(quarantined_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -61,7 +61,7 @@ package struct Quarantine: Sendable {
     /// write is), then removed from the quarantine. Returns the points stored; throws,
     /// storing none, when PostgreSQL still refuses them.
     package func replay(_ selection: Selection = .init()) async throws -> Int {
-        try await self.client.withTransaction(logger: self.logger) { connection in
+        try await self.client.withLiveTransaction(logger: self.logger) { connection in
             try await connection.query("SET LOCAL synchronous_commit TO on", logger: self.logger)
             try await connection.query("SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))", logger: self.logger)
             // A request's COPY text is staged again as of when it was quarantined (typed rows
@@ -140,7 +140,7 @@ package struct Quarantine: Sendable {
 
     /// Deletes the selected rows for good; returns the points dropped.
     package func drop(_ selection: Selection) async throws -> Int {
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             """
             WITH dropped AS (
                 DELETE FROM ingest_quarantine

@@ -49,7 +49,7 @@ package struct SafeWriter: Sendable {
     private func writeOnce(_ sorted: [IngestRow]) async throws(TesseraError) {
         do {
             try await self.partitions.ensure(for: sorted)
-            let change = try await self.primary.withTransaction(logger: self.logger) { connection -> ProjectionChange? in
+            let change = try await self.primary.withLiveTransaction(logger: self.logger) { connection -> ProjectionChange? in
                 try await connection.query(StagingSQL.synchronousCommit, logger: self.logger)
                 // Not while an entity is being deleted (migration 0006).
                 try await connection.query(StagingSQL.sharedDeletionLock, logger: self.logger)

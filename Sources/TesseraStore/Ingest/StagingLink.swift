@@ -64,20 +64,27 @@ package final class StagingLink: Sendable {
         let logger = self.logger
         do {
             let pooled = self.pooled
+            // Ended at once when the connection closes (a COPY written to a closed connection
+            // is never answered: PostgresClient+Live.swift), else at the deadline.
             try await Deadline.run(within: self.deadline, "the staging COPY") {
-                if pooled {
-                    try await connection.query("BEGIN", logger: logger)
-                    try await connection.query(StagingSQL.pooledCopySettings, logger: logger)
-                }
-                try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: logger) { writer in
-                    try await writer.write(data)
-                }
-                if pooled { try await connection.query("COMMIT", logger: logger) }
+                try await connection.whileOpen { try await Self.copy(data, on: connection, pooled: pooled, logger: logger) }
             }
         } catch {
             self.drop(connection)
             throw CopyFailure(sent: true, underlying: error)
         }
+    }
+
+    /// The COPY itself (behind a transaction pooler, in a transaction of its own).
+    private static func copy(_ data: ByteBuffer, on connection: PostgresConnection, pooled: Bool, logger: Logger) async throws {
+        if pooled {
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(StagingSQL.pooledCopySettings, logger: logger)
+        }
+        try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: logger) { writer in
+            try await writer.write(data)
+        }
+        if pooled { try await connection.query("COMMIT", logger: logger) }
     }
 
     /// Closes the connection (on shutdown).

@@ -40,7 +40,7 @@ package final class ArchivedMonths: Sendable {
         }
         if let cached { return cached }
         do {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT extract(year FROM month)::integer, extract(month FROM month)::integer FROM archived_months",
                 logger: self.logger
             )

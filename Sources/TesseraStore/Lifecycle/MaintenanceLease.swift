@@ -23,7 +23,7 @@ package struct MaintenanceLease: Sendable {
     /// Takes or renews the lease for `duration`; false while another server holds it.
     package func take(for duration: Duration) async throws -> Bool {
         let seconds = Int(duration.components.seconds)
-        let rows = try await self.client.query("SELECT take_maintenance_lease(\(self.job), \(self.holder), \(seconds)::integer)", logger: self.logger)
+        let rows = try await self.client.liveQuery("SELECT take_maintenance_lease(\(self.job), \(self.holder), \(seconds)::integer)", logger: self.logger)
         var taken = false
         for try await value in rows.decode(Bool.self) { taken = value }
         return taken

@@ -78,7 +78,7 @@ package struct RetentionRunner: Sendable {
             )
             for index in report.partitions.indices where report.partitions[index].heldBy.isEmpty {
                 let name = report.partitions[index].name
-                let rows = try await self.client.query("SELECT retention_drop_partition(\(name), \(at), \(lockMilliseconds)::integer)", logger: self.logger)
+                let rows = try await self.client.liveQuery("SELECT retention_drop_partition(\(name), \(at), \(lockMilliseconds)::integer)", logger: self.logger)
                 for try await dropped in rows.decode(Bool.self) { report.partitions[index].dropped = dropped }
                 self.logger.notice(
                     report.partitions[index].dropped ? "Retention dropped a partition" : "Retention left a partition for the next run (locked or held)",
@@ -89,7 +89,7 @@ package struct RetentionRunner: Sendable {
         for var tenant in try await self.tenants(at: at) {
             let floor = Date(timeIntervalSince1970: Double(tenant.floorMicros) / 1_000_000)
             if dryRun {
-                let rows = try await self.client.query(
+                let rows = try await self.client.liveQuery(
                     "SELECT points, rollups, entities FROM retention_preview(\(tenant.tenantID), \(floor))",
                     logger: self.logger
                 )
@@ -106,7 +106,7 @@ package struct RetentionRunner: Sendable {
 
     private func expire(_ tenant: inout Report.TenantReport, floor: Date, changed: @Sendable (ProjectionChange) async -> Void) async throws {
         while true {
-            let rows = try await self.client.query(
+            let rows = try await self.client.liveQuery(
                 "SELECT points, rollups FROM retention_delete_batch(\(tenant.tenantID), \(floor), \(self.options.batchSize)::integer)",
                 logger: self.logger
             )
@@ -118,7 +118,7 @@ package struct RetentionRunner: Sendable {
             }
             if done { break }
         }
-        let rows = try await self.client.query("SELECT entity_id, version FROM retention_reproject(\(tenant.tenantID), \(floor))", logger: self.logger)
+        let rows = try await self.client.liveQuery("SELECT entity_id, version FROM retention_reproject(\(tenant.tenantID), \(floor))", logger: self.logger)
         var versions = [Int64: Int64]()
         for try await (entity, version) in rows.decode((Int64, Int64).self) { versions[entity] = max(versions[entity] ?? 0, version) }
         tenant.entities = versions.count
@@ -134,7 +134,7 @@ package struct RetentionRunner: Sendable {
     }
 
     private func partitions(at: Date) async throws -> [Report.PartitionReport] {
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             """
             SELECT partition_name, (extract(epoch FROM range_start) * 1000000)::bigint, (extract(epoch FROM range_end) * 1000000)::bigint, held_by
               FROM retention_partitions(\(at))
@@ -149,7 +149,7 @@ package struct RetentionRunner: Sendable {
     }
 
     private func tenants(at: Date) async throws -> [Report.TenantReport] {
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             """
             SELECT tenant_id, name, retention_months, (extract(epoch FROM retention_floor(retention_months, \(at))) * 1000000)::bigint
               FROM tenants_with_retention()

@@ -48,7 +48,7 @@ package struct PartitionMaintainer: Service {
     /// lease; returns how it ran (`pg_partman` or `tessera`), nil when it was not due here.
     package func runIfDue() async throws -> String? {
         let stale = Double(self.staleAfter.components.seconds)
-        let due = try await self.client.query(
+        let due = try await self.client.liveQuery(
             """
             SELECT NOT EXISTS (SELECT 1 FROM maintenance_runs
                                 WHERE job = 'partitions' AND ran_at > clock_timestamp() - make_interval(secs => \(stale)::double precision))
@@ -59,7 +59,7 @@ package struct PartitionMaintainer: Service {
         for try await value in due.decode(Bool.self) { isDue = value }
         guard isDue else { return nil }
         guard try await self.lease.take(for: self.interval * 2) else { return nil }
-        let rows = try await self.client.query("SELECT partition_maintenance(\(self.months)::integer)", logger: self.logger)
+        let rows = try await self.client.liveQuery("SELECT partition_maintenance(\(self.months)::integer)", logger: self.logger)
         var outcome = ""
         for try await value in rows.decode(String.self) { outcome = value }
         return outcome

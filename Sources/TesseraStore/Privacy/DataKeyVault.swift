@@ -26,7 +26,7 @@ package struct DataKeyVault: Sendable {
 
     /// Makes the vault's table when it is missing.
     package func prepare() async throws {
-        try await self.client.query(
+        try await self.client.liveQuery(
             """
             CREATE TABLE IF NOT EXISTS tessera_data_keys (
                 tenant_id  bigint      NOT NULL,
@@ -54,7 +54,7 @@ package struct DataKeyVault: Sendable {
                 wrapped.append(try self.wrap(key, tenant: tenant, entity: entity).base64EncodedString())
             }
             // Another server may make one at the same time: the first one stored is everyone's.
-            try await self.client.query(
+            try await self.client.liveQuery(
                 """
                 INSERT INTO tessera_data_keys (tenant_id, entity_id, wrapped)
                 SELECT \(tenant), id, decode(w, 'base64') FROM unnest(\(missing)::bigint[], \(wrapped)::text[]) AS u (id, w)
@@ -71,7 +71,7 @@ package struct DataKeyVault: Sendable {
     @discardableResult
     package func destroy(tenant: Int64, entities: [Int64]) async throws -> Int {
         guard !entities.isEmpty else { return 0 }
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             "WITH gone AS (DELETE FROM tessera_data_keys WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entities)) RETURNING 1) SELECT count(*) FROM gone",
             logger: self.logger
         )
@@ -80,7 +80,7 @@ package struct DataKeyVault: Sendable {
     }
 
     private func load(tenant: Int64, entities: [Int64]) async throws -> [Int64: DataKey] {
-        let rows = try await self.client.query(
+        let rows = try await self.client.liveQuery(
             // encode() breaks base64 into lines of 76 characters.
             "SELECT entity_id, encode(wrapped, 'base64') FROM tessera_data_keys WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entities))",
             logger: self.logger

@@ -41,7 +41,7 @@ package struct Migrator: Sendable {
 
     /// Brings the schema to this build's version and makes the partitions ahead.
     package func migrate() async throws -> Report {
-        try await self.client.withConnection { connection in
+        try await self.client.withLiveConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: self.logger)
             do {
                 let report = try await self.migrateLocked(connection)
@@ -115,7 +115,7 @@ package struct Migrator: Sendable {
 
     /// Throws unless the database is exactly at this build's schema, unchanged: what `serve` checks.
     package func verifyCurrent() async throws {
-        let applied = try await self.client.withConnection { try await self.appliedChecksums($0) }
+        let applied = try await self.client.withLiveConnection { try await self.appliedChecksums($0) }
         try self.verify(applied)
         let current = applied.keys.max() ?? 0
         if current < self.buildVersion || applied.count < self.migrations.count {
