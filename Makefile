@@ -6,7 +6,7 @@ SWIFT ?= swift
 DIR ?= .tessera
 PORT ?= 8080
 
-.PHONY: run test deps build build-debug bench fuzz format lint ops-check
+.PHONY: run test deps build build-debug bench fuzz format lint ops-check infra-check
 
 # SwiftPM's own check of imports between this package's targets (scripts/check-imports.py,
 # run by lint, checks every product each target imports, tests included).
@@ -25,6 +25,11 @@ lint:
 ops-check:
 	bash scripts/check-alerts.sh
 	python3 scripts/check-dashboards.py
+
+# The AWS deployment (infra/README.md): every Terraform file parses, checkov passes, and the
+# structural tests of the modules, the Dockerfile and the cost estimate (Python tools in .venv/).
+infra-check:
+	bash scripts/check-infra.sh
 
 bench: deps
 	$(SWIFT) build -c release --product tessera-bench
@@ -47,7 +52,7 @@ build-debug: deps
 run: build
 	.build/release/tessera serve --dir $(DIR) --port $(PORT) --demo --monitoring
 
-test: deps lint ops-check
+test: deps lint ops-check infra-check
 	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	@# A seconds-long smoke of the ingest benchmark: it must complete and its stored-data check pass.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-smoke.XXXXXX) && chmod 755 $$bench_dir && \

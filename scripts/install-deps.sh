@@ -37,6 +37,9 @@ command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # python3: make lint's check that every target declares the products it imports.
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# python3-venv: make infra-check installs python-hcl2 and checkov into .venv/ (Debian's
+# python3 lacks ensurepip, hence venv, without it).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
