@@ -78,6 +78,6 @@ test: deps lint ops-check infra-check
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-restore-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera-bench restore --smoke --dir $$bench_dir --port 18192; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
-	$(SWIFT) test $(IMPORT_CHECK)
+	SWIFT=$(SWIFT) bash scripts/run-tests.sh $(IMPORT_CHECK)
 	@# Coverage-guided fuzzing of the line-protocol parser and the JSON point scanner (libFuzzer), 30 s each.
 	bash fuzz/run.sh 30
