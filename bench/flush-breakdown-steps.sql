@@ -1,7 +1,9 @@
 -- One pass of the flush step by step (move_staged()'s CTEs as statements over temp tables),
--- in a transaction that is rolled back; included by bench/flush-breakdown.sql with :phase set.
+-- in a transaction that is rolled back; included by bench/flush-breakdown.sql with :phase set
+-- and :variant, a statement run first inside the transaction (an index dropped, a setting).
 TRUNCATE fbd_moved, fbd_kept, fbd_numeric, fbd_projected;
 BEGIN;
+:variant ;
 SELECT pg_advisory_xact_lock(7346812002), pg_advisory_xact_lock_shared(7346812003);
 SELECT pg_temp.fbd_run(:'phase' || ' 1 staging delete (moved)', $q$
     WITH moved AS (DELETE FROM entity_values_ingest RETURNING *)

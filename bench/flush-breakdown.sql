@@ -88,9 +88,21 @@ CREATE TEMP TABLE IF NOT EXISTS fbd_numeric (tenant_id bigint, attribute_id int,
 CREATE TEMP TABLE IF NOT EXISTS fbd_projected (tenant_id bigint, entity_id bigint, version bigint, attrs jsonb);
 CHECKPOINT;
 \set phase cold
+\set variant 'SELECT 1'
 \ir flush-breakdown-steps.sql
 -- The same steps again without a checkpoint: their pages are imaged already (steady state).
 \set phase warm
+\ir flush-breakdown-steps.sql
+-- Lever 4's variants, warm: the projection without its GIN index, or with fastupdate off; the
+-- number rows with only two slots indexed (a filter on a0 and a1, as the read benchmark's).
+\set phase 'warm, no GIN:'
+\set variant 'DROP INDEX entity_jsonb_attrs_gin'
+\ir flush-breakdown-steps.sql
+\set phase 'warm, GIN fastupdate off:'
+\set variant 'ALTER INDEX entity_jsonb_attrs_gin SET (fastupdate = off)'
+\ir flush-breakdown-steps.sql
+\set phase 'warm, slots n0 n1 indexed only:'
+\set variant 'DROP INDEX entity_hot_numbers_n2, entity_hot_numbers_n3, entity_hot_numbers_n4, entity_hot_numbers_n5, entity_hot_numbers_n6, entity_hot_numbers_n7, entity_hot_numbers_n8, entity_hot_numbers_n9, entity_hot_numbers_n10, entity_hot_numbers_n11, entity_hot_numbers_n12, entity_hot_numbers_n13, entity_hot_numbers_n14, entity_hot_numbers_n15'
 \ir flush-breakdown-steps.sql
 
 -- 3. The series insert alone, with each index of entity_values_ts dropped in turn (rolled back),
