@@ -92,27 +92,22 @@ extension IngestPipeline {
         let started = self.clock.now
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
-        let sessions = self.configuration.flushSessions
         let (moved, quarantined, change, ran) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
-            // Several sessions split the staged tenants; with one part (one session, or one
-            // tenant staged), one session moves every staged tenant.
-            let split = sessions > 1 ? FlushSplit.parts(of: try await self.stagedTenants(), into: sessions) : []
-            let parts: [[Int64]?] = split.count > 1 ? split.map { $0 } : [nil]
-            // Every part runs to its end: a failed part does not cancel the others' queries
-            // (each commits or not on its own; a later flush confirms what committed).
-            let results = await withTaskGroup(of: Result<FlushedPart, any Error>.self) { group in
-                for tenants in parts {
-                    group.addTask {
-                        do { return .success(try await self.flushPart(tenants: tenants)) } catch { return .failure(error) }
-                    }
-                }
-                var results = [Result<FlushedPart, any Error>]()
-                for await result in group { results.append(result) }
-                return results
+            let rows = try await self.primary.liveQuery(StagingSQL.stageFlush, logger: self.logger)
+            var ran = false
+            var moved: Int64 = 0
+            var quarantined: Int64 = 0
+            var change: ProjectionChange?
+            for try await (count, setAside, tenants, entityTenants, entities, versions, at)
+                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
+            {
+                moved += max(0, count)
+                if count >= 0 { ran = true }
+                quarantined += setAside
+                let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+                change = change.map { $0.merged(with: part) } ?? part
             }
-            var total = FlushedPart()
-            for result in results { total.add(try result.get()) }
-            return (total.moved, total.quarantined, total.change, total.ran)
+            return (moved, quarantined, change, ran)
         }
         if quarantined > 0 {
             self.metrics.quarantined(Int(quarantined))
@@ -128,27 +123,6 @@ extension IngestPipeline {
         }
         self.state.withLock { $0.machine.lossCheckDone(check) }
         return ran
-    }
-
-    /// The staged tenants and their rows (`staged_tenants()`).
-    private func stagedTenants() async throws -> [FlushSplit.Staged] {
-        var staged = [FlushSplit.Staged]()
-        let rows = try await self.primary.liveQuery(StagingSQL.stagedTenants, logger: self.logger)
-        for try await (tenant, count) in rows.decode((Int64, Int64).self) { staged.append(.init(tenant: tenant, rows: count)) }
-        return staged
-    }
-
-    /// One session's part of a flush: `stage_flush(tenants)` on a connection of its own.
-    private func flushPart(tenants: [Int64]?) async throws -> FlushedPart {
-        let rows = try await self.primary.liveQuery(StagingSQL.stageFlush(tenants: tenants), logger: self.logger)
-        var flushed = FlushedPart()
-        for try await (count, setAside, tenants, entityTenants, entities, versions, at)
-            in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
-        {
-            let change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
-            flushed.add(FlushedPart(moved: max(0, count), quarantined: setAside, change: change, ran: count >= 0))
-        }
-        return flushed
     }
 
     private func confirmFlushed() async throws {
@@ -185,21 +159,5 @@ extension IngestPipeline {
             for try await id in try await self.primary.liveQuery(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
             return ids
         }
-    }
-}
-
-/// What one or more parts of a flush moved: rows, rows set aside, the projection's change,
-/// and whether any part ran (a part answers -1 when other flushes hold all its tenants).
-struct FlushedPart: Sendable {
-    var moved: Int64 = 0
-    var quarantined: Int64 = 0
-    var change: ProjectionChange?
-    var ran = false
-
-    mutating func add(_ other: FlushedPart) {
-        self.moved += other.moved
-        self.quarantined += other.quarantined
-        if let part = other.change { self.change = self.change.map { $0.merged(with: part) } ?? part }
-        self.ran = self.ran || other.ran
     }
 }

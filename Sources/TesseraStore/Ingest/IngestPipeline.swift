@@ -45,10 +45,6 @@ package final class IngestPipeline: Service, Sendable {
         /// Where a drain that timed out leaves the batches it could not see flushed, for the
         /// next start to settle (`UnflushedSpool`); nil: they are only logged.
         package var spoolDirectory: String?
-        /// How many sessions run each flush at once, each moving its part of the staged
-        /// tenants (`stage_flush(part, parts)`, migration 0026): a backlog drains on every
-        /// core instead of one. 1 is the single flush of earlier versions.
-        package var flushSessions: Int
 
         package init(
             limits: IngestQueue<Pending>.Limits = .init(),
@@ -61,10 +57,8 @@ package final class IngestPipeline: Service, Sendable {
             callDeadline: Duration = .seconds(30),
             settleDeadline: Duration = .seconds(60),
             restagePatience: Duration = .seconds(20),
-            spoolDirectory: String? = nil,
-            flushSessions: Int = 2
+            spoolDirectory: String? = nil
         ) {
-            self.flushSessions = max(1, flushSessions)
             self.restagePatience = restagePatience
             self.spoolDirectory = spoolDirectory
             self.limits = limits

@@ -9,19 +9,10 @@ enum StagingSQL {
     /// One batch id (the safe writer's, inside its transaction).
     static let nextBatchID: PostgresQuery = "SELECT nextval('ingest_batch_seq')"
 
-    /// Moves what is staged for these tenants (nil: every staged tenant) into the time
-    /// series, the projection and the rollups, skipping tenants another flush is moving:
-    /// one row per move that committed (several when a data error made it move each batch
-    /// and tenant on its own, quarantining those that failed).
-    static func stageFlush(tenants: [Int64]?) -> PostgresQuery {
-        if let tenants {
-            return "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush(\(tenants)::bigint[])"
-        }
-        return "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush(NULL)"
-    }
-
-    /// The staged tenants and their staged rows, which a flush in several sessions splits.
-    static let stagedTenants: PostgresQuery = "SELECT tenant_id, staged_rows FROM staged_tenants()"
+    /// Moves everything staged into the time series, the projection and the rollups:
+    /// one row per move that committed (several when a data error made it move each
+    /// batch and tenant on its own, quarantining those that failed).
+    static let stageFlush: PostgresQuery = "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()"
 
     /// Moves one batch staged in this transaction (the safe writer's).
     static func flushStaged(_ batchID: Int64) -> PostgresQuery {

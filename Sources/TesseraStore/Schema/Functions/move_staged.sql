@@ -1,17 +1,17 @@
--- The move of a flush: deletes the staged rows (all, or one batch and/or a set of tenants), drops points staged before their
+-- The move of a flush: deletes the staged rows (all, or one batch and/or tenant), drops points staged before their
 -- entity's delete (reviving entities written after it) or an erasure of their range (series_erasures), upserts the last write of each point into entity_values_ts,
 -- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (hours in which a
 -- stored value was replaced are returned as replaced_*, not rolled up). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0026_flush_in_parallel_sessions.sql (also 0002, 0004, 0005, 0006, 0009, 0010, 0017).
-CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenants bigint[])
+-- Last defined in 0017_erasure.sql (also 0002, 0004, 0005, 0006, 0009, 0010).
+CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint)
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint, replaced_tenants bigint[], replaced_attributes integer[], replaced_hours timestamp with time zone[])
  LANGUAGE sql
 AS $function$
     WITH moved AS (
         DELETE FROM entity_values_ingest
          WHERE (only_batch IS NULL OR batch_id = only_batch)
-           AND (only_tenants IS NULL OR tenant_id = ANY (only_tenants))
+           AND (only_tenant IS NULL OR tenant_id = only_tenant)
         RETURNING *
     ), deleted AS (
         SELECT e.tenant_id, e.entity_id, e.deleted_at, e.is_deleted

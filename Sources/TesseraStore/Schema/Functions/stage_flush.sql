@@ -1,69 +1,43 @@
--- The 100 ms flush of the staged rows of some tenants (only_tenants; NULL: every staged tenant), skipping tenants
--- another flush is moving: drops fenced batches' rows of its tenants, then flush_staged(NULL, tenants); on a data
--- error (SQLSTATE 22, 23 but 23505, 54) flushes each (batch, tenant) alone, quarantining those that fail. One row
--- per committed move (moved_rows = 0 when nothing is staged for those tenants, -1 when the flush lock or every one
--- of them is held by another flush); 40001 if a fenced batch got flushed.
--- Called by IngestPipeline.flushPart (the flusher runs one call per part of FlushSplit at once; statement
--- StagingSQL.stageFlush).
--- Locks: pg_try_advisory_xact_lock_shared(7346812002) (no flush while a batch is settled), then
--- pg_try_advisory_xact_lock(7346812, tenant) for each of its tenants (one flush a tenant), then
--- pg_advisory_xact_lock_shared(7346812003).
--- Runs as tessera_owner (SECURITY DEFINER, search_path fixed): it crosses the tenant wall.
--- Last defined in 0026_flush_in_parallel_sessions.sql (also 0002, 0004, 0005, 0006, 0007, 0010).
-CREATE OR REPLACE FUNCTION public.stage_flush(only_tenants bigint[] DEFAULT NULL::bigint[])
+-- The 100 ms flush of everything staged: drops fenced batches' rows, then flush_staged(NULL, NULL); on a data error
+-- (SQLSTATE 22, 23 but 23505, 54) flushes each (batch, tenant) alone, quarantining those that fail. One row per
+-- committed move (moved_rows = -1 when another flush holds the lock); 40001 if a fenced batch got flushed.
+-- Called by IngestPipeline.flushOnce (the flusher; statement StagingSQL.stageFlush).
+-- Locks: pg_try_advisory_xact_lock(7346812002) (one flush at a time), then pg_advisory_xact_lock_shared(7346812003).
+-- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
+-- Last defined in 0010_point_identity_and_quarantine.sql (also 0002, 0004, 0005, 0006, 0007).
+CREATE OR REPLACE FUNCTION public.stage_flush()
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint, quarantined_rows bigint)
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
-    batch_tenant record;
+    part record;
     quarantined bigint := 0;
     n bigint;
     failure_state text;
     failure_message text;
-    tenants bigint[];
 BEGIN
-    IF NOT pg_try_advisory_xact_lock_shared(7346812002) THEN
-        RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
-                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0::bigint;
-        RETURN;
-    END IF;
-    IF only_tenants IS NULL THEN
-        only_tenants := array(SELECT DISTINCT s.tenant_id FROM entity_values_ingest AS s);
-    END IF;
-    IF cardinality(only_tenants) = 0 THEN
-        -- Nothing staged: a flush that ran and moved nothing.
-        RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
-                            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0::bigint;
-        RETURN;
-    END IF;
-    -- The tenants no other flush is moving now, in one order (try-locks never wait).
-    tenants := array(SELECT DISTINCT t FROM unnest(only_tenants) AS t
-                      WHERE pg_try_advisory_xact_lock(7346812, (t % 2147483647)::integer) ORDER BY t);
-    IF cardinality(tenants) = 0 THEN
-        -- Every tenant asked for is being moved by another flush.
+    IF NOT pg_try_advisory_xact_lock(7346812002) THEN
         RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
                             (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0::bigint;
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock_shared(7346812003);
     IF EXISTS (SELECT 1 FROM ingest_fenced_batches) THEN
-        DELETE FROM entity_values_ingest
-         WHERE batch_id IN (SELECT batch_id FROM ingest_fenced_batches) AND tenant_id = ANY (tenants);
+        DELETE FROM entity_values_ingest WHERE batch_id IN (SELECT batch_id FROM ingest_fenced_batches);
     END IF;
     BEGIN
-        RETURN QUERY SELECT f.*, 0::bigint FROM flush_staged(NULL, tenants) AS f;
+        RETURN QUERY SELECT f.*, 0::bigint FROM flush_staged(NULL, NULL) AS f;
     EXCEPTION
         WHEN data_exception OR integrity_constraint_violation OR program_limit_exceeded THEN
             GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE;
             IF failure_state = '23505' THEN
                 RAISE;   -- a race with a concurrent writer, not bad data: the flusher retries
             END IF;
-            FOR batch_tenant IN SELECT DISTINCT s.batch_id, s.tenant_id FROM entity_values_ingest AS s
-                                 WHERE s.tenant_id = ANY (tenants) ORDER BY 1, 2 LOOP
+            FOR part IN SELECT DISTINCT s.batch_id, s.tenant_id FROM entity_values_ingest AS s ORDER BY 1, 2 LOOP
                 BEGIN
-                    RETURN QUERY SELECT f.*, 0::bigint FROM flush_staged(batch_tenant.batch_id, ARRAY[batch_tenant.tenant_id]) AS f;
+                    RETURN QUERY SELECT f.*, 0::bigint FROM flush_staged(part.batch_id, part.tenant_id) AS f;
                 EXCEPTION
                     WHEN data_exception OR integrity_constraint_violation OR program_limit_exceeded THEN
                         GET STACKED DIAGNOSTICS failure_state = RETURNED_SQLSTATE, failure_message = MESSAGE_TEXT;
@@ -77,12 +51,12 @@ BEGIN
                                value_text, value_bool, value_ts, value_json, ts, ingested_at,
                                failure_state, 'the flush failed: ' || failure_message
                           FROM entity_values_ingest
-                         WHERE batch_id = batch_tenant.batch_id AND tenant_id = batch_tenant.tenant_id;
+                         WHERE batch_id = part.batch_id AND tenant_id = part.tenant_id;
                         GET DIAGNOSTICS n = ROW_COUNT;
                         quarantined := quarantined + n;
-                        DELETE FROM entity_values_ingest WHERE batch_id = batch_tenant.batch_id AND tenant_id = batch_tenant.tenant_id;
+                        DELETE FROM entity_values_ingest WHERE batch_id = part.batch_id AND tenant_id = part.tenant_id;
                         -- Settled: the server that staged it must not replay it.
-                        INSERT INTO ingest_flushed_batches (batch_id) VALUES (batch_tenant.batch_id) ON CONFLICT (batch_id) DO NOTHING;
+                        INSERT INTO ingest_flushed_batches (batch_id) VALUES (part.batch_id) ON CONFLICT (batch_id) DO NOTHING;
                 END;
             END LOOP;
     END;
