@@ -9,7 +9,7 @@ import Testing
 /// Two requests creating the same new entity at once (migration 0025): each gets its id, the
 /// entity is made once and counted once. Before, one of them now and then got none, and its
 /// points were refused as past the tenant's entity limit. And requests making new entities at
-/// once near the tenant's cap (migration 0026 makes them before counting them): never past it.
+/// once near the tenant's cap: never past it.
 @Suite struct EntityCreationRaceTests {
     @Test func concurrentFirstWritesOfAnEntityBothGetItsID() async throws {
         let database = try await TestCluster.freshDatabase()

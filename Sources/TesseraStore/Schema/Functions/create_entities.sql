@@ -1,11 +1,11 @@
 -- The ids of the tenant's entities with these keys: live ones as they are, deleted ones brought back, missing
 -- ones created (key order, created = true) while max_entities leaves room; keys past the cap are left out.
 -- Called by IngestResolver.createOrFindEntities (ingest) and Catalog.upsertEntity.
--- Locks: the tenant's row FOR NO KEY UPDATE once it has made keys (after the insert, to the commit); no advisory lock.
+-- Locks: the tenant's row FOR UPDATE when keys are missing; no advisory lock.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 -- The keys to create are those its first statement did not return (so one created meanwhile by a concurrent
 -- request is returned by the last statement, never lost between the two).
--- Last defined in 0026_entities_counted_after_insert.sql (also 0011_enforced_quotas.sql, 0025).
+-- Last defined in 0025_entities_made_concurrently.sql (first in 0011_enforced_quotas.sql).
 CREATE OR REPLACE FUNCTION public.create_entities(tenant bigint, keys text[])
  RETURNS TABLE(external_key text, entity_id bigint, created boolean)
  LANGUAGE plpgsql
@@ -17,10 +17,8 @@ DECLARE
     found_keys text[];
     found_ids bigint[];
     missing text[];
-    made_keys text[];
-    made_ids bigint[];
     room bigint;
-    kept integer;
+    made bigint;
 BEGIN
     WITH revived AS (
         UPDATE entities AS e SET is_deleted = false, version = e.version + 1, updated_at = now()
@@ -39,33 +37,15 @@ BEGIN
     IF missing IS NULL THEN
         RETURN;
     END IF;
-    -- Made first, outside the tenant's lock: concurrent requests of one tenant insert their
-    -- keys at once (each waits only for a request making the same key). No more than the
-    -- room the tenant had when this statement began: a tenant at its cap makes nothing.
-    SELECT t.max_entities - t.entity_count INTO room FROM tenants AS t WHERE t.tenant_id = tenant;
-    WITH made AS (
-        INSERT INTO entities AS e (tenant_id, external_key)
-        SELECT tenant, k FROM unnest(missing) AS k ORDER BY k LIMIT greatest(room, 0)
-        ON CONFLICT (tenant_id, external_key) DO NOTHING
-        RETURNING e.external_key, e.entity_id
-    )
-    SELECT coalesce(array_agg(m.external_key ORDER BY m.external_key), '{}'),
-           coalesce(array_agg(m.entity_id ORDER BY m.external_key), '{}')
-      INTO made_keys, made_ids FROM made AS m;
-    IF cardinality(made_keys) > 0 THEN
-        -- Then counted under the tenant's row lock, held only to the commit: keys past the cap
-        -- (made meanwhile by concurrent requests; the last in key order) are taken back unseen.
-        -- FOR NO KEY UPDATE: the insert above holds the row FOR KEY SHARE (the foreign key),
-        -- as do concurrent requests' inserts, and FOR UPDATE would wait for them (deadlock).
-        SELECT t.max_entities - t.entity_count INTO room FROM tenants AS t WHERE t.tenant_id = tenant FOR NO KEY UPDATE;
-        kept := least(cardinality(made_keys), greatest(room, 0));
-        IF kept < cardinality(made_keys) THEN
-            DELETE FROM entities AS e WHERE e.tenant_id = tenant AND e.entity_id = ANY (made_ids[kept + 1:]);
-        END IF;
-        IF kept > 0 THEN
-            UPDATE tenants AS t SET entity_count = t.entity_count + kept WHERE t.tenant_id = tenant;
-        END IF;
-        RETURN QUERY SELECT f.k, f.id, true FROM unnest(made_keys[1:kept], made_ids[1:kept]) AS f(k, id);
+    SELECT t.max_entities - t.entity_count INTO room FROM tenants AS t WHERE t.tenant_id = tenant FOR UPDATE;
+    RETURN QUERY
+    INSERT INTO entities AS e (tenant_id, external_key)
+    SELECT tenant, k FROM unnest(missing) AS k ORDER BY k LIMIT greatest(room, 0)
+    ON CONFLICT (tenant_id, external_key) DO NOTHING
+    RETURNING e.external_key, e.entity_id, true;
+    GET DIAGNOSTICS made = ROW_COUNT;
+    IF made > 0 THEN
+        UPDATE tenants AS t SET entity_count = t.entity_count + made WHERE t.tenant_id = tenant;
     END IF;
     -- Made by another request after this one looked (a conflict above, or committed between
     -- the first statement and the insert): theirs to count. (Keys made here come again; callers
