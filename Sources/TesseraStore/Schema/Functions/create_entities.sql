@@ -3,9 +3,10 @@
 -- Called by IngestResolver.createOrFindEntities (ingest) and Catalog.upsertEntity.
 -- Locks: the tenant's row FOR UPDATE when keys are missing; no advisory lock.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
--- The keys to create are those its first statement did not return (so one created meanwhile by a concurrent
--- request is returned by the last statement, never lost between the two).
--- Last defined in 0025_entities_made_concurrently.sql (first in 0011_enforced_quotas.sql).
+-- One lookup finds every existing key (live, or deleted and brought back by id); the keys to create are those it
+-- did not find (so one created meanwhile by a concurrent request is returned by the last statement, which reads only
+-- the keys this call tried to make and did not).
+-- Last defined in 0026_entities_created_with_fewer_lookups.sql (also 0011_enforced_quotas.sql, 0025).
 CREATE OR REPLACE FUNCTION public.create_entities(tenant bigint, keys text[])
  RETURNS TABLE(external_key text, entity_id bigint, created boolean)
  LANGUAGE plpgsql
@@ -16,21 +17,24 @@ AS $function$
 DECLARE
     found_keys text[];
     found_ids bigint[];
+    deleted_ids bigint[];
     missing text[];
+    made_keys text[];
+    made_ids bigint[];
+    others text[];
     room bigint;
     made bigint;
 BEGIN
-    WITH revived AS (
+    SELECT coalesce(array_agg(e.external_key), '{}'), coalesce(array_agg(e.entity_id), '{}'),
+           coalesce(array_agg(e.entity_id) FILTER (WHERE e.is_deleted), '{}')
+      INTO found_keys, found_ids, deleted_ids
+      FROM entities AS e
+     WHERE e.tenant_id = tenant AND e.external_key = ANY (keys);
+    IF cardinality(deleted_ids) > 0 THEN
+        -- Deleted entities come back with their ids (a concurrent request may have already).
         UPDATE entities AS e SET is_deleted = false, version = e.version + 1, updated_at = now()
-         WHERE e.tenant_id = tenant AND e.external_key = ANY (keys) AND e.is_deleted
-        RETURNING e.external_key, e.entity_id
-    ), present AS (
-        SELECT r.external_key, r.entity_id FROM revived AS r
-        UNION ALL
-        SELECT e.external_key, e.entity_id FROM entities AS e
-         WHERE e.tenant_id = tenant AND e.external_key = ANY (keys) AND NOT e.is_deleted
-    )
-    SELECT coalesce(array_agg(p.external_key), '{}'), coalesce(array_agg(p.entity_id), '{}') INTO found_keys, found_ids FROM present AS p;
+         WHERE e.tenant_id = tenant AND e.entity_id = ANY (deleted_ids) AND e.is_deleted;
+    END IF;
     RETURN QUERY SELECT f.k, f.id, false FROM unnest(found_keys, found_ids) AS f(k, id);
 
     SELECT array_agg(DISTINCT k ORDER BY k) INTO missing FROM unnest(keys) AS k WHERE NOT (k = ANY (found_keys));
@@ -38,20 +42,27 @@ BEGIN
         RETURN;
     END IF;
     SELECT t.max_entities - t.entity_count INTO room FROM tenants AS t WHERE t.tenant_id = tenant FOR UPDATE;
-    RETURN QUERY
-    INSERT INTO entities AS e (tenant_id, external_key)
-    SELECT tenant, k FROM unnest(missing) AS k ORDER BY k LIMIT greatest(room, 0)
-    ON CONFLICT (tenant_id, external_key) DO NOTHING
-    RETURNING e.external_key, e.entity_id, true;
-    GET DIAGNOSTICS made = ROW_COUNT;
+    WITH inserted AS (
+        INSERT INTO entities AS e (tenant_id, external_key)
+        SELECT tenant, k FROM unnest(missing) AS k ORDER BY k LIMIT greatest(room, 0)
+        ON CONFLICT (tenant_id, external_key) DO NOTHING
+        RETURNING e.external_key, e.entity_id
+    )
+    SELECT coalesce(array_agg(i.external_key), '{}'), coalesce(array_agg(i.entity_id), '{}')
+      INTO made_keys, made_ids FROM inserted AS i;
+    made := cardinality(made_keys);
     IF made > 0 THEN
         UPDATE tenants AS t SET entity_count = t.entity_count + made WHERE t.tenant_id = tenant;
+        RETURN QUERY SELECT f.k, f.id, true FROM unnest(made_keys, made_ids) AS f(k, id);
     END IF;
-    -- Made by another request after this one looked (a conflict above, or committed between
-    -- the first statement and the insert): theirs to count. (Keys made here come again; callers
-    -- keep one id a key.)
-    RETURN QUERY
-    SELECT e.external_key, e.entity_id, false FROM entities AS e
-     WHERE e.tenant_id = tenant AND e.external_key = ANY (missing) AND NOT e.is_deleted;
+    -- Keys it tried to make and did not: made by another request after this one looked (a
+    -- conflict above, or committed between the first statement and the insert), theirs to
+    -- count; and keys past the cap, which are not there.
+    others := array(SELECT k FROM unnest(missing) AS k EXCEPT SELECT m FROM unnest(made_keys) AS m);
+    IF cardinality(others) > 0 THEN
+        RETURN QUERY
+        SELECT e.external_key, e.entity_id, false FROM entities AS e
+         WHERE e.tenant_id = tenant AND e.external_key = ANY (others) AND NOT e.is_deleted;
+    END IF;
 END
 $function$;
