@@ -89,6 +89,8 @@ enum PostgresSettings {
         hot_standby = on
         fsync = off                           # tests do not survive OS crashes; process crashes are still safe
         jit = off
+        max_worker_processes = 16             # pg_cron's jobs start background workers: parallel queries of the suite's
+        max_parallel_workers = 4              # tests must not take every slot (with 8 slots a job's worker once failed to start)
         max_parallel_workers_per_gather = 1
         autovacuum_naptime = 10s
         log_line_prefix = '%m [%p] %q%u@%d '
