@@ -40,15 +40,24 @@ import Testing
                 var fresh = later
                 // Up to 60 s: under the whole suite on two cores, replay has once taken over 5 s,
                 // and once a fresh beat was still not replayed 20 s after it was written.
-                for _ in 0..<1_200 {
+                // A beat every 5 s meanwhile, as the server writes them: each one is fresh WAL to replay.
+                for attempt in 0..<1_200 {
                     fresh = try #require(try await replica.withConnection { try await ReplicaLag.read($0, logger: quietLogger) })
                     if fresh.heartbeatMilliseconds < 500 { break }
+                    if attempt % 100 == 99 { try await writer.beat(Int64(3 + attempt / 100)) }
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 if fresh.heartbeatMilliseconds >= 500 {
-                    // What the replica's WAL receiver was doing, for the failure's reader.
+                    // Where the primary's WAL is, and what the replica received, replayed, and was doing.
+                    let written = try await primary.query("SELECT pg_current_wal_lsn()::text", logger: quietLogger)
+                    for try await lsn in written.decode(String.self) { Issue.record("the primary's WAL: \(lsn)") }
                     let receiver = try await replica.query(
-                        "SELECT coalesce((SELECT status || ' ' || coalesce(latest_end_lsn::text, '') FROM pg_stat_wal_receiver), 'no wal receiver')",
+                        """
+                        SELECT coalesce((SELECT status || ' ' || coalesce(latest_end_lsn::text, '') FROM pg_stat_wal_receiver), 'no wal receiver')
+                               || ', received ' || coalesce(pg_last_wal_receive_lsn()::text, '-') || ', replayed ' || coalesce(pg_last_wal_replay_lsn()::text, '-')
+                               || ', paused ' || pg_is_wal_replay_paused()::text
+                               || ', conflicts ' || (SELECT sum(confl_lock + confl_snapshot + confl_bufferpin + confl_deadlock)::text FROM pg_stat_database_conflicts)
+                        """,
                         logger: quietLogger
                     )
                     for try await status in receiver.decode(String.self) { Issue.record("the replica's WAL receiver: \(status)") }
