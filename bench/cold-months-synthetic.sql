@@ -8,20 +8,7 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = notice;
 
-CREATE OR REPLACE FUNCTION pg_temp.cold_note(line text) RETURNS void LANGUAGE plpgsql AS $f$
-BEGIN RAISE NOTICE '%', line; END $f$;
-CREATE OR REPLACE FUNCTION pg_temp.cold_read(label text, q text) RETURNS void LANGUAGE plpgsql AS $f$
-DECLARE t0 timestamptz; ms double precision[] := '{}'; n bigint; s text;
-BEGIN
-    EXECUTE 'SELECT count(*), md5(string_agg(r::text, ''|'' ORDER BY r::text)) FROM (' || q || ') AS r' INTO n, s;
-    FOR i IN 1..21 LOOP
-        t0 := clock_timestamp();
-        EXECUTE 'SELECT count(*) FROM (' || q || ') AS r' INTO n;
-        ms := ms || extract(epoch FROM clock_timestamp() - t0) * 1000;
-    END LOOP;
-    RAISE NOTICE 'COLD|%|% ms|% rows|md5 %', label,
-        round((SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) AS x)::numeric, 3), n, left(s, 8);
-END $f$;
+\ir cold-months-helpers.sql
 
 -- Sizes are of the whole table: run it on a database that holds only this dataset.
 VACUUM (FULL, ANALYZE) entity_values_ts;

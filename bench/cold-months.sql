@@ -5,22 +5,7 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = notice;
 
-CREATE OR REPLACE FUNCTION pg_temp.cold_note(line text) RETURNS void LANGUAGE plpgsql AS $f$
-BEGIN RAISE NOTICE '%', line; END $f$;
-
--- Median ms of 21 runs (after one not counted) and the rows the read returned.
-CREATE OR REPLACE FUNCTION pg_temp.cold_read(label text, q text) RETURNS void LANGUAGE plpgsql AS $f$
-DECLARE t0 timestamptz; ms double precision[] := '{}'; n bigint; s text;
-BEGIN
-    EXECUTE 'SELECT count(*), md5(string_agg(r::text, ''|'' ORDER BY r::text)) FROM (' || q || ') AS r' INTO n, s;
-    FOR i IN 1..21 LOOP
-        t0 := clock_timestamp();
-        EXECUTE 'SELECT count(*) FROM (' || q || ') AS r' INTO n;
-        ms := ms || extract(epoch FROM clock_timestamp() - t0) * 1000;
-    END LOOP;
-    RAISE NOTICE 'COLD|%|% ms|% rows|md5 %', label,
-        round((SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(ms) AS x)::numeric, 3), n, left(s, 8);
-END $f$;
+\ir cold-months-helpers.sql
 
 CREATE OR REPLACE FUNCTION pg_temp.cold_time(label text, q text) RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE t0 timestamptz := clock_timestamp(); l0 pg_lsn := pg_current_wal_insert_lsn();
@@ -102,8 +87,10 @@ ALTER TABLE cold_packed_e ADD day_starts integer[] NOT NULL;
 ALTER TABLE cold_packed_c ALTER ts_deltas SET COMPRESSION pglz, ALTER value_decimal SET COMPRESSION pglz,
     ALTER value_text SET COMPRESSION pglz, ALTER value_int SET COMPRESSION pglz;
 
-CREATE TEMP VIEW cold_month_rows AS
-SELECT tenant_id, entity_id, attribute_id, (date_trunc('month', ts AT TIME ZONE 'UTC'))::date AS month,
+-- The rows of the tenant grouped by (entity, attribute, UTC period), the points in time order,
+-- one array a value type (NULL for the types the attribute does not have).
+CREATE FUNCTION pg_temp.cold_packing(tenant bigint, period text) RETURNS SETOF cold_packed_a LANGUAGE sql STABLE AS $f$
+SELECT tenant_id, entity_id, attribute_id, (date_trunc(period, ts AT TIME ZONE 'UTC'))::date AS month,
        min(ts) AS first_ts, max(ts) AS last_ts, count(*)::int AS points, max(ingested_at) AS ingested_at,
        array_agg(ts ORDER BY ts) AS ts,
        CASE WHEN count(value_int) > 0 THEN array_agg(value_int ORDER BY ts) END AS value_int,
@@ -112,8 +99,10 @@ SELECT tenant_id, entity_id, attribute_id, (date_trunc('month', ts AT TIME ZONE 
        CASE WHEN count(value_bool) > 0 THEN array_agg(value_bool ORDER BY ts) END AS value_bool,
        CASE WHEN count(value_ts) > 0 THEN array_agg(value_ts ORDER BY ts) END AS value_ts,
        CASE WHEN count(value_json) > 0 THEN array_agg(value_json ORDER BY ts) END AS value_json
-  FROM entity_values_ts WHERE tenant_id = :tid
- GROUP BY 1, 2, 3, 4;
+  FROM entity_values_ts WHERE tenant_id = tenant
+ GROUP BY 1, 2, 3, 4
+$f$;
+CREATE TEMP VIEW cold_month_rows AS SELECT * FROM pg_temp.cold_packing(:tid, 'month');
 
 -- Microsecond deltas of a time array: the first from 1970, each next from the one before.
 CREATE OR REPLACE FUNCTION pg_temp.cold_deltas(t timestamptz[]) RETURNS bigint[] LANGUAGE sql IMMUTABLE AS $f$
@@ -140,21 +129,9 @@ SELECT pg_temp.cold_time('pack every month, E (A with day_starts)',
          FROM cold_month_rows AS r$q$);
 SELECT pg_temp.cold_time('pack June 2016 alone, A',
     $q$CREATE TEMP TABLE cold_one AS SELECT * FROM cold_month_rows WHERE month = '2016-06-01'$q$);
-CREATE OR REPLACE TEMP VIEW cold_month_rows AS
-SELECT tenant_id, entity_id, attribute_id, (date_trunc('day', ts AT TIME ZONE 'UTC'))::date AS month,
-       min(ts) AS first_ts, max(ts) AS last_ts, count(*)::int AS points, max(ingested_at) AS ingested_at,
-       array_agg(ts ORDER BY ts) AS ts,
-       CASE WHEN count(value_int) > 0 THEN array_agg(value_int ORDER BY ts) END AS value_int,
-       CASE WHEN count(value_decimal) > 0 THEN array_agg(value_decimal ORDER BY ts) END AS value_decimal,
-       CASE WHEN count(value_text) > 0 THEN array_agg(value_text ORDER BY ts) END AS value_text,
-       CASE WHEN count(value_bool) > 0 THEN array_agg(value_bool ORDER BY ts) END AS value_bool,
-       CASE WHEN count(value_ts) > 0 THEN array_agg(value_ts ORDER BY ts) END AS value_ts,
-       CASE WHEN count(value_json) > 0 THEN array_agg(value_json ORDER BY ts) END AS value_json
-  FROM entity_values_ts WHERE tenant_id = :tid
- GROUP BY 1, 2, 3, 4;
 CHECKPOINT;
 SELECT pg_temp.cold_time('pack every day, D (A a day a row)',
-    'INSERT INTO cold_packed_d SELECT * FROM cold_month_rows');
+    format('INSERT INTO cold_packed_d SELECT * FROM pg_temp.cold_packing(%s, %L)', :tid, 'day'));
 VACUUM ANALYZE cold_packed_a, cold_packed_b, cold_packed_c, cold_packed_d, cold_packed_e;
 
 SELECT pg_temp.cold_note(format('COLD|packed %s|%s B|%s rows|%s values|%s bytes a value', v.name, pg_total_relation_size(v.rel),
