@@ -3,13 +3,14 @@ import Foundation
 import TesseraCore
 import TesseraLocal
 
-/// `tessera archive list|export|restore`: cold months to compressed files and back (README:
-/// Data lifecycle and backups, "Archival of cold months").
+/// `tessera archive list|export|restore|pack|unpack`: cold months to compressed files and back
+/// (README: Data lifecycle and backups, "Archival of cold months"), or packed in the database
+/// ("Packed months").
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
-        abstract: "Archive past months of points to compressed files in the archive folder, list them, or restore one.",
-        subcommands: [List.self, Export.self, Restore.self, Cancel.self]
+        abstract: "Archive past months of points to compressed files in the archive folder, list them, or restore one; or pack them in the database.",
+        subcommands: [List.self, Export.self, Restore.self, Cancel.self, Pack.self, Unpack.self]
     )
 
     struct Folder: ParsableArguments {
@@ -32,7 +33,7 @@ struct ArchiveCommand: AsyncParsableCommand {
             }
             if entries.isEmpty { print("No past month in the database and none archived.") }
             for entry in entries {
-                let rows = entry.rows.map { entry.state == "in database" ? "~\($0) rows" : "\($0) rows" } ?? ""
+                let rows = entry.rows.map { entry.state == "in database" || entry.state == "packed" ? "~\($0) rows" : "\($0) rows" } ?? ""
                 let bytes = entry.bytes.map { " \($0 / 1024) KiB" } ?? ""
                 print("\(entry.month)  \(entry.state.padding(toLength: 11, withPad: " ", startingAt: 0))  \(rows)\(bytes)  \(entry.location ?? "")")
             }
@@ -103,6 +104,64 @@ extension ArchiveCommand {
             let month = self.month
             try await offloaded { try archiver.cancel(month) }
             print("\(month): the unfinished export's fence is lifted; the month takes points again.")
+        }
+    }
+}
+
+extension ArchiveCommand {
+    struct Pack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pack past months (YYYY-MM) in the database: each series' points of the month as compressed arrays, read as before."
+        )
+        @OptionGroup var options: DatabaseOptions
+        @Argument(help: "Months to pack, YYYY-MM.") var months: [String] = []
+        @Option(
+            name: .customLong("older-than"),
+            help: "Also every past month in the database, not packed or written since its packing, that began this many months or more before the current one."
+        )
+        var olderThan: Int?
+        @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if self.months.isEmpty && self.olderThan == nil { throw ValidationError("Name months (YYYY-MM) or give --older-than MONTHS.") }
+            if let olderThan = self.olderThan, olderThan < 1 { throw ValidationError("--older-than must be at least 1.") }
+        }
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, ArchiveCommand.Folder(), settle: .zero)
+            let named = self.months
+            let olderThan = self.olderThan
+            let json = self.json
+            let reports = try await offloaded {
+                var months = named
+                if let olderThan { months += try archiver.monthsToPack(olderThan: olderThan).filter { !named.contains($0) } }
+                if months.isEmpty && !json { print("No month to pack.") }
+                return try months.map { month in
+                    let report = try archiver.pack(month)
+                    if !json {
+                        let perValue = { (bytes: Int64) in report.points > 0 ? String(format: "%.1f", Double(bytes) / Double(report.points)) : "-" }
+                        print(
+                            "\(month): \(report.points) points of \(report.tenants) tenants packed; "
+                                + "\(report.bytesBefore / 1024) KiB -> \(report.bytesAfter / 1024) KiB (\(perValue(report.bytesBefore)) -> \(perValue(report.bytesAfter)) bytes a point)"
+                        )
+                    }
+                    return report
+                }
+            }
+            if json { try printJSON(reports) }
+        }
+    }
+
+    struct Unpack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Turn a packed month's points back into rows.")
+        @OptionGroup var options: DatabaseOptions
+        @Argument(help: "The month, YYYY-MM.") var month: String
+
+        func run() async throws {
+            let archiver = try makeArchiver(self.options, ArchiveCommand.Folder(), settle: .zero)
+            let month = self.month
+            let points = try await offloaded { try archiver.unpack(month) }
+            print("\(month): \(points) points unpacked into rows.")
         }
     }
 }

@@ -16,7 +16,8 @@ package struct MonthArchiver: Sendable {
     package struct Entry: Sendable, Codable {
         package var month: String
         /// `archived`, `archiving` (an export in progress, or one that stopped half-way:
-        /// run it again), or `in database` (a past month's partition, not archived).
+        /// run it again), `in database` (a past month's partition, not archived), or `packed`
+        /// (in the database, its points packed: `MonthArchiver+Packing`).
         package var state: String
         package var rows: Int64?
         package var bytes: Int64?
@@ -48,9 +49,14 @@ package struct MonthArchiver: Sendable {
             SELECT to_char(month, 'YYYY-MM'), state, coalesce(row_count::text, ''), coalesce(file_bytes::text, ''), coalesce(location, '')
               FROM archived_months
             UNION ALL
-            SELECT to_char(to_date(substr(c.relname, 19), 'YYYYMM'), 'YYYY-MM'), 'in database', greatest(c.reltuples, 0)::bigint::text,
-                   pg_total_relation_size(c.oid)::text, ''
+            SELECT to_char(to_date(substr(c.relname, 19), 'YYYYMM'), 'YYYY-MM'),
+                   CASE WHEN m.month IS NULL THEN 'in database' ELSE 'packed' END,
+                   (greatest(c.reltuples, 0)::bigint + coalesce(m.points, 0))::text,
+                   (pg_total_relation_size(c.oid) + coalesce(m.bytes, 0))::text, ''
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              LEFT JOIN LATERAL (
+                  SELECT pm.month, pm.points, (SELECT sum(\(Self.packBytes)) FROM entity_values_packed p WHERE p.month = pm.month) AS bytes
+                    FROM packed_months pm WHERE pm.month = to_date(substr(c.relname, 19), 'YYYYMM')::timestamp AT TIME ZONE 'UTC') AS m ON true
              WHERE i.inhparent = 'entity_values_ts'::regclass
                AND c.relname ~ '^entity_values_ts_p[0-9]{6}$'
                AND to_date(substr(c.relname, 19), 'YYYYMM') < date_trunc('month', now() AT TIME ZONE 'UTC')
@@ -72,7 +78,12 @@ package struct MonthArchiver: Sendable {
 
     /// The past months in the database whose month began `months` or more months before now's.
     package func months(olderThan months: Int) throws -> [String] {
-        Set(try self.list().filter { $0.state == "in database" }.map(\.month)).sorted().filter { month in
+        try self.months(olderThan: months, in: ["in database", "packed"])
+    }
+
+    /// The months in one of `states` whose month began `months` or more months before now's.
+    func months(olderThan months: Int, in states: Set<String>) throws -> [String] {
+        Set(try self.list().filter { states.contains($0.state) }.map(\.month)).sorted().filter { month in
             guard let index = Self.monthIndex(month) else { return false }
             let now = Timestamps.civilFromDays(Int(Date().timeIntervalSince1970 / 86_400))
             return index <= now.year * 12 + now.month - 1 - months
@@ -110,6 +121,8 @@ package struct MonthArchiver: Sendable {
             // Servers learn of the fence, then what they staged for the month is flushed.
             Thread.sleep(forTimeInterval: Double(self.settle.components.seconds) + Double(self.settle.components.attoseconds) / 1e18)
             try self.waitUntilNothingStaged(from: start, to: end)
+            // A packed month's points become rows again: the file holds rows (migration 0027).
+            _ = try self.sql("SELECT unpack_month(\(Self.literal(start)))")
             let sums = try self.sql("SELECT row_count || '|' || checksum FROM partition_checksum(\(Self.literal(table)))").split(separator: "|")
             guard sums.count == 2, let rows = Int64(sums[0]) else { throw LocalClusterError.commandFailed("Could not count \(table)'s rows.") }
             let checksum = String(sums[1])
@@ -267,7 +280,7 @@ package struct MonthArchiver: Sendable {
 
     /// One statement's rows, unaligned (`|` between cells), trimmed.
     @discardableResult
-    private func sql(_ statement: String) throws -> String {
+    func sql(_ statement: String) throws -> String {
         try Command(executable: self.installation.tool("psql"), arguments: self.connection + ["-tAc", statement], environment: self.environment)
             .check().trimmingCharacters(in: .whitespacesAndNewlines)
     }

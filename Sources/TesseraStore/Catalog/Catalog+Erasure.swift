@@ -68,6 +68,11 @@ extension Catalog {
                 )
                 var atMicros: Int64 = 0
                 for try await at in changed.decode(Int64.self) { atMicros = at }
+                // Packed points of the range become rows first (migration 0027), deleted below.
+                try await connection.query(
+                    "SELECT unpack_values(\(tenant.id), \([entityID])::bigint[], \(attributeID), \(from)::timestamptz, \(to)::timestamptz)",
+                    logger: self.logger
+                )
                 let gone = try await connection.query(
                     """
                     WITH gone AS (
@@ -161,6 +166,8 @@ extension Catalog {
         try await connection.query("DELETE FROM entity_jsonb WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entityIDs))", logger: logger)
         try await connection.query("DELETE FROM entity_hot_numbers WHERE tenant_id = \(tenant) AND entity_id = ANY(\(entityIDs))", logger: logger)
         try await connection.query("SELECT erase_quarantined(\(tenant), \(entityIDs)::bigint[], NULL, NULL, NULL)", logger: logger)
+        // Their packed points become rows first (migration 0027), deleted below.
+        try await connection.query("SELECT unpack_values(\(tenant), \(entityIDs)::bigint[], NULL, '-infinity', 'infinity')", logger: logger)
         let gone = try await connection.query(
             """
             WITH gone AS (

@@ -4,7 +4,8 @@ import TesseraCore
 
 /// `POST /v1/query/aggregate`: one attribute's points bucketed by time (and by
 /// entity, on request), with the asked-for functions per bucket. It reads the
-/// composite (tenant_id, attribute_id, ts) index and the partitions of the range.
+/// composite (tenant_id, attribute_id, ts) index and the partitions of the range, and
+/// the packs of packed months (migration 0027).
 package enum AggregateReads {
     package struct Row: Sendable {
         package var bucketMicros: Int64
@@ -69,9 +70,11 @@ package enum AggregateReads {
             WITH points AS (
                 SELECT ts, entity_id, \(column) AS v,
                        date_bin(make_interval(secs => $5::double precision), ts, timestamptz '1970-01-01 00:00:00+00') AS bucket
-                  FROM entity_values_ts
-                 WHERE tenant_id = $1 AND attribute_id = $2 AND ts >= $3::timestamptz AND ts < $4::timestamptz
-                   \(entityCondition)
+                  FROM (SELECT ts, entity_id, \(column) FROM entity_values_ts
+                         WHERE tenant_id = $1 AND attribute_id = $2 AND ts >= $3::timestamptz AND ts < $4::timestamptz
+                        UNION ALL
+                        SELECT ts, entity_id, \(column) FROM packed_values($1, $2, $3::timestamptz, $4::timestamptz)) AS t
+                 WHERE true \(entityCondition)
             ), grouped AS (
                 SELECT bucket\(groupEntity ? ", entity_id" : ""), \(selects.enumerated().map { "\($1) AS f\($0)" }.joined(separator: ", "))
                   FROM points
@@ -164,7 +167,11 @@ package enum AggregateReads {
                        min(ts), (array_agg(v ORDER BY ts))[1], max(ts), (array_agg(v ORDER BY ts DESC))[1]
                   FROM (SELECT ts, \(column)::numeric AS v FROM entity_values_ts
                          WHERE tenant_id = $1 AND attribute_id = $2 AND \(column) IS NOT NULL
-                           AND ((ts >= $5::timestamptz AND ts < $3::timestamptz) OR (ts >= $4::timestamptz AND ts < $6::timestamptz))) AS edge
+                           AND ((ts >= $5::timestamptz AND ts < $3::timestamptz) OR (ts >= $4::timestamptz AND ts < $6::timestamptz))
+                        UNION ALL
+                        SELECT ts, \(column)::numeric FROM packed_values($1, $2, $5::timestamptz, $3::timestamptz) WHERE \(column) IS NOT NULL
+                        UNION ALL
+                        SELECT ts, \(column)::numeric FROM packed_values($1, $2, $4::timestamptz, $6::timestamptz) WHERE \(column) IS NOT NULL) AS edge
                  GROUP BY 1
             )
             SELECT (extract(epoch FROM bucket) * 1000000)::bigint, jsonb_build_array(\(selects.joined(separator: ", ")))::text

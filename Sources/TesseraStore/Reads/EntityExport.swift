@@ -59,9 +59,17 @@ package enum EntityExport {
         let sql = """
             SELECT entity_id, attribute_id, (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text,
                    value_bool, (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
-              FROM entity_values_ts
-             WHERE tenant_id = $1 AND entity_id = ANY($2) AND ts >= $3::timestamptz AND ts < $4::timestamptz
-               AND (entity_id, attribute_id, ts) > ($5, $6, $7::timestamptz)
+              FROM ((SELECT entity_id, attribute_id, ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
+                       FROM entity_values_ts
+                      WHERE tenant_id = $1 AND entity_id = ANY($2) AND ts >= $3::timestamptz AND ts < $4::timestamptz
+                        AND (entity_id, attribute_id, ts) > ($5, $6, $7::timestamptz)
+                      ORDER BY entity_id, attribute_id, ts)
+                    UNION ALL
+                    -- A packed month's points (migration 0027).
+                    (SELECT entity_id, attribute_id, ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
+                       FROM packed_values($1, NULL, $3::timestamptz, $4::timestamptz)
+                      WHERE entity_id = ANY($2) AND (entity_id, attribute_id, ts) > ($5, $6, $7::timestamptz)
+                      ORDER BY entity_id, attribute_id, ts)) AS t
              ORDER BY entity_id, attribute_id, ts
              LIMIT $8
             """

@@ -39,16 +39,24 @@ package enum SeriesReads {
         bindings.append(Int64(query.limit + 1))
         // With both bounds given, one statement whose partitions PostgreSQL prunes when it
         // plans; with a bound open, series_points() walks the months in the page's order
-        // (migration 0012), so no read plans every partition.
+        // (migration 0012), so no read plans every partition. Both read the rows and the packs
+        // of packed months (migration 0027), each side in the page's order, merged.
         let sql =
             query.fromMicros != nil && query.toMicros != nil
             ? """
             SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
                    (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
-              FROM entity_values_ts
-             WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
-               AND ts >= $4::timestamptz AND ts < $5::timestamptz
-               AND ($6::timestamptz IS NULL OR \(afterCondition))
+              FROM ((SELECT ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
+                       FROM entity_values_ts
+                      WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
+                        AND ts >= $4::timestamptz AND ts < $5::timestamptz
+                      ORDER BY ts \(order))
+                    UNION ALL
+                    (SELECT ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
+                       FROM packed_values($1, $3, $4::timestamptz, $5::timestamptz)
+                      WHERE entity_id = $2
+                      ORDER BY ts \(order))) AS t
+             WHERE $6::timestamptz IS NULL OR \(afterCondition)
              ORDER BY ts \(order)
              LIMIT $7
             """

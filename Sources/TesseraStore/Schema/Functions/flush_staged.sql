@@ -1,10 +1,10 @@
--- move_staged(only_batch, only_tenant), then refresh_hourly() for the hours in which it replaced a stored value
+-- move_staged(only_batch, only_tenant) (after unpack_staged() while a month is packed), then refresh_hourly() for the hours in which it replaced a stored value
 -- (a later statement, which sees what the move stored); returns move_staged()'s change columns.
 -- Called by stage_flush() (all staged, or one (batch, tenant) at a time after a data error), SafeWriter (a
 -- `safe` write's own batch, statement StagingSQL.flushStaged) and Quarantine.replay.
 -- Locks: none of its own; SafeWriter and Quarantine.replay hold 7346812003 shared, stage_flush() both flush locks.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
--- Last defined in 0010_point_identity_and_quarantine.sql.
+-- Last defined in 0027_cold_months_packed.sql (first unpack_staged() while a month is packed; 0010 before).
 CREATE OR REPLACE FUNCTION public.flush_staged(only_batch bigint, only_tenant bigint)
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE plpgsql
@@ -15,6 +15,9 @@ DECLARE
     moved record;
     tenant bigint;
 BEGIN
+    IF EXISTS (SELECT 1 FROM packed_months) THEN
+        PERFORM unpack_staged(only_batch, only_tenant);
+    END IF;
     SELECT * INTO moved FROM move_staged(only_batch, only_tenant);
     FOR tenant IN SELECT DISTINCT t FROM unnest(moved.replaced_tenants) AS t LOOP
         PERFORM refresh_hourly(tenant,

@@ -6,7 +6,7 @@
 -- (one server, under the 'partitions' lease) when no run is recorded for 90 minutes.
 -- Locks: pg_partman's own advisory lock in run_maintenance(); ensure_ts_partitions()'s 7346812001 without it; every lock
 -- waited for at most 200 ms (lock_timeout): a partition drop that cannot have the table's lock is left for the next run.
--- Last defined in 0023_partition_maintenance.sql.
+-- Last defined in 0027_cold_months_packed.sql (drop_orphan_packs() after the maintenance; 0023 before).
 CREATE OR REPLACE FUNCTION public.partition_maintenance(months_ahead integer DEFAULT 4)
  RETURNS text
  LANGUAGE plpgsql
@@ -54,6 +54,8 @@ BEGIN
         outcome := CASE WHEN to_regclass('partman.part_config') IS NULL THEN 'tessera'
                         ELSE 'tessera (pg_partman is installed, but tessera_owner may not use it)' END;
     END IF;
+    -- The packs of months whose partition a drop took.
+    PERFORM drop_orphan_packs();
     INSERT INTO maintenance_runs AS r (job, ran_at, outcome) VALUES ('partitions', clock_timestamp(), outcome)
     ON CONFLICT (job) DO UPDATE SET ran_at = EXCLUDED.ran_at, outcome = EXCLUDED.outcome;
     RETURN outcome;

@@ -2,7 +2,7 @@
 -- (typed aggregates; first and last values from one window pass).
 -- Called by Catalog.deleteEntity (the hours of the deleted points) and flush_staged() (hours in which a
 -- value was replaced); 0010 used it once to fix duplicate points.
--- Locks: none of its own. Last defined in 0005_latest_numbers.sql (first in 0004_read_side.sql).
+-- Locks: none of its own. Last defined in 0027_cold_months_packed.sql (the packed points too; 0005, first 0004).
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
 CREATE OR REPLACE FUNCTION public.refresh_hourly(tenant bigint, attribute_ids integer[], hours timestamp with time zone[])
  RETURNS void
@@ -24,10 +24,14 @@ AS $function$
                    first_value(t.value_int) OVER w AS first_int, first_value(t.value_decimal) OVER w AS first_decimal,
                    last_value(t.value_int) OVER w AS last_int, last_value(t.value_decimal) OVER w AS last_decimal
               FROM unnest(attribute_ids, hours) AS k(attribute_id, hour)
-              JOIN entity_values_ts AS t
-                ON t.tenant_id = tenant AND t.attribute_id = k.attribute_id
-               AND t.ts >= k.hour AND t.ts < k.hour + interval '1 hour'
-               AND (t.value_int IS NOT NULL OR t.value_decimal IS NOT NULL)
+             CROSS JOIN LATERAL (
+                   SELECT e.ts, e.value_int, e.value_decimal FROM entity_values_ts AS e
+                    WHERE e.tenant_id = tenant AND e.attribute_id = k.attribute_id
+                      AND e.ts >= k.hour AND e.ts < k.hour + interval '1 hour'
+                   UNION ALL
+                   SELECT p.ts, p.value_int, p.value_decimal
+                     FROM packed_values(tenant, k.attribute_id, k.hour, k.hour + interval '1 hour') AS p) AS t
+             WHERE t.value_int IS NOT NULL OR t.value_decimal IS NOT NULL
             WINDOW w AS (PARTITION BY k.attribute_id, k.hour ORDER BY t.ts ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS points
      GROUP BY attribute_id, hour;
 $function$;

@@ -2,7 +2,8 @@
 -- its hourly rollups before floor; returns both counts. Called in a loop by RetentionRunner.expire until both are 0.
 -- Locks: row locks of the rows it deletes (ROW EXCLUSIVE on the tables): ingest and reads go on.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed): tessera_app cannot delete from the series.
--- Last defined in 0021_retention_that_deletes.sql.
+-- Packs wholly before the floor are deleted first (a point each counted), then the packs straddling it unpacked.
+-- Last defined in 0027_cold_months_packed.sql (packs; 0021 before).
 CREATE OR REPLACE FUNCTION public.retention_delete_batch(tenant bigint, floor timestamp with time zone, batch integer)
  RETURNS TABLE(points bigint, rollups bigint)
  LANGUAGE plpgsql
@@ -13,7 +14,21 @@ DECLARE
     part record;
     n bigint;
 BEGIN
-    points := 0;
+    -- Packs wholly before the floor go whole (their points counted); once none is left, the
+    -- packs that straddle it become rows, which the loop below deletes like any other.
+    WITH gone AS (
+        DELETE FROM entity_values_packed AS p
+         WHERE p.ctid = ANY (ARRAY(SELECT q.ctid FROM entity_values_packed AS q
+                                    WHERE q.tenant_id = tenant AND q.last_ts < floor LIMIT greatest(batch / 100, 1)))
+        RETURNING p.points
+    )
+    SELECT coalesce(sum(g.points), 0) INTO points FROM gone AS g;
+    IF points = 0 THEN
+        PERFORM unpack_values(tenant, NULL, NULL, floor, floor);
+        -- Months left without a pack are no longer packed (nor is the flush's check needed).
+        DELETE FROM packed_months AS m
+         WHERE m.month < floor AND NOT EXISTS (SELECT 1 FROM entity_values_packed AS p WHERE p.month = m.month);
+    END IF;
     FOR part IN
         SELECT c.relname::text AS name,
                substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz AS lo

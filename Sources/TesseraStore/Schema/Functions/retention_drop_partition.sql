@@ -3,7 +3,7 @@
 -- Called by RetentionRunner.run.
 -- Locks: ACCESS EXCLUSIVE on entity_values_ts (waiting at most lock_ms through lock_timeout), for the DROP.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed): it crosses the tenant wall and owns the table.
--- Last defined in 0021_retention_that_deletes.sql.
+-- Last defined in 0027_cold_months_packed.sql (drop_orphan_packs() after the drop; 0021 before).
 CREATE OR REPLACE FUNCTION public.retention_drop_partition(name text, at timestamp with time zone, lock_ms integer)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -29,6 +29,7 @@ BEGIN
     EXCEPTION WHEN lock_not_available THEN
         RETURN false;
     END;
+    PERFORM drop_orphan_packs();
     DELETE FROM entity_values_hourly h
      USING tenants t
      WHERE h.tenant_id = t.tenant_id AND h.hour >= part.range_start AND h.hour < part.range_end

@@ -2,7 +2,7 @@
 -- at most max_rows; visits the monthly partitions (ts_partition_months()) in that order and stops once full.
 -- Called by SeriesReads when a time bound is open (with both bounds it queries entity_values_ts directly).
 -- Locks: none beyond a read's (only the months it visits).
--- Last defined in 0013_least_privilege_and_row_security.sql (through the parent, under the tenant wall).
+-- Last defined in 0027_cold_months_packed.sql (each month's rows and packs, each in the page's order; 0013 before).
 CREATE OR REPLACE FUNCTION public.series_points(tenant bigint, entity bigint, attribute integer, from_ts timestamp with time zone, to_ts timestamp with time zone, after_ts timestamp with time zone, descending boolean, max_rows integer)
  RETURNS TABLE(ts timestamp with time zone, value_int bigint, value_decimal double precision, value_text text, value_bool boolean, value_ts timestamp with time zone, value_json jsonb)
  LANGUAGE plpgsql
@@ -21,12 +21,19 @@ BEGIN
          ORDER BY CASE WHEN descending THEN NULL ELSE p.month END ASC, p.month DESC
     LOOP
         RETURN QUERY EXECUTE format(
-            'SELECT ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json FROM entity_values_ts
-              WHERE ts >= %L AND ts < %L
-                AND tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
-                AND ($4::timestamptz IS NULL OR ts >= $4) AND ($5::timestamptz IS NULL OR ts < $5)
-                AND ($6::timestamptz IS NULL OR ts %s $6)
-              ORDER BY ts %s LIMIT $7',
+            'SELECT t.ts, t.value_int, t.value_decimal, t.value_text, t.value_bool, t.value_ts, t.value_json
+               FROM ((SELECT e.ts, e.value_int, e.value_decimal, e.value_text, e.value_bool, e.value_ts, e.value_json
+                        FROM entity_values_ts AS e
+                       WHERE e.ts >= %1$L AND e.ts < %2$L AND e.tenant_id = $1 AND e.entity_id = $2 AND e.attribute_id = $3
+                       ORDER BY e.ts %4$s)
+                     UNION ALL
+                     (SELECT p.ts, p.value_int, p.value_decimal, p.value_text, p.value_bool, p.value_ts, p.value_json
+                        FROM packed_values($1, $3, %1$L, %2$L) AS p
+                       WHERE p.entity_id = $2
+                       ORDER BY p.ts %4$s)) AS t
+              WHERE ($4::timestamptz IS NULL OR t.ts >= $4) AND ($5::timestamptz IS NULL OR t.ts < $5)
+                AND ($6::timestamptz IS NULL OR t.ts %3$s $6)
+              ORDER BY t.ts %4$s LIMIT $7',
             part.month::timestamp AT TIME ZONE 'UTC', (part.month + interval '1 month') AT TIME ZONE 'UTC',
             CASE WHEN descending THEN '<' ELSE '>' END, CASE WHEN descending THEN 'DESC' ELSE 'ASC' END)
             USING tenant, entity, attribute, from_ts, to_ts, after_ts, max_rows - got;
