@@ -9,7 +9,7 @@ import TesseraLocal
 struct InfluxSession {
     let peer: InfluxPeer
     let version: String
-    private let directory: String
+    let directory: String
     private let watchdog: Task<Bool, Never>
     private let logger: Logger
 
