@@ -136,17 +136,18 @@ extension ArchiveCommand {
                 var months = named
                 if let olderThan { months += try archiver.monthsToPack(olderThan: olderThan).filter { !named.contains($0) } }
                 if months.isEmpty && !json { print("No month to pack.") }
-                return try months.map { month in
-                    let report = try archiver.pack(month)
-                    if !json {
-                        let perValue = { (bytes: Int64) in report.points > 0 ? String(format: "%.1f", Double(bytes) / Double(report.points)) : "-" }
-                        print(
-                            "\(month): \(report.points) points of \(report.tenants) tenants packed; "
-                                + "\(report.bytesBefore / 1024) KiB -> \(report.bytesAfter / 1024) KiB (\(perValue(report.bytesBefore)) -> \(perValue(report.bytesAfter)) bytes a point)"
-                        )
-                    }
-                    return report
+                let reports = try archiver.pack(months)
+                for report in reports where !json {
+                    let perValue = { (bytes: Int64) in report.points > 0 ? String(format: "%.1f", Double(bytes) / Double(report.points)) : "-" }
+                    print(
+                        "\(report.month): \(report.points) points of \(report.tenants) tenants packed; "
+                            + "\(report.bytesBefore / 1024) KiB -> \(report.bytesAfter / 1024) KiB (\(perValue(report.bytesBefore)) -> \(perValue(report.bytesAfter)) bytes a point)"
+                    )
                 }
+                if reports.contains(where: { !$0.reclaimed }) && !json {
+                    print("A transaction or a replica's query older than the packing still sees the rows: a later VACUUM gives their space back.")
+                }
+                return reports
             }
             if json { try printJSON(reports) }
         }

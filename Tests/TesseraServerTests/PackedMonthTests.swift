@@ -65,6 +65,9 @@ import Testing
             let report = try await offloaded { try archiver.pack("2026-09") }
             #expect(report.points == 17, "16 temperatures and a note")
             #expect(report.tenants == 1)
+            // The partition's heap is cut to nothing once no snapshot sees the moved rows.
+            #expect(report.reclaimed)
+            #expect(try await Self.count(dependencies.primary, "SELECT pg_relation_size('entity_values_ts_p202609')") == 0)
             #expect(try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_ts_p202609") == 0)
             #expect(try await Self.count(dependencies.primary, "SELECT sum(points) FROM entity_values_packed") == 17)
             #expect(
