@@ -36,8 +36,9 @@ extension MonthArchiver {
     /// transaction, which the flush waits for); then, once no snapshot can see the rows it
     /// moved, vacuums and reindexes each month's partition so that their space is given back.
     package func pack(_ months: [String]) throws -> [PackReport] {
+        guard !months.isEmpty else { return [] }
         var reports = [PackReport]()
-        var tables = [String]()
+        var packed = [(start: String, table: String)]()
         for month in months {
             let (start, _, table) = try Self.parse(month)
             guard try self.sql("SELECT \(Self.literal(start))::date < date_trunc('month', now() AT TIME ZONE 'UTC')::date") == "t" else {
@@ -53,11 +54,10 @@ extension MonthArchiver {
                 points += Int64(try self.sql("SELECT pack_month(\(Self.literal(start)), \(tenant))")) ?? 0
             }
             reports.append(PackReport(month: month, points: points, tenants: tenants.count, bytesBefore: before, bytesAfter: 0, reclaimed: false))
-            tables.append(table)
+            packed.append((start, table))
         }
         let reclaimed = try self.waitForOlderSnapshots(limit: Self.snapshotWait)
-        for (index, table) in tables.enumerated() {
-            let (start, _, _) = try Self.parse(reports[index].month)
+        for (index, (start, table)) in packed.enumerated() {
             // The rows' space: the heap's pages are cut off by VACUUM, the indexes' only by a rebuild.
             _ = try self.sql("VACUUM (ANALYZE) \(table)")
             _ = try self.sql("REINDEX TABLE CONCURRENTLY \(table)")
