@@ -20,7 +20,8 @@ import Testing
                 """
                 INSERT INTO entity_values_ts (tenant_id, entity_id, attribute_id, value_int, ts) VALUES
                     (1, 1, 1, 1, '2025-01-15Z'), (1, 1, 1, 2, '2026-12-01Z'), (1, 1, 1, 3, '2026-12-02Z'),
-                    (1, 1, 2, 4, '2026-12-03Z'), (1, 1, 3, 5, '2025-06-01Z')
+                    (1, 1, 2, 4, '2026-12-03Z'), (1, 1, 3, 5, '2025-06-01Z'),
+                    (1, 1, 4, 6, '2025-09-10 00:00:00.000001Z'), (1, 1, 4, 7, '2025-09-11Z')
                 """
             )
         }
@@ -64,6 +65,22 @@ import Testing
                 "SELECT value_int FROM entity_values_ts WHERE tenant_id = 1 AND entity_id = 1 AND attribute_id = 1 ORDER BY ts DESC LIMIT 2"
             )
             #expect(plain.partitions >= 24)
+
+            // A series with both bounds binds them as typed times: only the month they reach is
+            // planned (a text bound cast in the statement planned every partition), and the bounds
+            // hold to the microsecond, from inclusive, to exclusive.
+            func bounded(_ from: String, _ to: String) async throws -> (values: [Int], partitions: Int) {
+                let query = SeriesQuery(fromMicros: Timestamps.parseRFC3339(from), toMicros: Timestamps.parseRFC3339(to))
+                return try await Self.withLockedPartitions(connection) { connection in
+                    try await SeriesReads.points(query, entityID: 1, attributeID: 4, tenantID: 1, on: connection, logger: quietLogger)
+                        .points.map { Int($0.value.jsonText) ?? -1 }
+                }
+            }
+            let september = try await bounded("2025-09-10T00:00:00.000001Z", "2025-09-11T00:00:00Z")
+            #expect(september.values == [6])
+            #expect(september.partitions == 1, "partitions locked: \(september.partitions)")
+            #expect(try await bounded("2025-09-10T00:00:00.000002Z", "2025-09-11T00:00:00.000001Z").values == [7])
+            #expect(try await bounded("2025-08-01T00:00:00Z", "2025-09-10T00:00:00.000001Z").values == [])
         } catch {
             try? await connection.close()
             throw error
@@ -73,9 +90,20 @@ import Testing
 
     /// Runs `sql` in a transaction: its values, and how many partitions it locked.
     static func withLockedPartitions(_ connection: PostgresConnection, _ sql: String) async throws -> (values: [Int], partitions: Int) {
+        try await Self.withLockedPartitions(connection) { connection in
+            var values = [Int]()
+            for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger).decode(Int.self) { values.append(value) }
+            return values
+        }
+    }
+
+    /// Runs `read` in a transaction: its values, and how many partitions it locked.
+    static func withLockedPartitions(
+        _ connection: PostgresConnection,
+        _ read: (PostgresConnection) async throws -> [Int]
+    ) async throws -> (values: [Int], partitions: Int) {
         try await connection.query("BEGIN", logger: quietLogger)
-        var values = [Int]()
-        for try await value in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger).decode(Int.self) { values.append(value) }
+        let values = try await read(connection)
         var partitions = 0
         let locks = try await connection.query(
             """

@@ -50,11 +50,11 @@ package enum EntityExport {
         var bindings = PostgresBindings()
         bindings.append(tenantID)
         bindings.append(entityIDs)
-        bindings.append(Timestamps.format(micros: month.from))
-        bindings.append(Timestamps.format(micros: month.to))
+        bindings.append(PostgresTimestamp(micros: month.from))
+        bindings.append(PostgresTimestamp(micros: month.to))
         bindings.append(after?.entityID ?? Int64.min)
         bindings.append(after?.attributeID ?? Int32.min)
-        bindings.append(Timestamps.format(micros: after?.timeMicros ?? month.from))
+        bindings.append(PostgresTimestamp(micros: after?.timeMicros ?? month.from))
         bindings.append(Int64(limit))
         let sql = """
             SELECT entity_id, attribute_id, (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text,

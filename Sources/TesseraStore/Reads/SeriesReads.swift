@@ -24,9 +24,9 @@ package enum SeriesReads {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Page {
-        let from = query.fromMicros.map(Self.timestamp)
-        let to = query.toMicros.map(Self.timestamp)
-        let after = query.afterMicros.map(Self.timestamp)
+        let from = query.fromMicros.map(PostgresTimestamp.init(micros:))
+        let to = query.toMicros.map(PostgresTimestamp.init(micros:))
+        let after = query.afterMicros.map(PostgresTimestamp.init(micros:))
         let order = query.descending ? "DESC" : "ASC"
         let afterCondition = query.descending ? "ts < $6::timestamptz" : "ts > $6::timestamptz"
         var bindings = PostgresBindings()
@@ -40,7 +40,8 @@ package enum SeriesReads {
         // With both bounds given, one statement whose partitions PostgreSQL prunes when it
         // plans; with a bound open, series_points() walks the months in the page's order
         // (migration 0012), so no read plans every partition. Both read the rows and the packs
-        // of packed months (migration 0027), each side in the page's order, merged.
+        // of packed months (migration 0027), each side in the page's order, merged. The times
+        // are typed parameters, so only the months they reach are planned (`PostgresTimestamp`).
         let sql =
             query.fromMicros != nil && query.toMicros != nil
             ? """
@@ -80,10 +81,5 @@ package enum SeriesReads {
             next = points.last?.timeMicros
         }
         return Page(points: points, nextAfterMicros: next)
-    }
-
-    /// Microseconds since 1970 as the text PostgreSQL reads as a `timestamptz`.
-    static func timestamp(_ micros: Int64) -> String {
-        Timestamps.format(micros: micros)
     }
 }
