@@ -58,6 +58,7 @@ struct AirQualityBench {
             let type: ValueType = field == "wd" ? .text : .decimal
             _ = try await self.environment.dependencies.catalog.putAttribute(.init(name: field, type: type, hot: true), tenant: tenant)
         }
+        let loadStarted = ContinuousClock.now
         let tessera = try await self.load(tesseraBatches) { batch in
             var request = HTTPClientRequest(url: self.environment.base + "/write?db=air&precision=s")
             request.method = .POST
@@ -77,15 +78,27 @@ struct AirQualityBench {
             }
             throw ValidationErrorText("Tessera /write stayed saturated for 600 tries")
         }
+        // Stored: until the flush has stored the last acknowledged point (issue 22's measure;
+        // InfluxDB answers a write once it is in its WAL, so its load is its stored rate).
+        let tesseraStored = try await self.environment.waitUntilFlushed(since: loadStarted)
         var influxLoad: Double?
         if let influx {
             try await influx.peer.createDatabase("air")
             influxLoad = try await self.load(batches) { try await influx.peer.write(database: "air", lines: $0, precision: "s") }
         }
         report.add(
-            "load through line protocol, values/s",
+            "load through line protocol, values/s stored",
             .throughput,
             target: "≥ 10,000/s",
+            [
+                "Tessera": .rate(Double(values) / tesseraStored),
+                "InfluxDB": influxLoad.map { .rate(Double(values) / $0) } ?? .absent("not installed"),
+            ]
+        )
+        report.add(
+            "load through line protocol, values/s acknowledged",
+            .throughput,
+            target: "—",
             [
                 "Tessera": .rate(Double(values) / tessera), "InfluxDB": influxLoad.map { .rate(Double(values) / $0) } ?? .absent("not installed"),
             ]
