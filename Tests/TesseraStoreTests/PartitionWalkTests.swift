@@ -69,18 +69,50 @@ import Testing
             // A series with both bounds binds them as typed times: only the month they reach is
             // planned (a text bound cast in the statement planned every partition), and the bounds
             // hold to the microsecond, from inclusive, to exclusive.
-            func bounded(_ from: String, _ to: String) async throws -> (values: [Int], partitions: Int) {
-                let query = SeriesQuery(fromMicros: Timestamps.parseRFC3339(from), toMicros: Timestamps.parseRFC3339(to))
-                return try await Self.withLockedPartitions(connection) { connection in
-                    try await SeriesReads.points(query, entityID: 1, attributeID: 4, tenantID: 1, on: connection, logger: quietLogger)
+            func series(_ query: SeriesQuery, attribute: Int32 = 4) async throws -> (values: [Int], partitions: Int) {
+                try await Self.withLockedPartitions(connection) { connection in
+                    try await SeriesReads.points(query, entityID: 1, attributeID: attribute, tenantID: 1, on: connection, logger: quietLogger)
                         .points.map { Int($0.value.jsonText) ?? -1 }
                 }
+            }
+            func bounded(_ from: String, _ to: String) async throws -> (values: [Int], partitions: Int) {
+                try await series(SeriesQuery(fromMicros: Timestamps.parseRFC3339(from), toMicros: Timestamps.parseRFC3339(to)))
             }
             let september = try await bounded("2025-09-10T00:00:00.000001Z", "2025-09-11T00:00:00Z")
             #expect(september.values == [6])
             #expect(september.partitions == 1, "partitions locked: \(september.partitions)")
             #expect(try await bounded("2025-09-10T00:00:00.000002Z", "2025-09-11T00:00:00.000001Z").values == [7])
             #expect(try await bounded("2025-08-01T00:00:00Z", "2025-09-10T00:00:00.000001Z").values == [])
+
+            // One bound: the bound's month first, planned alone; the walk only when it does not fill the page.
+            // (A page of 1 fills with 2 points: the second says whether there are more.)
+            let newestBefore = try await series(
+                SeriesQuery(toMicros: Timestamps.parseRFC3339("2026-12-03T00:00:00Z"), limit: 1, descending: true),
+                attribute: 1
+            )
+            #expect(newestBefore.values == [3])
+            #expect(newestBefore.partitions == 1, "partitions locked: \(newestBefore.partitions)")
+            let acrossTheGap = try await series(
+                SeriesQuery(toMicros: Timestamps.parseRFC3339("2026-12-01T00:00:00Z"), limit: 1, descending: true),
+                attribute: 1
+            )
+            #expect(acrossTheGap.values == [1])
+            let oldestAfter = try await series(SeriesQuery(fromMicros: Timestamps.parseRFC3339("2026-12-01T00:00:00Z"), limit: 1), attribute: 1)
+            #expect(oldestAfter.values == [2])
+            #expect(oldestAfter.partitions == 1, "partitions locked: \(oldestAfter.partitions)")
+            // The month's edge: a bound at a month's first instant reads the month before it first.
+            #expect(
+                try await series(SeriesQuery(toMicros: Timestamps.parseRFC3339("2025-09-11T00:00:00.000001Z"), limit: 2, descending: true)).values == [7, 6]
+            )
+            #expect(try await series(SeriesQuery(toMicros: Timestamps.parseRFC3339("2025-10-01T00:00:00Z"), limit: 1, descending: true)).values == [7])
+            #expect(
+                SeriesReads.boundMonth(SeriesQuery(toMicros: Timestamps.parseRFC3339("2025-10-01T00:00:00Z"), descending: true))?.from
+                    == Timestamps.parseRFC3339("2025-09-01T00:00:00Z")
+            )
+            #expect(
+                SeriesReads.boundMonth(SeriesQuery(fromMicros: Timestamps.parseRFC3339("2025-12-31T23:59:59Z")))?.to
+                    == Timestamps.parseRFC3339("2026-01-01T00:00:00Z")
+            )
         } catch {
             try? await connection.close()
             throw error

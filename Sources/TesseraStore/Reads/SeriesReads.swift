@@ -24,6 +24,48 @@ package enum SeriesReads {
         on connection: PostgresConnection,
         logger: Logger
     ) async throws -> Page {
+        // A page with one bound (the newest points before a time, the oldest after one) first
+        // reads the bound's month as a bounded statement, planned for that month alone; only a
+        // page the month does not fill walks the months. Both read in the page's order from the
+        // same month, so a filled month's page is the walk's page.
+        if let month = Self.boundMonth(query) {
+            var bounded = query
+            (bounded.fromMicros, bounded.toMicros) = (month.from, month.to)
+            let page = try await Self.page(bounded, entityID: entityID, attributeID: attributeID, tenantID: tenantID, on: connection, logger: logger)
+            if page.nextAfterMicros != nil { return page }
+        }
+        return try await Self.page(query, entityID: entityID, attributeID: attributeID, tenantID: tenantID, on: connection, logger: logger)
+    }
+
+    /// The part of the bound's month a page with one bound and no cursor reads first: from the
+    /// month's start to `to` (newest first), or from `from` to the next month's start (oldest first).
+    static func boundMonth(_ query: SeriesQuery) -> (from: Int64, to: Int64)? {
+        guard query.afterMicros == nil else { return nil }
+        switch (query.fromMicros, query.toMicros, query.descending) {
+        case (nil, let to?, true):
+            let start = Self.monthStart(ArchivedMonths.monthIndex(to - 1))
+            return (start, to)
+        case (let from?, nil, false):
+            let end = Self.monthStart(ArchivedMonths.monthIndex(from) + 1)
+            return (from, end)
+        default:
+            return nil
+        }
+    }
+
+    /// The first instant (UTC) of a month index (year × 12 + month − 1).
+    static func monthStart(_ month: Int) -> Int64 {
+        Int64(Timestamps.daysFromCivil(year: month / 12, month: month % 12 + 1, day: 1)) * 86_400_000_000
+    }
+
+    private static func page(
+        _ query: SeriesQuery,
+        entityID: Int64,
+        attributeID: Int32,
+        tenantID: Int64,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Page {
         let from = query.fromMicros.map(PostgresTimestamp.init(micros:))
         let to = query.toMicros.map(PostgresTimestamp.init(micros:))
         let after = query.afterMicros.map(PostgresTimestamp.init(micros:))
