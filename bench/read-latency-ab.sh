@@ -17,6 +17,7 @@ gets=(
   "series-7-days|$station/series/PM2.5?from=2016-06-08T00:00:00Z&to=2016-06-15T00:00:00Z&consistency=strong"
   "series-2-points|$station/series/PM2.5?from=2016-06-08T00:00:00Z&to=2016-06-08T02:00:00Z&consistency=strong"
   "series-month|$station/series/PM2.5?from=2016-06-01T00:00:00Z&to=2016-07-01T00:00:00Z&limit=1000&consistency=strong"
+  "series-10000-points|$station/series/PM2.5?from=2014-01-01T00:00:00Z&to=2016-01-01T00:00:00Z&limit=10000&consistency=strong"
   "last-before|$station/series/PM2.5?to=2016-06-20T12:30:00Z&order=desc&limit=1&consistency=strong"
   "lookup|$station?consistency=strong"
 )

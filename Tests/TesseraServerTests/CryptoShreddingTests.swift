@@ -106,6 +106,36 @@ import Testing
         }
     }
 
+    @Test func aPersonalNumberIsStoredSealedAndItsSeriesReadsTheNumbers() async throws {
+        let privacy = try await Self.privacy()
+        let database = try await DeletedEntityWriteTests.migratedDatabase()
+        try await APITester.run(primary: database, privacy: privacy) { client, dependencies in
+            let tenant = try await client.createTenant("pii-number")
+            #expect(try await client.send(.put, "/v1/attributes/weight", key: tenant.key, json: #"{"type": "decimal", "pii": true}"#).status == .created)
+            let points = [
+                #"{"entity": "patient-1", "attribute": "weight", "value": 72.5, "ts": "2026-11-20T08:00:00Z"}"#,
+                #"{"entity": "patient-1", "attribute": "weight", "value": 71.25, "ts": "2026-11-21T08:00:00Z"}"#,
+            ]
+            let written = try await client.send(.post, "/v1/ingest?durability=safe", key: tenant.key, json: #"{"points": [\#(points.joined(separator: ","))]}"#)
+            #expect(written.status == .ok, "\(written.text)")
+            // Stored as sealed text, not in the number column of its type.
+            let stored = try await dependencies.primary.query(
+                "SELECT count(*)::int FROM entity_values_ts WHERE tenant_id = \(tenant.id) AND value_decimal IS NULL AND starts_with(value_text, \(PIISealer.prefix))"
+            )
+            for try await count in stored.decode(Int.self) { #expect(count == 2) }
+            // Its series reads the numbers, in order, whichever column a typed series selects.
+            let series = try await client.send(.get, "/v1/entities/patient-1/series/weight?consistency=strong", key: tenant.key).object()
+            #expect((series["points"] as? [[String: Any]])?.compactMap { $0["value"] as? Double } == [72.5, 71.25])
+            let newest = try await client.send(
+                .get,
+                "/v1/entities/patient-1/series/weight?order=desc&limit=1&to=2026-11-30T00:00:00Z&consistency=strong",
+                key: tenant.key
+            )
+            .object()
+            #expect((newest["points"] as? [[String: Any]])?.compactMap { $0["value"] as? Double } == [71.25])
+        }
+    }
+
     @Test func withoutAVaultPIIValuesAreRefusedAndOthersKeptAndNothingIsErased() async throws {
         try await APITester.run { client, _ in
             let tenant = try await client.createTenant("no-vault")

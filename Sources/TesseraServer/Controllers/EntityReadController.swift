@@ -151,6 +151,8 @@ struct EntityReadController {
                 query,
                 entityID: state.entity.id,
                 attributeID: attribute.id,
+                // A pii attribute's points hold sealed text, whatever its type: all the columns.
+                valueType: attribute.definition.pii ? nil : attribute.definition.type,
                 tenantID: tenant.id,
                 on: connection,
                 logger: logger

@@ -28,3 +28,19 @@ package struct PostgresTimestamp: PostgresNonThrowingEncodable, Sendable, Equata
         byteBuffer.writeInteger(self.micros - Self.postgresEpochMicros, as: Int64.self)
     }
 }
+
+extension PostgresTimestamp: PostgresDecodable {
+    /// A `timestamptz` (or `timestamp`) cell in binary: read as it is stored, with no
+    /// `extract(epoch …)` in the statement (numeric arithmetic on every row of a series page).
+    package init<JSONDecoder: PostgresJSONDecoder>(
+        from buffer: inout ByteBuffer,
+        type: PostgresDataType,
+        format: PostgresFormat,
+        context: PostgresDecodingContext<JSONDecoder>
+    ) throws {
+        guard format == .binary, type == .timestamptz || type == .timestamp, let stored = buffer.readInteger(as: Int64.self) else {
+            throw PostgresDecodingError.Code.typeMismatch
+        }
+        self.init(micros: stored + Self.postgresEpochMicros)
+    }
+}

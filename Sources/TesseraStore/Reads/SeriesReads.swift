@@ -20,6 +20,7 @@ package enum SeriesReads {
         _ query: SeriesQuery,
         entityID: Int64,
         attributeID: Int32,
+        valueType: ValueType? = nil,
         tenantID: Int64,
         on connection: PostgresConnection,
         logger: Logger
@@ -31,10 +32,26 @@ package enum SeriesReads {
         if let month = Self.boundMonth(query) {
             var bounded = query
             (bounded.fromMicros, bounded.toMicros) = (month.from, month.to)
-            let page = try await Self.page(bounded, entityID: entityID, attributeID: attributeID, tenantID: tenantID, on: connection, logger: logger)
+            let page = try await Self.page(
+                bounded,
+                entityID: entityID,
+                attributeID: attributeID,
+                valueType: valueType,
+                tenantID: tenantID,
+                on: connection,
+                logger: logger
+            )
             if page.nextAfterMicros != nil { return page }
         }
-        return try await Self.page(query, entityID: entityID, attributeID: attributeID, tenantID: tenantID, on: connection, logger: logger)
+        return try await Self.page(
+            query,
+            entityID: entityID,
+            attributeID: attributeID,
+            valueType: valueType,
+            tenantID: tenantID,
+            on: connection,
+            logger: logger
+        )
     }
 
     /// The part of the bound's month a page with one bound and no cursor reads first: from the
@@ -62,6 +79,7 @@ package enum SeriesReads {
         _ query: SeriesQuery,
         entityID: Int64,
         attributeID: Int32,
+        valueType: ValueType?,
         tenantID: Int64,
         on connection: PostgresConnection,
         logger: Logger
@@ -84,11 +102,13 @@ package enum SeriesReads {
         // (migration 0012), so no read plans every partition. Both read the rows and the packs
         // of packed months (migration 0027), each side in the page's order, merged. The times
         // are typed parameters, so only the months they reach are planned (`PostgresTimestamp`).
+        // The time as stored and only the attribute's own value column, when its type is known:
+        // a page of 10,000 points decodes 2 cells a row, not 7.
+        let columns = StoredValueSQL.columns(for: valueType)
         let sql =
             query.fromMicros != nil && query.toMicros != nil
             ? """
-            SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
-                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
+            SELECT ts, \(columns)
               FROM ((SELECT ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
                        FROM entity_values_ts
                       WHERE tenant_id = $1 AND entity_id = $2 AND attribute_id = $3
@@ -104,8 +124,7 @@ package enum SeriesReads {
              LIMIT $7
             """
             : """
-            SELECT (extract(epoch FROM ts) * 1000000)::bigint, value_int, value_decimal, value_text, value_bool,
-                   (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text
+            SELECT ts, \(columns)
               FROM series_points($1, $2, $3, $4::timestamptz, $5::timestamptz, $6::timestamptz, \(query.descending), $7::integer)
             """
         let rows = try await connection.query(TenantScope.read(PostgresQuery(unsafeSQL: sql, binds: bindings), tenant: tenantID), logger: logger)
@@ -113,8 +132,8 @@ package enum SeriesReads {
         points.reserveCapacity(min(query.limit + 1, 10_001))
         for try await row in rows {
             var cells = RowCells(row)
-            let time = try cells.next(Int64.self)
-            let value = try StoredValueSQL.value(&cells)
+            let time = try cells.next(PostgresTimestamp.self).micros
+            let value = try StoredValueSQL.value(&cells, type: valueType)
             points.append(Point(timeMicros: time, value: value))
         }
         var next: Int64?

@@ -22,6 +22,34 @@ enum StoredValueSQL {
         )
     }
 
+    /// The value column(s) a read selects for values of `type`: its own column when the type is
+    /// known (a series is of one attribute), else the six columns `value(_:)` reads.
+    static func columns(for type: ValueType?) -> String {
+        switch type {
+        case .int: "value_int"
+        case .decimal: "value_decimal"
+        case .text: "value_text"
+        case .bool: "value_bool"
+        case .timestamp: "value_ts"
+        case .json: "value_json::text"
+        case nil:
+            "value_int, value_decimal, value_text, value_bool, (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text"
+        }
+    }
+
+    /// The next cell(s) of a row as `columns(for: type)` selected them, as JSON.
+    static func value(_ cells: inout RowCells, type: ValueType?) throws -> JSONValue {
+        switch type {
+        case .int: try cells.next(Int64?.self).map { .number(literal: String($0), isInteger: true) } ?? .null
+        case .decimal: try cells.next(Double?.self).map { .number(literal: $0.description, isInteger: false) } ?? .null
+        case .text: try cells.next(String?.self).map(JSONValue.string) ?? .null
+        case .bool: try cells.next(Bool?.self).map(JSONValue.bool) ?? .null
+        case .timestamp: try cells.next(PostgresTimestamp?.self).map { .string(Timestamps.format(micros: $0.micros)) } ?? .null
+        case .json: try cells.next(String?.self).map { try JSONReader.parse(Array($0.utf8)) } ?? .null
+        case nil: try Self.value(&cells)
+        }
+    }
+
     /// The one typed value of a row, as JSON, without a round trip through JSON text
     /// (series pages carry thousands of rows).
     static func value(int: Int64?, decimal: Double?, text: String?, bool: Bool?, timestamp: Int64?, json: String?) throws -> JSONValue {
