@@ -29,11 +29,9 @@ package enum SeriesReads {
         // reads the bound's month as a bounded statement, planned for that month alone; only a
         // page the month does not fill walks the months. Both read in the page's order from the
         // same month, so a filled month's page is the walk's page.
-        if let month = Self.boundMonth(query) {
-            var bounded = query
-            (bounded.fromMicros, bounded.toMicros) = (month.from, month.to)
-            let page = try await Self.page(
-                bounded,
+        func read(_ query: SeriesQuery) async throws -> Page {
+            try await Self.page(
+                query,
                 entityID: entityID,
                 attributeID: attributeID,
                 valueType: valueType,
@@ -41,17 +39,14 @@ package enum SeriesReads {
                 on: connection,
                 logger: logger
             )
+        }
+        if let month = Self.boundMonth(query) {
+            var bounded = query
+            (bounded.fromMicros, bounded.toMicros) = (month.from, month.to)
+            let page = try await read(bounded)
             if page.nextAfterMicros != nil { return page }
         }
-        return try await Self.page(
-            query,
-            entityID: entityID,
-            attributeID: attributeID,
-            valueType: valueType,
-            tenantID: tenantID,
-            on: connection,
-            logger: logger
-        )
+        return try await read(query)
     }
 
     /// The part of the bound's month a page with one bound and no cursor reads first: from the
