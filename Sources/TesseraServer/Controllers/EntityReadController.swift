@@ -170,17 +170,15 @@ struct EntityReadController {
             let key = try await self.reads.personalKeys(tenant: tenant.id, entities: [entityID])[entityID]
             values = values.map { PIISealer.open($0, key: key, tenant: tenant.id, entity: entityID, attribute: attribute.id) ?? .null }
         }
-        let points = zip(page.points, values).map { JSONValue.object([("ts", .time($0.timeMicros)), ("value", $1)]) }
-        return ReadResponse.make(
-            [
-                ("entity", .string(key)),
-                ("attribute", .string(name)),
-                ("type", .string(attribute.definition.type.rawValue)),
-                ("points", .array(points)),
-                ("next_cursor", page.nextAfterMicros.map { .string(Cursor.encode(timeMicros: $0)) } ?? .null),
-            ],
-            served: served
+        let document = SeriesPageDocument(
+            entity: key,
+            attribute: name,
+            type: attribute.definition.type,
+            times: page.points.map(\.timeMicros),
+            values: values,
+            nextCursor: page.nextAfterMicros.map { Cursor.encode(timeMicros: $0) }
         )
+        return ReadResponse.make(document: document.bytes, served: served)
     }
 
     /// The part of the series' range a page covered: to its last point when there are more,

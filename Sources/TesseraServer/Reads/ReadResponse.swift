@@ -10,7 +10,22 @@ import TesseraRouting
 /// and the same facts in `X-Tessera-Source` / `X-Tessera-Lag-Ms`.
 enum ReadResponse {
     static func make<Value>(_ members: [(String, JSONValue)], served: ReadRouter.Served<Value>) -> Response {
-        var response = Self.make(members, source: served.source)
+        Self.timed(Self.make(members, source: served.source), served: served)
+    }
+
+    /// A document written as bytes (a series page: thousands of points without a tree of
+    /// values), a JSON object to which `meta` is added.
+    static func make<Value>(document: [UInt8], served: ReadRouter.Served<Value>) -> Response {
+        var body = document
+        if body.last == UInt8(ascii: "}") { body.removeLast() }
+        body.append(contentsOf: #","meta":"#.utf8)
+        Self.meta(served.source).write(to: &body)
+        body.append(UInt8(ascii: "}"))
+        return Self.timed(Self.response(body, source: served.source), served: served)
+    }
+
+    private static func timed<Value>(_ response: Response, served: ReadRouter.Served<Value>) -> Response {
+        var response = response
         let time = served.databaseTime.components
         let milliseconds = Double(time.seconds) * 1_000 + Double(time.attoseconds) / 1e15
         response.headers[Self.serverTimingHeader] = "db;dur=" + String(format: "%.3f", milliseconds)
@@ -20,13 +35,19 @@ enum ReadResponse {
     static let serverTimingHeader = HTTPField.Name("Server-Timing")!
 
     static func make(_ members: [(String, JSONValue)], source: ReadSource) -> Response {
+        Self.response(JSONValue.object(members + [("meta", Self.meta(source))]).jsonBytes, source: source)
+    }
+
+    private static func meta(_ source: ReadSource) -> JSONValue {
         let lag = Int(source.lagMilliseconds.rounded())
-        let meta = JSONValue.object([
+        return .object([
             ("source", .string(source.source)),
             ("lag_ms", .number(literal: String(lag), isInteger: true)),
             ("consistency", .string(source.consistency.rawValue)),
         ])
-        let body = JSONValue.object(members + [("meta", meta)]).jsonBytes
+    }
+
+    private static func response(_ body: [UInt8], source: ReadSource) -> Response {
         var headers = Self.sourceHeaders(source)
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
