@@ -228,9 +228,7 @@ package final class IngestResolver: Sendable {
 
     /// The first instant of the month `months` before the current one (UTC).
     static func monthsBack(_ months: Int, nowMicros: Int64) -> Int64 {
-        let (year, month, _) = Timestamps.civilFromDays(Int(Timestamps.floorDivide(nowMicros, 86_400_000_000)))
-        let index = year * 12 + (month - 1) - months
-        return Int64(Timestamps.daysFromCivil(year: index / 12, month: index % 12 + 1, day: 1)) * 86_400_000_000
+        ArchivedMonths.start(ArchivedMonths.monthIndex(nowMicros) - months)
     }
 
     // MARK: - Attributes

@@ -24,6 +24,11 @@ package final class ArchivedMonths: Sendable {
         return year * 12 + month - 1
     }
 
+    /// The first instant (UTC, microseconds) of a month index.
+    package static func start(_ month: Int) -> Int64 {
+        Int64(Timestamps.daysFromCivil(year: month / 12, month: month % 12 + 1, day: 1)) * 86_400_000_000
+    }
+
     /// "YYYY-MM" of a month index.
     package static func label(_ month: Int) -> String {
         let year = String(month / 12)

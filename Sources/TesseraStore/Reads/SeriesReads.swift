@@ -55,19 +55,14 @@ package enum SeriesReads {
         guard query.afterMicros == nil else { return nil }
         switch (query.fromMicros, query.toMicros, query.descending) {
         case (nil, let to?, true):
-            let start = Self.monthStart(ArchivedMonths.monthIndex(to - 1))
+            let start = ArchivedMonths.start(ArchivedMonths.monthIndex(to - 1))
             return (start, to)
         case (let from?, nil, false):
-            let end = Self.monthStart(ArchivedMonths.monthIndex(from) + 1)
+            let end = ArchivedMonths.start(ArchivedMonths.monthIndex(from) + 1)
             return (from, end)
         default:
             return nil
         }
-    }
-
-    /// The first instant (UTC) of a month index (year × 12 + month − 1).
-    static func monthStart(_ month: Int) -> Int64 {
-        Int64(Timestamps.daysFromCivil(year: month / 12, month: month % 12 + 1, day: 1)) * 86_400_000_000
     }
 
     private static func page(

@@ -26,12 +26,8 @@ enum StoredValueSQL {
     /// known (a series is of one attribute), else the six columns `value(_:)` reads.
     static func columns(for type: ValueType?) -> String {
         switch type {
-        case .int: "value_int"
-        case .decimal: "value_decimal"
-        case .text: "value_text"
-        case .bool: "value_bool"
-        case .timestamp: "value_ts"
         case .json: "value_json::text"
+        case let type?: type.column
         case nil:
             "value_int, value_decimal, value_text, value_bool, (extract(epoch FROM value_ts) * 1000000)::bigint, value_json::text"
         }
@@ -40,12 +36,13 @@ enum StoredValueSQL {
     /// The next cell(s) of a row as `columns(for: type)` selected them, as JSON.
     static func value(_ cells: inout RowCells, type: ValueType?) throws -> JSONValue {
         switch type {
-        case .int: try cells.next(Int64?.self).map { .number(literal: String($0), isInteger: true) } ?? .null
-        case .decimal: try cells.next(Double?.self).map { .number(literal: $0.description, isInteger: false) } ?? .null
-        case .text: try cells.next(String?.self).map(JSONValue.string) ?? .null
-        case .bool: try cells.next(Bool?.self).map(JSONValue.bool) ?? .null
-        case .timestamp: try cells.next(PostgresTimestamp?.self).map { .string(Timestamps.format(micros: $0.micros)) } ?? .null
-        case .json: try cells.next(String?.self).map { try JSONReader.parse(Array($0.utf8)) } ?? .null
+        case .int: try Self.value(int: cells.next(Int64?.self), decimal: nil, text: nil, bool: nil, timestamp: nil, json: nil)
+        case .decimal: try Self.value(int: nil, decimal: cells.next(Double?.self), text: nil, bool: nil, timestamp: nil, json: nil)
+        case .text: try Self.value(int: nil, decimal: nil, text: cells.next(String?.self), bool: nil, timestamp: nil, json: nil)
+        case .bool: try Self.value(int: nil, decimal: nil, text: nil, bool: cells.next(Bool?.self), timestamp: nil, json: nil)
+        case .timestamp:
+            try Self.value(int: nil, decimal: nil, text: nil, bool: nil, timestamp: cells.next(PostgresTimestamp?.self)?.micros, json: nil)
+        case .json: try Self.value(int: nil, decimal: nil, text: nil, bool: nil, timestamp: nil, json: cells.next(String?.self))
         case nil: try Self.value(&cells)
         }
     }
