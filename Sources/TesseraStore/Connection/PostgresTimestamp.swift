@@ -25,7 +25,9 @@ package struct PostgresTimestamp: PostgresNonThrowingEncodable, Sendable, Equata
     package static var psqlFormat: PostgresFormat { .binary }
 
     package func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        byteBuffer.writeInteger(self.micros - Self.postgresEpochMicros, as: Int64.self)
+        // Never traps: a time past the representable range is sent as PostgreSQL's -infinity.
+        let (stored, overflow) = self.micros.subtractingReportingOverflow(Self.postgresEpochMicros)
+        byteBuffer.writeInteger(overflow ? Int64.min : stored, as: Int64.self)
     }
 }
 
@@ -41,6 +43,9 @@ extension PostgresTimestamp: PostgresDecodable {
         guard format == .binary, type == .timestamptz || type == .timestamp, let stored = buffer.readInteger(as: Int64.self) else {
             throw PostgresDecodingError.Code.typeMismatch
         }
-        self.init(micros: stored + Self.postgresEpochMicros)
+        // `infinity` is Int64.max as stored: no time in microseconds since 1970; refused, not trapped on.
+        let (micros, overflow) = stored.addingReportingOverflow(Self.postgresEpochMicros)
+        guard !overflow else { throw PostgresDecodingError.Code.failure }
+        self.init(micros: micros)
     }
 }
