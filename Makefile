@@ -63,12 +63,16 @@ test: deps lint ops-check infra-check
 	  ( .build/debug/tessera-bench read --smoke --dir $$bench_dir --port 18198; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	@# The side-by-side benchmark: Tessera, COPY, naive EAV, pure JSONB and InfluxDB on the same rows,
-	@# then the real air-quality readings through line protocol when ../shared/data has them.
+	@# then the real air-quality readings through line protocol when ../shared/data has them;
+	@# then the operator's `archive pack` of every past month on that cluster.
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-all-smoke.XXXXXX) && chmod 755 $$bench_dir && \
 	  ( .build/debug/tessera-bench all --smoke --dir $$bench_dir --port 18196 --results $$bench_dir/results && \
 	    if [ -d ../shared/data/beijing-air-quality ]; then \
 	      .build/debug/tessera-bench all --smoke --dataset air-quality --data-dir ../shared/data/beijing-air-quality \
-	        --dir $$bench_dir --port 18196 --results $$bench_dir/results; fi; status=$$?; \
+	        --dir $$bench_dir --port 18196 --results $$bench_dir/results; fi && \
+	    .build/debug/tessera cluster up --dir $$bench_dir >/dev/null && \
+	    .build/debug/tessera archive pack --dir $$bench_dir --older-than 1 && \
+	    .build/debug/tessera archive list --dir $$bench_dir; status=$$?; \
 	    .build/debug/tessera cluster down --dir $$bench_dir >/dev/null; rm -rf $$bench_dir; exit $$status )
 	@# The scaling run at two small sizes (each size its own cluster, stopped as it ends).
 	bench_dir=$$(mktemp -d /tmp/tessera-bench-scale-smoke.XXXXXX) && chmod 755 $$bench_dir && \

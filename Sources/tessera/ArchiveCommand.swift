@@ -25,7 +25,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let archiver = try makeArchiver(self.options, archiveDirectory: self.folder.archiveDirectory, settle: .zero)
             let entries = try await offloaded { try archiver.list() }
             if self.json {
                 try printJSON(entries)
@@ -58,7 +58,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, self.folder, settle: .seconds(self.settleSeconds))
+            let archiver = try makeArchiver(self.options, archiveDirectory: self.folder.archiveDirectory, settle: .seconds(self.settleSeconds))
             let named = self.months
             let olderThan = self.olderThan
             try await offloaded {
@@ -82,7 +82,7 @@ struct ArchiveCommand: AsyncParsableCommand {
         @Argument(help: "The month, YYYY-MM.") var month: String
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let archiver = try makeArchiver(self.options, archiveDirectory: self.folder.archiveDirectory, settle: .zero)
             let month = self.month
             let manifest = try await offloaded { try archiver.restore(month) }
             print("\(month): \(manifest.rows) rows restored from \(manifest.file), checksum verified; the month takes points again.")
@@ -100,7 +100,7 @@ extension ArchiveCommand {
         @Argument(help: "The month, YYYY-MM.") var month: String
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, self.folder, settle: .zero)
+            let archiver = try makeArchiver(self.options, archiveDirectory: self.folder.archiveDirectory, settle: .zero)
             let month = self.month
             try await offloaded { try archiver.cancel(month) }
             print("\(month): the unfinished export's fence is lifted; the month takes points again.")
@@ -128,7 +128,7 @@ extension ArchiveCommand {
         }
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, ArchiveCommand.Folder(), settle: .zero)
+            let archiver = try makeArchiver(self.options, archiveDirectory: nil, settle: .zero)
             let named = self.months
             let olderThan = self.olderThan
             let json = self.json
@@ -159,7 +159,7 @@ extension ArchiveCommand {
         @Argument(help: "The month, YYYY-MM.") var month: String
 
         func run() async throws {
-            let archiver = try makeArchiver(self.options, ArchiveCommand.Folder(), settle: .zero)
+            let archiver = try makeArchiver(self.options, archiveDirectory: nil, settle: .zero)
             let month = self.month
             let points = try await offloaded { try archiver.unpack(month) }
             print("\(month): \(points) points unpacked into rows.")
@@ -167,9 +167,12 @@ extension ArchiveCommand {
     }
 }
 
-private func makeArchiver(_ options: DatabaseOptions, _ folder: ArchiveCommand.Folder, settle: Duration) throws -> MonthArchiver {
+/// The archiver of the cluster `options` name. Packing needs no archive folder: a command
+/// without `--archive-dir` passes nil (a `Folder` made with `init()` has no parsed values, and
+/// reading its option traps).
+private func makeArchiver(_ options: DatabaseOptions, archiveDirectory: String?, settle: Duration) throws -> MonthArchiver {
     let logger = options.makeLogger()
-    let directory = folder.archiveDirectory ?? options.environment.archiveDirectory ?? options.resolvedDirectory + "/archive"
+    let directory = archiveDirectory ?? options.environment.archiveDirectory ?? options.resolvedDirectory + "/archive"
     do {
         return try MonthArchiver(
             url: try options.primaryURL(logger: logger),

@@ -70,6 +70,10 @@ import Testing
             #expect(try await Self.count(dependencies.primary, "SELECT pg_relation_size('entity_values_ts_p202609')") == 0)
             #expect(try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_ts_p202609") == 0)
             #expect(try await Self.count(dependencies.primary, "SELECT sum(points) FROM entity_values_packed") == 17)
+            // A pack holds whole series of one attribute (migration 0028): dev-1's and dev-2's
+            // temperatures are one pack, dev-3's notes another.
+            #expect(try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_packed") == 2)
+            #expect(try await Self.count(dependencies.primary, "SELECT max(cardinality(entity_ids)) FROM entity_values_packed") == 16)
             #expect(
                 try await offloaded { try archiver.list() }.map { "\($0.month) \($0.state)" } == [
                     "2026-08 in database", "2026-09 packed", "2026-10 in database",
@@ -92,12 +96,12 @@ import Testing
             let hour = try await Self.aggregate(client, key: key, from: "2026-09-02T02:00:00Z", to: "2026-09-02T03:00:00Z", bucket: "1h")
             #expect(hour == #"[{"count":5,"sum":5073.75}]"#, "dev-1: 5.5 + 6.5 + 1020.75 (1020.25 replaced), dev-2: 2020.25 + 2020.75")
             #expect(
-                try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_ts_p202609") == 9,
-                "dev-1's September unpacked, with its late points"
+                try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_ts_p202609") == 17,
+                "the pack of dev-1's and dev-2's September temperatures unpacked, with dev-1's new point"
             )
             #expect(try await offloaded { try archiver.monthsToPack(olderThan: 1) }.contains("2026-09"))
             let again = try await offloaded { try archiver.pack("2026-09") }
-            #expect(again.points == 9, "dev-1's September packed again with its late points")
+            #expect(again.points == 17, "the temperatures' September packed again with dev-1's new point")
             #expect(try await Self.count(dependencies.primary, "SELECT count(*) FROM entity_values_ts_p202609") == 0)
             #expect(try await Self.aggregate(client, key: key, from: "2026-09-02T02:00:00Z", to: "2026-09-02T03:00:00Z", bucket: "1h") == hour)
 
@@ -120,7 +124,7 @@ import Testing
             #expect(
                 try await Self.count(
                     dependencies.primary,
-                    "SELECT count(*) FROM entity_values_packed p JOIN entities e USING (tenant_id, entity_id) WHERE e.external_key = 'dev-3'"
+                    "SELECT count(*) FROM entity_values_packed p JOIN entities e ON e.tenant_id = p.tenant_id AND e.entity_id = ANY (p.entity_ids) WHERE e.external_key = 'dev-3'"
                 ) == 0
             )
             let noteGone = try await client.send(.get, "/v1/entities/dev-3/series/note", key: key)

@@ -151,7 +151,8 @@ import Testing
             Task { try? await withTestClient(url: shared) { try await $0.query(PostgresQuery(unsafeSQL: "SELECT cron.unschedule('\(job)')")) } }
         }
         // Two minute marks at least: a job whose worker could not start is tried again at the next.
-        let ran = try await withTestClient(url: url) { client in
+        // The helper's own limit past the loop's, so a late job ends in the message below, not a timeout.
+        let ran = try await withTestClient(url: url, within: .seconds(180)) { client in
             let deadline = ContinuousClock.now + .seconds(150)
             while ContinuousClock.now < deadline {
                 if let outcome = try await Self.one(client, "SELECT outcome FROM maintenance_runs WHERE job = 'partitions'", as: String.self) {

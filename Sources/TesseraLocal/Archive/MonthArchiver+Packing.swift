@@ -1,9 +1,9 @@
 import Foundation
 import TesseraCore
 
-/// Packed months (README: Data lifecycle and backups, "Packed months"; migration 0027): a past
-/// month's points turned into one row per (tenant, entity, attribute, month) of lz4-compressed
-/// arrays in `entity_values_packed`, still in the database and read by every read path; and
+/// Packed months (README: Data lifecycle and backups, "Packed months"; migrations 0027, 0028):
+/// a past month's points turned into packs of lz4-compressed arrays in `entity_values_packed`
+/// (whole series of one attribute, ~1,000 points a pack), still in the database and read by every read path; and
 /// back into rows. Points written into a packed month later are stored as rows beside the packs
 /// (their packs unpacked by the flush) until the month is packed again.
 extension MonthArchiver {
@@ -23,7 +23,7 @@ extension MonthArchiver {
 
     /// The bytes a pack takes: its columns as stored (compressed, TOASTed), and a tuple header.
     static let packBytes =
-        "(24 + pg_column_size(p.ts) + coalesce(pg_column_size(p.values_int), 0) + coalesce(pg_column_size(p.values_decimal), 0)"
+        "(24 + pg_column_size(p.entity_ids) + pg_column_size(p.ts) + coalesce(pg_column_size(p.values_int), 0) + coalesce(pg_column_size(p.values_decimal), 0)"
         + " + coalesce(pg_column_size(p.values_text), 0) + coalesce(pg_column_size(p.values_bool), 0)"
         + " + coalesce(pg_column_size(p.values_ts), 0) + coalesce(pg_column_size(p.values_json), 0) + 72)"
 

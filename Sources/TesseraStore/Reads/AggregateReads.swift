@@ -73,7 +73,7 @@ package enum AggregateReads {
                   FROM (SELECT ts, entity_id, \(column) FROM entity_values_ts
                          WHERE tenant_id = $1 AND attribute_id = $2 AND ts >= $3::timestamptz AND ts < $4::timestamptz
                         UNION ALL
-                        SELECT ts, entity_id, \(column) FROM packed_values($1, $2, $3::timestamptz, $4::timestamptz)) AS t
+                        SELECT ts, entity_id, \(column) FROM packed_values($1, NULL, $2, $3::timestamptz, $4::timestamptz)) AS t
                  WHERE true \(entityCondition)
             ), grouped AS (
                 SELECT bucket\(groupEntity ? ", entity_id" : ""), \(selects.enumerated().map { "\($1) AS f\($0)" }.joined(separator: ", "))
@@ -169,9 +169,9 @@ package enum AggregateReads {
                          WHERE tenant_id = $1 AND attribute_id = $2 AND \(column) IS NOT NULL
                            AND ((ts >= $5::timestamptz AND ts < $3::timestamptz) OR (ts >= $4::timestamptz AND ts < $6::timestamptz))
                         UNION ALL
-                        SELECT ts, \(column)::numeric FROM packed_values($1, $2, $5::timestamptz, $3::timestamptz) WHERE \(column) IS NOT NULL
+                        SELECT ts, \(column)::numeric FROM packed_values($1, NULL, $2, $5::timestamptz, $3::timestamptz) WHERE \(column) IS NOT NULL
                         UNION ALL
-                        SELECT ts, \(column)::numeric FROM packed_values($1, $2, $4::timestamptz, $6::timestamptz) WHERE \(column) IS NOT NULL) AS edge
+                        SELECT ts, \(column)::numeric FROM packed_values($1, NULL, $2, $4::timestamptz, $6::timestamptz) WHERE \(column) IS NOT NULL) AS edge
                  GROUP BY 1
             )
             SELECT (extract(epoch FROM bucket) * 1000000)::bigint, jsonb_build_array(\(selects.joined(separator: ", ")))::text

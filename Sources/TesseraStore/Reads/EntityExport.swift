@@ -67,8 +67,8 @@ package enum EntityExport {
                     UNION ALL
                     -- A packed month's points (migration 0027).
                     (SELECT entity_id, attribute_id, ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
-                       FROM packed_values($1, NULL, $3::timestamptz, $4::timestamptz)
-                      WHERE entity_id = ANY($2) AND (entity_id, attribute_id, ts) > ($5, $6, $7::timestamptz)
+                       FROM packed_values($1, $2, NULL, $3::timestamptz, $4::timestamptz)
+                      WHERE (entity_id, attribute_id, ts) > ($5, $6, $7::timestamptz)
                       ORDER BY entity_id, attribute_id, ts)) AS t
              ORDER BY entity_id, attribute_id, ts
              LIMIT $8

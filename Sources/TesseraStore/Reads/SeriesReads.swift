@@ -106,8 +106,7 @@ package enum SeriesReads {
                       ORDER BY ts \(order))
                     UNION ALL
                     (SELECT ts, value_int, value_decimal, value_text, value_bool, value_ts, value_json
-                       FROM packed_values($1, $3, $4::timestamptz, $5::timestamptz)
-                      WHERE entity_id = $2
+                       FROM packed_values($1, ARRAY[$2::bigint], $3, $4::timestamptz, $5::timestamptz)
                       ORDER BY ts \(order))) AS t
              WHERE $6::timestamptz IS NULL OR \(afterCondition)
              ORDER BY ts \(order)

@@ -2,7 +2,7 @@
 -- (ts_partition_months()) and stopping once every attribute has one; attributes without a point are left out.
 -- Called by EntityReads.latestPoints (lookups of non-hot attributes).
 -- Locks: none beyond a read's (only the months it visits).
--- Last defined in 0027_cold_months_packed.sql (each month's rows and packs; 0013 before).
+-- Last defined in 0028_packs_of_many_series.sql (packed_values' entities; 0027 before).
 CREATE OR REPLACE FUNCTION public.latest_points(tenant bigint, entity bigint, attribute_ids integer[])
  RETURNS TABLE(attribute_id integer, ts timestamp with time zone, value_int bigint, value_decimal double precision, value_text text, value_bool boolean, value_ts timestamp with time zone, value_json jsonb)
  LANGUAGE plpgsql
@@ -24,8 +24,8 @@ BEGIN
                         AND e.tenant_id = $1 AND e.entity_id = $2 AND e.attribute_id = ANY ($3)
                      UNION ALL
                      SELECT p.attribute_id, p.ts, p.value_int, p.value_decimal, p.value_text, p.value_bool, p.value_ts, p.value_json
-                       FROM packed_values($1, NULL, %1$L, %2$L) AS p
-                      WHERE p.entity_id = $2 AND p.attribute_id = ANY ($3)) AS t
+                       FROM packed_values($1, ARRAY[$2], NULL, %1$L, %2$L) AS p
+                      WHERE p.attribute_id = ANY ($3)) AS t
               ORDER BY t.attribute_id, t.ts DESC',
             part.month::timestamp AT TIME ZONE 'UTC', (part.month + interval '1 month') AT TIME ZONE 'UTC')
             USING tenant, entity, missing

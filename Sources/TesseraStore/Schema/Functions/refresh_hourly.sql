@@ -4,6 +4,7 @@
 -- value was replaced); 0010 used it once to fix duplicate points.
 -- Locks: none of its own. Last defined in 0027_cold_months_packed.sql (the packed points too; 0005, first 0004).
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
+-- Last defined in 0028_packs_of_many_series.sql (packed_values' entities; 0027 before).
 CREATE OR REPLACE FUNCTION public.refresh_hourly(tenant bigint, attribute_ids integer[], hours timestamp with time zone[])
  RETURNS void
  LANGUAGE sql
@@ -30,7 +31,7 @@ AS $function$
                       AND e.ts >= k.hour AND e.ts < k.hour + interval '1 hour'
                    UNION ALL
                    SELECT p.ts, p.value_int, p.value_decimal
-                     FROM packed_values(tenant, k.attribute_id, k.hour, k.hour + interval '1 hour') AS p) AS t
+                     FROM packed_values(tenant, NULL, k.attribute_id, k.hour, k.hour + interval '1 hour') AS p) AS t
              WHERE t.value_int IS NOT NULL OR t.value_decimal IS NOT NULL
             WINDOW w AS (PARTITION BY k.attribute_id, k.hour ORDER BY t.ts ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS points
      GROUP BY attribute_id, hour;

@@ -2,7 +2,7 @@
 -- value before it. Called by RetentionRunner.run(dryRun: true) (`tessera retention run --dry-run`).
 -- Locks: none.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed): it crosses the tenant wall.
--- Last defined in 0027_cold_months_packed.sql (packed points counted; 0021 before).
+-- Last defined in 0028_packs_of_many_series.sql (packed_values' entities; 0027 before).
 CREATE OR REPLACE FUNCTION public.retention_preview(tenant bigint, floor timestamp with time zone)
  RETURNS TABLE(points bigint, rollups bigint, entities bigint)
  LANGUAGE sql
@@ -10,7 +10,7 @@ CREATE OR REPLACE FUNCTION public.retention_preview(tenant bigint, floor timesta
  SET search_path TO 'public', 'pg_temp'
 AS $function$
     SELECT (SELECT count(*) FROM entity_values_ts WHERE tenant_id = tenant AND ts < floor)
-           + (SELECT count(*) FROM packed_values(tenant, NULL, '-infinity', floor)),
+           + (SELECT count(*) FROM packed_values(tenant, NULL, NULL, '-infinity', floor)),
            (SELECT count(*) FROM entity_values_hourly WHERE tenant_id = tenant AND hour < floor),
            (SELECT count(DISTINCT p.entity_id)
               FROM entity_jsonb p CROSS JOIN LATERAL jsonb_each_text(p.attr_ts) AS kv(name, ts_us)

@@ -2,7 +2,7 @@
 -- at most max_rows; visits the monthly partitions (ts_partition_months()) in that order and stops once full.
 -- Called by SeriesReads when a time bound is open (with both bounds it queries entity_values_ts directly).
 -- Locks: none beyond a read's (only the months it visits).
--- Last defined in 0027_cold_months_packed.sql (each month's rows and packs, each in the page's order; 0013 before).
+-- Last defined in 0028_packs_of_many_series.sql (packed_values' entities; 0027 before).
 CREATE OR REPLACE FUNCTION public.series_points(tenant bigint, entity bigint, attribute integer, from_ts timestamp with time zone, to_ts timestamp with time zone, after_ts timestamp with time zone, descending boolean, max_rows integer)
  RETURNS TABLE(ts timestamp with time zone, value_int bigint, value_decimal double precision, value_text text, value_bool boolean, value_ts timestamp with time zone, value_json jsonb)
  LANGUAGE plpgsql
@@ -28,8 +28,7 @@ BEGIN
                        ORDER BY e.ts %4$s)
                      UNION ALL
                      (SELECT p.ts, p.value_int, p.value_decimal, p.value_text, p.value_bool, p.value_ts, p.value_json
-                        FROM packed_values($1, $3, %1$L, %2$L) AS p
-                       WHERE p.entity_id = $2
+                        FROM packed_values($1, ARRAY[$2], $3, %1$L, %2$L) AS p
                        ORDER BY p.ts %4$s)) AS t
               WHERE ($4::timestamptz IS NULL OR t.ts >= $4) AND ($5::timestamptz IS NULL OR t.ts < $5)
                 AND ($6::timestamptz IS NULL OR t.ts %3$s $6)
