@@ -53,7 +53,7 @@ SELECT pg_temp.cold_read(format('sparse %s: every attribute of the sparse entity
                (SELECT entity_id, attribute_id, ts, value_decimal, value_text FROM packed_values(%1$s, ARRAY[%2$s::bigint], NULL, %3$L, %4$L))) AS t
         ORDER BY entity_id, attribute_id, ts$q$, :t7, :e7, :'m1', :'m2'));
 SELECT pg_temp.cold_read(format('sparse %s: daily mean of tenant 0''s a0 over m2, from the points', :'phase'), format(
-    $q$SELECT date_bin('1 day', ts, timestamptz '1970-01-01 00:00:00+00') AS day, count(*), sum(v) / count(v)
+    $q$SELECT date_bin('1 day', ts, timestamptz '1970-01-01 00:00:00+00') AS day, count(*), round((sum(v) / count(v))::numeric, 6)
          FROM (SELECT ts, value_decimal AS v FROM entity_values_ts WHERE tenant_id = %1$s AND attribute_id = %2$s AND ts >= %3$L AND ts < %4$L
                UNION ALL
                SELECT ts, value_decimal FROM packed_values(%1$s, NULL, %2$s, %3$L, %4$L)) AS t

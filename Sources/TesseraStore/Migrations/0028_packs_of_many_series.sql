@@ -75,7 +75,9 @@ GRANT SELECT ON entity_values_packed TO tessera_app;
 -- The packed points of a tenant (some entities or all; one attribute or all) with
 -- from_ts <= ts < to_ts, in the shape of entity_values_ts's rows. Inlined into the caller's
 -- query (SQL, STABLE, not a definer): the entities bound first_entity in the primary key, the
--- caller's attribute condition reaches it too. Under the tenant wall.
+-- caller's attribute condition reaches it too, and a pack without them is not unnested (its
+-- entity array alone is read: an export of every attribute of a sparse entity 0.93 -> 0.46 ms
+-- on the 2M synthetic set). Under the tenant wall.
 CREATE FUNCTION packed_values(tenant bigint, entities bigint[], attribute integer, from_ts timestamptz, to_ts timestamptz)
 RETURNS TABLE (entity_id bigint, attribute_id integer, ts timestamptz, value_int bigint, value_decimal double precision,
                value_text text, value_bool boolean, value_ts timestamptz, value_json jsonb)
@@ -89,7 +91,8 @@ LANGUAGE sql STABLE AS $$
        AND p.month >= date_trunc('month', from_ts, 'UTC') AND p.month < to_ts
        AND p.last_ts >= from_ts AND p.first_ts < to_ts
        AND (entities IS NULL OR (p.first_entity <= (SELECT max(x) FROM unnest(entities) AS x)
-                                 AND p.last_entity >= (SELECT min(x) FROM unnest(entities) AS x)))
+                                 AND p.last_entity >= (SELECT min(x) FROM unnest(entities) AS x)
+                                 AND p.entity_ids && entities))
        AND (entities IS NULL OR u.entity_id = ANY (entities))
        AND u.ts >= from_ts AND u.ts < to_ts
 $$;

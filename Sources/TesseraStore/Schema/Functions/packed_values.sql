@@ -19,7 +19,8 @@ AS $function$
        AND p.month >= date_trunc('month', from_ts, 'UTC') AND p.month < to_ts
        AND p.last_ts >= from_ts AND p.first_ts < to_ts
        AND (entities IS NULL OR (p.first_entity <= (SELECT max(x) FROM unnest(entities) AS x)
-                                 AND p.last_entity >= (SELECT min(x) FROM unnest(entities) AS x)))
+                                 AND p.last_entity >= (SELECT min(x) FROM unnest(entities) AS x)
+                                 AND p.entity_ids && entities))
        AND (entities IS NULL OR u.entity_id = ANY (entities))
        AND u.ts >= from_ts AND u.ts < to_ts
 $function$;
