@@ -1,11 +1,13 @@
 -- The move of a flush: deletes the staged rows (all, or one batch and/or tenant), drops points staged before their
 -- entity's delete (reviving entities written after it) or an erasure of their range (series_erasures), upserts the last write of each point into entity_values_ts,
--- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (hours in which a
--- stored value was replaced are returned as replaced_*, not rolled up). Returns the change columns for the cache.
+-- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (every numeric point
+-- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
+-- rollups_follow_replaced_points()). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0017_erasure.sql (also 0002, 0004, 0005, 0006, 0009, 0010).
+-- Last defined in 0029_rollups_follow_replaced_points.sql (no probe of the series a point; 0017 before, also 0002, 0004,
+-- 0005, 0006, 0009, 0010).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint)
- RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint, replaced_tenants bigint[], replaced_attributes integer[], replaced_hours timestamp with time zone[])
+ RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE sql
 AS $function$
     WITH moved AS (
@@ -121,18 +123,10 @@ AS $function$
                IS DISTINCT FROM (EXCLUDED.n0, EXCLUDED.n1, EXCLUDED.n2, EXCLUDED.n3, EXCLUDED.n4, EXCLUDED.n5, EXCLUDED.n6, EXCLUDED.n7, EXCLUDED.n8, EXCLUDED.n9, EXCLUDED.n10, EXCLUDED.n11, EXCLUDED.n12, EXCLUDED.n13, EXCLUDED.n14, EXCLUDED.n15)
         RETURNING 1
     ), numeric_points AS (
-        -- Whether the point was stored before (the statement's snapshot predates the
-        -- upsert; PostgreSQL cannot return xmax from a partitioned table to tell).
         SELECT k.tenant_id, k.attribute_id, date_bin('1 hour', k.ts, timestamptz '1970-01-01 00:00:00+00') AS hour,
-               k.ts, k.value_int, k.value_decimal,
-               EXISTS (SELECT 1 FROM entity_values_ts AS e
-                        WHERE e.tenant_id = k.tenant_id AND e.entity_id = k.entity_id
-                          AND e.attribute_id = k.attribute_id AND e.ts = k.ts) AS replaced
+               k.ts, k.value_int, k.value_decimal
           FROM kept AS k
          WHERE k.value_int IS NOT NULL OR k.value_decimal IS NOT NULL
-    ), replaced_hours AS (
-        -- Hours in which a stored value was replaced: recomputed whole by flush_staged().
-        SELECT DISTINCT tenant_id, attribute_id, hour FROM numeric_points WHERE replaced
     ), hourly AS (
         SELECT tenant_id, attribute_id, hour, count(*) AS n,
                coalesce(sum(value_int)::numeric, sum(value_decimal)::text::numeric) AS s,
@@ -144,8 +138,6 @@ AS $function$
                        first_value(p.value_int) OVER w AS first_int, first_value(p.value_decimal) OVER w AS first_decimal,
                        last_value(p.value_int) OVER w AS last_int, last_value(p.value_decimal) OVER w AS last_decimal
                   FROM numeric_points AS p
-                 WHERE NOT EXISTS (SELECT 1 FROM replaced_hours AS r
-                                    WHERE r.tenant_id = p.tenant_id AND r.attribute_id = p.attribute_id AND r.hour = p.hour)
                 WINDOW w AS (PARTITION BY p.tenant_id, p.attribute_id, p.hour
                              ORDER BY p.ts ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS points
          GROUP BY 1, 2, 3
@@ -169,8 +161,5 @@ AS $function$
            coalesce((SELECT array_agg(tenant_id ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            coalesce((SELECT array_agg(entity_id ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            coalesce((SELECT array_agg(version ORDER BY tenant_id, entity_id) FROM projected), '{}'),
-           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint,
-           coalesce((SELECT array_agg(tenant_id ORDER BY tenant_id, attribute_id, hour) FROM replaced_hours), '{}'),
-           coalesce((SELECT array_agg(attribute_id ORDER BY tenant_id, attribute_id, hour) FROM replaced_hours), '{}'),
-           coalesce((SELECT array_agg(hour ORDER BY tenant_id, attribute_id, hour) FROM replaced_hours), '{}')
+           (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
 $function$;

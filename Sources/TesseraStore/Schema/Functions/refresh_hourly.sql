@@ -1,6 +1,6 @@
 -- Recomputes the entity_values_hourly rows of the given (attribute, hour) pairs of a tenant from the points
 -- (typed aggregates; first and last values from one window pass).
--- Called by Catalog.deleteEntity (the hours of the deleted points) and flush_staged() (hours in which a
+-- Called by Catalog.deleteEntity (the hours of the deleted points) and the trigger rollups_follow_replaced_points() (hours in which a
 -- value was replaced); 0010 used it once to fix duplicate points.
 -- Locks: none of its own. Last defined in 0027_cold_months_packed.sql (the packed points too; 0005, first 0004).
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.
