@@ -74,4 +74,42 @@ import Testing
             #expect(hours.first?.1 == 20, "the hour's sum is the stored value's")
         }
     }
+
+    /// An UPDATE of the series from anywhere — here an operator's correction that moves a point to
+    /// the next hour with another value — leaves both hours' rollups as their points say.
+    @Test func aCorrectionOfAStoredPointIsFollowedByTheRollupsOfBothHours() async throws {
+        let database = try await TestCluster.freshDatabase()
+        try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
+        let tenant = try await withTestClient(url: database) { client in
+            try await Catalog(client: client, logger: quietLogger).createTenant(name: "corrected").0
+        }
+        try await TestConnection.withConnection(database) { connection in
+            try await connection.query(
+                """
+                WITH a AS (INSERT INTO attributes (tenant_id, name, value_type) VALUES (\(tenant.id), 'v', 'decimal') RETURNING attribute_id),
+                     e AS (SELECT entity_id FROM create_entities(\(tenant.id), '{dev-1}'))
+                INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
+                SELECT \(tenant.id), e.entity_id, a.attribute_id, v.value, date_trunc('month', now()) + interval '1 day' + v.at, now(), 81
+                  FROM a, e, (VALUES (1.0::float8, interval '10 minutes'), (2.0, interval '20 minutes'), (4.0, interval '70 minutes')) AS v(value, at)
+                """,
+                logger: quietLogger
+            )
+            #expect(try await TestConnection.number("SELECT moved_rows::int FROM flush_staged(81, \(tenant.id))", on: connection) == 3)
+            // The point at :20 was meant for the next hour, with another value.
+            try await connection.query(
+                """
+                UPDATE entity_values_ts SET ts = ts + interval '1 hour', value_decimal = 8
+                 WHERE tenant_id = \(tenant.id) AND value_decimal = 2
+                """,
+                logger: quietLogger
+            )
+            let rows = try await connection.query(
+                "SELECT count, sum::float8 FROM entity_values_hourly WHERE tenant_id = \(tenant.id) ORDER BY hour",
+                logger: quietLogger
+            )
+            var hours = [[Double]]()
+            for try await (count, sum) in rows.decode((Int64, Double).self) { hours.append([Double(count), sum]) }
+            #expect(hours == [[1, 1], [2, 12]], "first hour: 1; second: 4 + 8")
+        }
+    }
 }

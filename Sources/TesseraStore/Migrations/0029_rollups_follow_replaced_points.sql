@@ -5,10 +5,11 @@
 -- point's hour was left out of the incremental rollup and recomputed after the move.
 --
 -- Now entity_values_ts says which points an upsert replaced: a statement-level trigger with the
--- statement's old rows as a transition table (only updated rows are captured; an insert costs
--- nothing) recomputes the hours of the replaced numeric points with refresh_hourly() once the
--- statement is done, after move_staged()'s incremental rollups have counted them — the recomputed
--- row replaces the incremented one. A point is counted once whatever path replaced it, including a
+-- statement's updated rows, old and new, as transition tables (only updated rows are captured; an
+-- insert costs nothing) recomputes the hours of the replaced numeric points with refresh_hourly()
+-- once the statement is done, after move_staged()'s incremental rollups have counted them — the
+-- recomputed row replaces the incremented one. Any UPDATE of the series is followed the same way
+-- (an operator's correction that moves a point to another hour recomputes both hours). A point is counted once whatever path replaced it, including a
 -- concurrent flush of the same point (a `safe` write beside the flusher), which the probe's
 -- snapshot could not see.
 
@@ -20,10 +21,13 @@ BEGIN
     FOR replaced IN
         SELECT h.tenant_id, array_agg(h.attribute_id ORDER BY h.attribute_id, h.hour) AS attribute_ids,
                array_agg(h.hour ORDER BY h.attribute_id, h.hour) AS hours
-          FROM (SELECT DISTINCT o.tenant_id, o.attribute_id,
-                       date_bin('1 hour', o.ts, timestamptz '1970-01-01 00:00:00+00') AS hour
-                  FROM replaced_points AS o
-                 WHERE o.value_int IS NOT NULL OR o.value_decimal IS NOT NULL) AS h
+          FROM (SELECT DISTINCT p.tenant_id, p.attribute_id,
+                       date_bin('1 hour', p.ts, timestamptz '1970-01-01 00:00:00+00') AS hour
+                  FROM (SELECT o.tenant_id, o.attribute_id, o.ts FROM old_points AS o
+                         WHERE o.value_int IS NOT NULL OR o.value_decimal IS NOT NULL
+                        UNION ALL
+                        SELECT n.tenant_id, n.attribute_id, n.ts FROM new_points AS n
+                         WHERE n.value_int IS NOT NULL OR n.value_decimal IS NOT NULL) AS p) AS h
          GROUP BY h.tenant_id
          ORDER BY h.tenant_id
     LOOP
@@ -35,7 +39,7 @@ $$;
 REVOKE ALL ON FUNCTION rollups_follow_replaced_points() FROM PUBLIC;
 
 CREATE TRIGGER rollups_follow_replaced_points AFTER UPDATE ON entity_values_ts
-    REFERENCING OLD TABLE AS replaced_points
+    REFERENCING OLD TABLE AS old_points NEW TABLE AS new_points
     FOR EACH STATEMENT EXECUTE FUNCTION rollups_follow_replaced_points();
 
 -- move_staged() without the probe: every numeric point it stores is counted into its hour.
