@@ -14,7 +14,7 @@
 -- snapshot could not see.
 
 CREATE FUNCTION rollups_follow_replaced_points() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
     replaced record;
 BEGIN

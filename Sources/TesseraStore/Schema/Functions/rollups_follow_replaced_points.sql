@@ -4,11 +4,12 @@
 -- updated rows are captured: a statement that only inserts finds the tables empty.
 -- No Swift calls it: it fires when move_staged()'s upsert replaces stored points (a retry, a correction, two
 -- flushes of one point at once) and on any other UPDATE of the series (an operator's correction).
--- Locks: none of its own. Runs as the statement's role (tessera_owner inside flush_staged()).
+-- Locks: none of its own. Runs as the statement's role (tessera_owner inside flush_staged()), search_path fixed.
 -- Last defined in 0029_rollups_follow_replaced_points.sql.
 CREATE OR REPLACE FUNCTION public.rollups_follow_replaced_points()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     replaced record;
