@@ -12,23 +12,10 @@ import Testing
 /// a snapshot taken before the first one committed, counted it as new, and the hour said 2 points.
 @Suite struct ConcurrentFlushRollupTests {
     @Test func aPointFlushedByTwoSessionsAtOnceIsCountedOnceInItsHour() async throws {
-        let database = try await TestCluster.freshDatabase()
-        try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
-        let tenant = try await withTestClient(url: database) { client in
-            try await Catalog(client: client, logger: quietLogger).createTenant(name: "two-flushes").0
-        }
-        try await TestConnection.withConnection(database) { setup in
-            try await setup.query(
-                """
-                WITH a AS (INSERT INTO attributes (tenant_id, name, value_type) VALUES (\(tenant.id), 'v', 'decimal') RETURNING attribute_id),
-                     e AS (SELECT entity_id FROM create_entities(\(tenant.id), '{dev-1}'))
-                INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
-                SELECT \(tenant.id), e.entity_id, a.attribute_id, v.value, date_trunc('hour', now()), now(), v.batch
-                  FROM a, e, (VALUES (10.0::float8, 71), (20.0::float8, 72)) AS v(value, batch)
-                """,
-                logger: quietLogger
-            )
-        }
+        let (database, tenant) = try await Self.stagedTenant(
+            "two-flushes",
+            points: "(10.0::float8, date_trunc('hour', now()), 71), (20.0, date_trunc('hour', now()), 72)"
+        )
         try await TestConnection.withConnection(database) { first in
             try await first.query("BEGIN", logger: quietLogger)
             let firstMoved = try await TestConnection.number("SELECT moved_rows::int FROM flush_staged(71, \(tenant.id))", on: first)
@@ -63,37 +50,23 @@ import Testing
                 on: first
             )
             #expect(stored == 1, "the point holds the second flush's value, once")
-            let rows = try await first.query(
-                "SELECT count, sum::float8 FROM entity_values_hourly WHERE tenant_id = \(tenant.id)",
-                logger: quietLogger
-            )
-            var hours = [(Int64, Double)]()
-            for try await hour in rows.decode((Int64, Double).self) { hours.append(hour) }
+            let hours = try await Self.hours(of: tenant, on: first)
             #expect(hours.count == 1)
-            #expect(hours.first?.0 == 1, "the hour counts the point once, not once a flush")
-            #expect(hours.first?.1 == 20, "the hour's sum is the stored value's")
+            #expect(hours.first?[0] == 1, "the hour counts the point once, not once a flush")
+            #expect(hours.first?[1] == 20, "the hour's sum is the stored value's")
         }
     }
 
     /// An UPDATE of the series from anywhere — here an operator's correction that moves a point to
     /// the next hour with another value — leaves both hours' rollups as their points say.
     @Test func aCorrectionOfAStoredPointIsFollowedByTheRollupsOfBothHours() async throws {
-        let database = try await TestCluster.freshDatabase()
-        try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
-        let tenant = try await withTestClient(url: database) { client in
-            try await Catalog(client: client, logger: quietLogger).createTenant(name: "corrected").0
-        }
+        // Within the current month, whose partition a fresh database always has.
+        let day = "date_trunc('month', now()) + interval '1 day'"
+        let (database, tenant) = try await Self.stagedTenant(
+            "corrected",
+            points: "(1.0::float8, \(day) + interval '10 minutes', 81), (2.0, \(day) + interval '20 minutes', 81), (4.0, \(day) + interval '70 minutes', 81)"
+        )
         try await TestConnection.withConnection(database) { connection in
-            try await connection.query(
-                """
-                WITH a AS (INSERT INTO attributes (tenant_id, name, value_type) VALUES (\(tenant.id), 'v', 'decimal') RETURNING attribute_id),
-                     e AS (SELECT entity_id FROM create_entities(\(tenant.id), '{dev-1}'))
-                INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
-                SELECT \(tenant.id), e.entity_id, a.attribute_id, v.value, date_trunc('month', now()) + interval '1 day' + v.at, now(), 81
-                  FROM a, e, (VALUES (1.0::float8, interval '10 minutes'), (2.0, interval '20 minutes'), (4.0, interval '70 minutes')) AS v(value, at)
-                """,
-                logger: quietLogger
-            )
             #expect(try await TestConnection.number("SELECT moved_rows::int FROM flush_staged(81, \(tenant.id))", on: connection) == 3)
             // The point at :20 was meant for the next hour, with another value.
             try await connection.query(
@@ -103,13 +76,43 @@ import Testing
                 """,
                 logger: quietLogger
             )
-            let rows = try await connection.query(
-                "SELECT count, sum::float8 FROM entity_values_hourly WHERE tenant_id = \(tenant.id) ORDER BY hour",
+            #expect(try await Self.hours(of: tenant, on: connection) == [[1, 1], [2, 12]], "first hour: 1; second: 4 + 8")
+        }
+    }
+
+    /// A migrated database with one tenant, its decimal attribute `v` and its entity `dev-1`, and
+    /// `points` staged for them: SQL `VALUES` rows of (value float8, ts timestamptz, batch id).
+    private static func stagedTenant(_ name: String, points: String) async throws -> (DatabaseURL, Tenant) {
+        let database = try await TestCluster.freshDatabase()
+        try await withTestClient(url: database) { client in _ = try await Migrator(client: client, logger: quietLogger).migrate() }
+        let tenant = try await withTestClient(url: database) { client in
+            try await Catalog(client: client, logger: quietLogger).createTenant(name: name).0
+        }
+        try await TestConnection.withConnection(database) { connection in
+            try await connection.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        WITH a AS (INSERT INTO attributes (tenant_id, name, value_type) VALUES (\(tenant.id), 'v', 'decimal') RETURNING attribute_id),
+                             e AS (SELECT entity_id FROM create_entities(\(tenant.id), '{dev-1}'))
+                        INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
+                        SELECT \(tenant.id), e.entity_id, a.attribute_id, v.value, v.ts, now(), v.batch
+                          FROM a, e, (VALUES \(points)) AS v(value, ts, batch)
+                        """
+                ),
                 logger: quietLogger
             )
-            var hours = [[Double]]()
-            for try await (count, sum) in rows.decode((Int64, Double).self) { hours.append([Double(count), sum]) }
-            #expect(hours == [[1, 1], [2, 12]], "first hour: 1; second: 4 + 8")
         }
+        return (database, tenant)
+    }
+
+    /// The tenant's hourly rollups in time order, each as [count, sum].
+    private static func hours(of tenant: Tenant, on connection: PostgresConnection) async throws -> [[Double]] {
+        let rows = try await connection.query(
+            "SELECT count, sum::float8 FROM entity_values_hourly WHERE tenant_id = \(tenant.id) ORDER BY hour",
+            logger: quietLogger
+        )
+        var hours = [[Double]]()
+        for try await (count, sum) in rows.decode((Int64, Double).self) { hours.append([Double(count), sum]) }
+        return hours
     }
 }

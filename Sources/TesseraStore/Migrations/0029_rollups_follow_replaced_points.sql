@@ -9,9 +9,9 @@
 -- insert costs nothing) recomputes the hours of the replaced numeric points with refresh_hourly()
 -- once the statement is done, after move_staged()'s incremental rollups have counted them — the
 -- recomputed row replaces the incremented one. Any UPDATE of the series is followed the same way
--- (an operator's correction that moves a point to another hour recomputes both hours). A point is counted once whatever path replaced it, including a
--- concurrent flush of the same point (a `safe` write beside the flusher), which the probe's
--- snapshot could not see.
+-- (an operator's correction that moves a point to another hour recomputes both hours). A point is
+-- counted once whatever path replaced it, including a concurrent flush of the same point (a `safe`
+-- write beside the flusher), which the probe's snapshot could not see.
 
 CREATE FUNCTION rollups_follow_replaced_points() RETURNS trigger
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
@@ -201,7 +201,6 @@ AS $function$
            coalesce((SELECT array_agg(version ORDER BY tenant_id, entity_id) FROM projected), '{}'),
            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
 $function$;
-;
 REVOKE ALL ON FUNCTION move_staged(bigint, bigint) FROM PUBLIC;
 
 -- flush_staged(): the replaced hours are the trigger's now.
