@@ -154,7 +154,7 @@ import Testing
                     // What crosses tenants is read by the owner's functions only.
                     #expect(await Self.refusal("SELECT count(*) FROM entity_values_ingest", on: connection) == denied)
                     #expect(await Self.refusal("SELECT count(*) FROM ingest_quarantine", on: connection) == denied)
-                    #expect(await Self.refusal("SELECT move_staged(NULL, NULL)", on: connection) == denied)
+                    #expect(await Self.refusal("SELECT move_staged(NULL, NULL, NULL)", on: connection) == denied)
                     #expect(await Self.refusal("UPDATE tenants SET max_entities = 1", on: connection) == denied)
                 }
                 try await TenantScope.transaction(tenant: a, on: server, logger: quietLogger) { connection in

@@ -1,12 +1,13 @@
--- The move of a flush: deletes the staged rows (all, or one batch and/or tenant), drops points staged before their
--- entity's delete (reviving entities written after it) or an erasure of their range (series_erasures), upserts the last write of each point into entity_values_ts,
+-- The move of a flush: deletes the staged rows (all, or one batch and/or tenant, or only the batches listed in
+-- only_batches), drops points staged before their entity's delete (reviving entities written after it) or an erasure
+-- of their range (series_erasures), upserts the last write of each point into entity_values_ts,
 -- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (every numeric point
 -- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
 -- rollups_follow_replaced_points()). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0029_rollups_follow_replaced_points.sql (no probe of the series a point; 0017 before, also 0002, 0004,
--- 0005, 0006, 0009, 0010).
-CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint)
+-- Last defined in 0030_flush_moves_the_batches_its_unpack_saw.sql (only_batches; 0029 before, also 0002, 0004, 0005,
+-- 0006, 0009, 0010, 0017).
+CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint, only_batches bigint[])
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE sql
 AS $function$
@@ -14,6 +15,7 @@ AS $function$
         DELETE FROM entity_values_ingest
          WHERE (only_batch IS NULL OR batch_id = only_batch)
            AND (only_tenant IS NULL OR tenant_id = only_tenant)
+           AND (only_batches IS NULL OR batch_id IN (SELECT unnest(only_batches)))
         RETURNING *
     ), deleted AS (
         SELECT e.tenant_id, e.entity_id, e.deleted_at, e.is_deleted
