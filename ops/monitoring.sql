@@ -16,7 +16,7 @@ SELECT to_char(hour, 'YYYY-MM-DD HH24:00') AS hour, sum(count)::bigint AS numeri
 
 -- name: staging_health
 -- Shows: The staging table: rows and batches waiting for the flush, the age of the oldest staged point, its
---   size, batches flushed in the last hour, batches fenced (abandoned COPYs).
+--   size, batches flushed in the last hour, batches fenced (abandoned staging writes).
 -- Look for: oldest_seconds above 60 (warn) or 300 (fail): the flush is stuck or behind (health_check()'s
 --   staging_backlog counts the rows: warn at a million). staged_rows growing from one run to the next: ingest
 --   outruns the flush.

@@ -2,7 +2,7 @@ import ArgumentParser
 import TesseraStore
 
 /// `tessera quarantine list|replay|drop`: the rows PostgreSQL refused, set aside by the
-/// flush or the staging COPY instead of stopping every tenant's writes.
+/// flush or the staging write instead of stopping every tenant's writes.
 struct QuarantineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarantine",

@@ -5,7 +5,7 @@ import TesseraStore
 import TesseraTestSupport
 import Testing
 
-/// A staging COPY the pipeline gave up on (past its deadline, or its connection lost) may
+/// A staging write the pipeline gave up on (past its deadline, or its connection lost) may
 /// still be in PostgreSQL's hands and commit later. Its points were refused (`submit`
 /// threw `unavailable`, a 503 over HTTP), so the client sends them again: stored from
 /// both, they would be there twice. The pipeline settles the batch before it refuses:
@@ -13,11 +13,11 @@ import Testing
 /// rows whenever they commit.
 ///
 /// Each test has a database of its own (the first changes the staging table there).
-@Suite struct AbandonedCopyTests {
+@Suite struct AbandonedStagingWriteTests {
     @Test func aRefusedPointIsNotStoredEvenWhenItsCopyCommitsLater() async throws {
         let database = try await PipelineHarness.migratedDatabase()
-        // A stand-in for a COPY whose rows PostgreSQL holds but commits late: with this
-        // index, the COPY waits for the test's open transaction, which staged the same key.
+        // A stand-in for a write whose rows PostgreSQL holds but commits late: with this
+        // index, the write waits for the test's open transaction, which staged the same key.
         try await withTestClient(url: database) { client in
             try await client.query("CREATE UNIQUE INDEX staging_test_key ON entity_values_ingest (tenant_id, entity_id, attribute_id, ts)", logger: quietLogger)
         }
@@ -47,7 +47,7 @@ import Testing
                     refused = error.code
                 }
                 #expect(refused == .unavailable, "the point held up past the call deadline was not refused as unavailable")
-                // The abandoned COPY goes on once the test's transaction ends, and commits: its
+                // The abandoned write goes on once the test's transaction ends, and commits: its
                 // row is seen in staging while no flush runs.
                 let holder = try await TestConnection.holdFlushes(database)
                 try await blocker.query("ROLLBACK", logger: quietLogger)
@@ -56,7 +56,7 @@ import Testing
                     "SELECT count(*)::int FROM entity_values_ingest WHERE tenant_id = \(tenant.id) AND ts = timestamptz '2026-01-01 00:00:00+00'",
                     on: blocker
                 )
-                #expect(late == 1, "the abandoned COPY did not commit: the test shows nothing")
+                #expect(late == 1, "the abandoned write did not commit: the test shows nothing")
                 try await holder.close()
 
                 try await Self.flushAll(on: blocker)
@@ -121,17 +121,17 @@ import Testing
         )
     }
 
-    /// Waits until no COPY runs in this database: the one held back has finished.
+    /// Waits until no staging write runs in this database: the one held back has finished.
     static func waitForCommittedCopy(on connection: PostgresConnection) async throws {
         for _ in 0..<200 {
             let running = try await TestConnection.number(
-                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %'",
+                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'INSERT INTO entity_values_ingest %'",
                 on: connection
             )
             if running == 0 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("a COPY still runs")
+        Issue.record("a staging write still runs")
     }
 
     /// `temp` points of the tenant in the time series.

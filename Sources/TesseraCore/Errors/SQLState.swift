@@ -1,5 +1,5 @@
 /// Every SQLSTATE Tessera gives a meaning to, in one table: the write path (a refused
-/// COPY goes to quarantine, a failed one is retried), the read router (a node that is
+/// staging write goes to quarantine, a failed one is retried), the read router (a node that is
 /// down counts against its breaker) and the client's error all read it from here.
 ///
 /// | SQLSTATE                               | meaning              | what follows                                        |

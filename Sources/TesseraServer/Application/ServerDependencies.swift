@@ -93,7 +93,7 @@ package struct ServerDependencies: Sendable {
     }
 
     /// Builds every component on the primary's URL: the primary's pool, which must run
-    /// as a service (see `services`), and the write path's own COPY connections.
+    /// as a service (see `services`), and the write path's own staging connections.
     package init(
         primaryURL: DatabaseURL,
         poolSize: Int = 20,

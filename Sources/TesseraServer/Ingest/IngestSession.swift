@@ -23,7 +23,7 @@ struct IngestSession {
     private(set) var buffer: [IncomingPoint] = []
     private var bufferedBytes = 0
     private(set) var accepted = 0
-    /// Of `accepted`: points PostgreSQL refused at the staging COPY, kept in quarantine
+    /// Of `accepted`: points PostgreSQL refused at the staging write, kept in quarantine
     /// for an operator instead of the time series.
     private(set) var quarantined = 0
     private(set) var rejected: [PointRejection] = []

@@ -8,7 +8,7 @@ import TesseraCore
 /// (its handlers are gone and the write's promise is nil): a connection that dies between
 /// two statements of a transaction, or that the pool lends in the moment it closes, held
 /// the caller, its lease, and so the pool's shutdown, forever. Seen in the failover drill:
-/// a `safe` write waited past its client's 60 s in its COPY after the primary was killed,
+/// a `safe` write waited past its client's 60 s in its staging write after the primary was killed,
 /// and the server's shutdown ran into its bound. Every statement the server sends through
 /// a pool goes through these.
 extension PostgresClient {

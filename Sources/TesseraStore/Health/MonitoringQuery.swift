@@ -57,7 +57,7 @@ extension MonitoringQuery {
         MonitoringQuery(
             name: "staging_health",
             shows:
-                "The staging table: rows and batches waiting for the flush, the age of the oldest staged point, its size, batches flushed in the last hour, batches fenced (abandoned COPYs).",
+                "The staging table: rows and batches waiting for the flush, the age of the oldest staged point, its size, batches flushed in the last hour, batches fenced (abandoned staging writes).",
             lookFor:
                 "oldest_seconds above 60 (warn) or 300 (fail): the flush is stuck or behind (health_check()'s staging_backlog counts the rows: warn at a million). staged_rows growing from one run to the next: ingest outruns the flush.",
             columns: ["staged_rows", "batches", "oldest_seconds", "size", "batches_flushed_last_hour", "fenced_batches"],

@@ -5,7 +5,7 @@ import Metrics
 /// and nowhere else, with its HELP text in `help`.
 package struct IngestMetrics: Sendable {
     package static let help: [String: String] = [
-        "tessera_ingest_copy_duration_seconds": "Time of one staging COPY of a batch of points.",
+        "tessera_ingest_copy_duration_seconds": "Time of one staging write of a batch of points.",
         "tessera_ingest_flush_duration_seconds": "Time of one flush that moved points from staging into the series.",
         "tessera_ingest_batch_points": "Points in one staged batch.",
         "tessera_ingest_flushed_rows_total": "Staged rows this server's flusher moved into the series.",
@@ -14,7 +14,7 @@ package struct IngestMetrics: Sendable {
         "tessera_ingest_flush_lag_seconds": "Age of the oldest point this server staged that is not confirmed flushed yet; 0 when none.",
         "tessera_ingest_queue_depth_points": "Points admitted and waiting for a staging writer.",
         "tessera_ingest_replayed_batches_total": "Acknowledged batches the database lost and this server staged again.",
-        "tessera_ingest_points_quarantined_total": "Points PostgreSQL refused at the staging COPY or the flush, set aside in ingest_quarantine.",
+        "tessera_ingest_points_quarantined_total": "Points PostgreSQL refused at the staging write or the flush, set aside in ingest_quarantine.",
         "tessera_ingest_points_rejected_total": "Points refused, by reason: a rejection code of the request, or rate_limited, saturated, staging_failed.",
         "tessera_ingest_points_accepted_total": "Points accepted, by durability (fast: staged; safe: stored before the answer).",
     ]
@@ -79,7 +79,7 @@ package struct IngestMetrics: Sendable {
         self.queueDepth.record(queuedPoints)
     }
 
-    /// Points PostgreSQL refused at the staging COPY or the flush, set aside in `ingest_quarantine`.
+    /// Points PostgreSQL refused at the staging write or the flush, set aside in `ingest_quarantine`.
     func quarantined(_ points: Int) {
         self.quarantinedPoints.increment(by: points)
     }

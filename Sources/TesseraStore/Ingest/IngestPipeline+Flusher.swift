@@ -142,7 +142,7 @@ extension IngestPipeline {
         let batches = self.state.withLock { $0.machine.lostBatches(lost) }
         for batch in batches {
             self.partitions.reset()
-            try await self.replayLink.copy(batch.data)
+            try await self.replayLink.stage(batch.data)
             self.metrics.replayed()
             self.state.withLock { $0.machine.replayed(batch.id) }
             self.logger.warning(

@@ -4,11 +4,11 @@ import PostgresNIO
 import TesseraCore
 
 /// The writers: each takes a group of queued requests, stages it as one batch with one
-/// COPY on its own connection, and answers the requests: staged, quarantined or 503.
+/// INSERT on its own connection, and answers the requests: staged, quarantined or 503.
 extension IngestPipeline {
     typealias Entry = IngestQueue<Pending>.Entry
 
-    /// A staging COPY PostgreSQL refused for its data: no retry of these rows can succeed.
+    /// A staging write PostgreSQL refused for its data: no retry of these rows can succeed.
     struct DataRefusal: Error {
         var sqlState: String
         var message: String
@@ -35,7 +35,7 @@ extension IngestPipeline {
                 // One request's rows must not cost the others theirs: each is staged on its
                 // own, and only those PostgreSQL still refuses go to quarantine.
                 self.logger.warning(
-                    "A staging COPY was refused on data; staging its requests one by one",
+                    "A staging write was refused on data; staging its requests one by one",
                     metadata: [
                         "batch.requests": "\(group.count)", "sqlstate": "\(refusal.sqlState)",
                     ]
@@ -100,7 +100,7 @@ extension IngestPipeline {
         }
     }
 
-    /// COPYs the entries' rows as one batch and acknowledges them; throws `DataRefusal`
+    /// Stages the entries' rows as one batch and acknowledges them; throws `DataRefusal`
     /// when PostgreSQL refused the rows, any other error when they were not staged.
     private func stage(_ entries: [Entry], link: StagingLink) async throws {
         var rows = [IngestRow]()
@@ -115,10 +115,10 @@ extension IngestPipeline {
         }
         let data = StagingEncoder.encode(sorted, batchID: batchID)
         do {
-            try await link.copy(data)
-        } catch let failure as StagingLink.CopyFailure {
+            try await link.stage(data)
+        } catch let failure as StagingLink.Failure {
             if let state = DatabaseErrors.sqlState(of: failure.underlying), DatabaseErrors.isDataError(state) {
-                // PostgreSQL answered with an error: the COPY was aborted, nothing committed.
+                // PostgreSQL answered with an error: the write was aborted, nothing committed.
                 let message = (failure.underlying as? PSQLError)?.serverInfo?[.message] ?? "refused"
                 throw DataRefusal(sqlState: state, message: message, batchID: batchID, data: data)
             }
@@ -126,14 +126,14 @@ extension IngestPipeline {
             // must mean not stored, or the client's retry would store it twice.
             guard failure.sent, try await self.settle(batchID: batchID) else {
                 self.logger.error(
-                    "Staging COPY failed",
+                    "Staging write failed",
                     metadata: [
                         "batch.points": "\(sorted.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
                     ]
                 )
                 throw failure
             }
-            self.logger.warning("A staging COPY reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
+            self.logger.warning("A staging write reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
         }
         let now = self.clock.now
         let pending = self.state.withLock { $0.machine.staged(entries, batch: batchID, data: data, at: now) }
@@ -143,7 +143,7 @@ extension IngestPipeline {
 
     /// Answers the entries' requests with a 503: their rows were not stored.
     private func fail(_ entries: [Entry], _ error: any Error) {
-        if !(error is StagingLink.CopyFailure) {
+        if !(error is StagingLink.Failure) {
             self.logger.error(
                 "Staging failed",
                 metadata: [
@@ -157,7 +157,7 @@ extension IngestPipeline {
         for entry in entries { entry.item.continuation.resume(throwing: failure) }
     }
 
-    /// Keeps the rows of one request PostgreSQL refused at the staging COPY in
+    /// Keeps the rows of one request PostgreSQL refused at the staging write in
     /// `ingest_quarantine` (as the COPY text, for `tessera quarantine replay`), and
     /// acknowledges them as quarantined; a 503 when even that fails.
     private func quarantine(_ entry: Entry, _ refusal: DataRefusal) async {
@@ -168,7 +168,7 @@ extension IngestPipeline {
                 data: refusal.data,
                 rows: entry.points,
                 sqlState: refusal.sqlState,
-                reason: "the staging COPY failed: " + refusal.message
+                reason: "the staging write failed: " + refusal.message
             )
             try await Deadline.run(within: self.configuration.callDeadline, "quarantining a refused batch") {
                 try await TenantScope.transaction(tenant: entry.tenant, on: self.primary, logger: self.logger) { connection in
@@ -180,7 +180,7 @@ extension IngestPipeline {
             return
         }
         self.logger.error(
-            "A request's points were refused by the staging COPY; kept in quarantine",
+            "A request's points were refused by the staging write; kept in quarantine",
             metadata: [
                 "tenant.id": "\(entry.tenant)", "batch.id": "\(refusal.batchID)", "batch.points": "\(entry.points)", "sqlstate": "\(refusal.sqlState)",
             ]
@@ -190,15 +190,15 @@ extension IngestPipeline {
         entry.item.continuation.resume(returning: Staged(batchID: refusal.batchID, quarantined: true))
     }
 
-    /// After a staging COPY failed or was abandoned (PostgreSQL may still hold its rows
+    /// After a staging write failed or was abandoned (PostgreSQL may still hold its rows
     /// and commit them): true when the batch was committed, staged or flushed, and is to
     /// be acknowledged; false when it was not, and is now fenced: `stage_flush()` drops
     /// its rows, whenever they commit (migration 0007). Throws when the primary does not
     /// answer within the configuration's `settleDeadline`; the batch is then answered as not stored, as
-    /// before this check, which is true unless that COPY commits after all.
+    /// before this check, which is true unless that write commits after all.
     package func settle(batchID: Int64) async throws -> Bool {
         let logger = self.logger
-        return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging COPY") {
+        return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging write") {
             // The lock wait ends on the server before the deadline here: no settling goes on
             // after its request was answered.
             let deadline = self.configuration.settleDeadline.components

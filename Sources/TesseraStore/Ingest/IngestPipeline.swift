@@ -7,7 +7,7 @@ import TesseraCore
 
 /// The `fast` write path's driver. Requests hand over resolved rows and wait for their
 /// acknowledgement; writers take groups from the bounded fair queue (whatever has
-/// queued while the previous COPY ran, up to `maxGroupPoints`), sort them by key, COPY
+/// queued while the previous staging write ran, up to `maxGroupPoints`), sort them by key, stage
 /// them into the UNLOGGED staging table as one batch (`synchronous_commit=off`) and
 /// acknowledge. The flusher moves staged rows every 100 ms with `stage_flush()`.
 ///
@@ -30,11 +30,11 @@ package final class IngestPipeline: Service, Sendable {
         package var lossCheckAge: Duration
         /// How long a graceful shutdown waits for staged batches to be flushed.
         package var drainTimeout: Duration
-        /// A database call of the write path (batch ids, partitions, the staging COPY, a
+        /// A database call of the write path (batch ids, partitions, the staging write, a
         /// flush) not answered within this is abandoned: its requests get a 503 they can
         /// retry instead of waiting on a driver that never answers.
         package var callDeadline: Duration
-        /// How long settling a failed staging COPY's batch may take before its 503: it waits
+        /// How long settling a failed staging write's batch may take before its 503: it waits
         /// for a flush under way (a flush holds the lock it needs), and for a primary that
         /// restarts. Past it the 503 is given unsettled (see `settle`).
         package var settleDeadline: Duration
@@ -90,7 +90,7 @@ package final class IngestPipeline: Service, Sendable {
     }
 
     /// How a request's rows were taken: staged in a batch, or (when PostgreSQL refused
-    /// them at the staging COPY) kept in quarantine for an operator.
+    /// them at the staging write) kept in quarantine for an operator.
     package struct Staged: Sendable, Equatable {
         package var batchID: Int64
         package var quarantined: Bool
@@ -103,9 +103,9 @@ package final class IngestPipeline: Service, Sendable {
     }
 
     let configuration: Configuration
-    /// One COPY connection per writer, at `synchronous_commit=off`.
+    /// One staging connection per writer, at `synchronous_commit=off`.
     let writerLinks: [StagingLink]
-    /// The COPY connection of the replay (run by the flusher).
+    /// The staging connection of the replay (run by the flusher).
     let replayLink: StagingLink
     /// Pool on the primary with synchronous commit, for flushes and checks.
     let primary: PostgresClient
@@ -137,7 +137,7 @@ package final class IngestPipeline: Service, Sendable {
             try StagingLink(url: stagingURL, deadline: configuration.callDeadline, logger: logger)
         }
         // A replay abandoned at its deadline could still commit, and the next replay of the
-        // same batch would store it twice: its deadline is far past any real COPY.
+        // same batch would store it twice: its deadline is far past any real staging write.
         self.replayLink = try StagingLink(url: stagingURL, deadline: .seconds(300), logger: logger)
         self.primary = primary
         self.partitions = partitions
@@ -151,11 +151,11 @@ package final class IngestPipeline: Service, Sendable {
     /// Queues rows and returns once they are staged (the `fast` acknowledgement), with
     /// their batch id. Throws `rate_limited` when the tenant holds its share of the
     /// queue, `unavailable` when the queue is full, the server is draining or the
-    /// database failed the COPY.
+    /// database failed the staging write.
     ///
     /// This is the write path's one place of backpressure: with `patience` (a later
     /// chunk of a request whose earlier points were accepted), a full queue or a
-    /// failed COPY is tried again every 100 ms until room comes or `patience` runs
+    /// failed staging write is tried again every 100 ms until room comes or `patience` runs
     /// out, so a big body is slowed down rather than cut.
     package func submit(_ rows: [IngestRow], tenant: Int64, patience: Duration = .zero) async throws(TesseraError) -> Staged {
         guard !rows.isEmpty else { return Staged(batchID: 0, quarantined: false) }

@@ -10,7 +10,7 @@ import TesseraCore
 ///
 /// 1. **admitted**: `submit` took their capacity (points and bytes, counted per tenant)
 ///    in `queue`, and they wait for a writer (or `submit` refused them: 429, 503);
-/// 2. **in flight**: a writer took them in a group (`writerIsFree`) and COPYs them
+/// 2. **in flight**: a writer took them in a group (`writerIsFree`) and stages them
 ///    into the staging table;
 /// 3. **staged, not flushed**: acknowledged (`staged`), held in `log` with the exact
 ///    COPY text and the capacity they took, until a flush of their batch is seen;
@@ -59,7 +59,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     }
 
     package enum WriterAction: Sendable {
-        /// Stage these entries (one COPY), then report each entry's outcome and `groupDone`.
+        /// Stage these entries (one write), then report each entry's outcome and `groupDone`.
         case stage([Entry])
         /// Nothing to do: park until `submit` or `beginDrain` names this writer.
         case park
@@ -104,7 +104,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     package private(set) var inFlight = 0
     /// Batch ids fetched from the sequence and not used yet, smallest last.
     private var batchIDs: [Int64] = []
-    /// Raised by every event that may mean the database lost staged rows (a failed COPY
+    /// Raised by every event that may mean the database lost staged rows (a failed staging write
     /// or flush); a loss check of all pending batches answers the suspicion it read.
     private var suspicion = 0
     private var answeredSuspicion = 0
@@ -171,7 +171,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     package var unflushedBatches: [ReplayLog.Batch] { self.log.batches(self.log.pendingIDs) }
 
     /// The entries were not stored (their requests get a 503): their capacity comes
-    /// back, and the staging table is suspected of loss (a failed COPY may mean a
+    /// back, and the staging table is suspected of loss (a failed staging write may mean a
     /// restarted primary).
     package mutating func stagingFailed(_ entries: [Entry]) {
         for entry in entries { self.queue.release(tenant: entry.tenant, points: entry.points, bytes: entry.bytes) }

@@ -3,7 +3,7 @@ import PostgresNIO
 import TesseraCore
 
 /// The rows PostgreSQL refused (migration 0010): set aside by a flush (typed, as they
-/// were staged) or at the staging COPY (a request's rows as COPY text). An operator
+/// were staged) or at the staging write (a request's rows as COPY text). An operator
 /// lists them, stores them again once the cause is fixed, or drops them.
 package struct Quarantine: Sendable {
     /// The rows of one batch and tenant set aside for one reason.
@@ -30,6 +30,7 @@ package struct Quarantine: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    let types = StagedPoints.TypeCache()
 
     package init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -99,13 +100,7 @@ package struct Quarantine: Sendable {
                 }
                 if let data {
                     let text = Self.rebatched(Array(data.readableBytesView), to: newBatch, stagedAt: quarantinedAt)
-                    try await connection.copyFrom(
-                        table: "entity_values_ingest",
-                        columns: StagingEncoder.columns + ["ingested_at"],
-                        logger: self.logger
-                    ) { writer in
-                        try await writer.write(ByteBuffer(bytes: text))
-                    }
+                    try await StagedPoints.insert(ByteBuffer(bytes: text), on: connection, cache: self.types, logger: self.logger)
                 } else {
                     try await connection.query(
                         """

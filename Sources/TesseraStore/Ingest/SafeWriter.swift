@@ -15,6 +15,7 @@ package struct SafeWriter: Sendable {
     /// same points again is harmless (a point's identity keeps one value), so a commit whose
     /// answer was lost is no double.
     let patience: Duration
+    let types = StagedPoints.TypeCache()
 
     package init(
         primary: PostgresClient,
@@ -58,9 +59,7 @@ package struct SafeWriter: Sendable {
                     batchID = id
                 }
                 let data = StagingEncoder.encode(sorted, batchID: batchID)
-                try await connection.copyFrom(table: "entity_values_ingest", columns: StagingEncoder.columns, logger: self.logger) { writer in
-                    try await writer.write(data)
-                }
+                try await StagedPoints.insert(data, on: connection, cache: self.types, logger: self.logger)
                 let rows = try await connection.query(StagingSQL.flushStaged(batchID), logger: self.logger)
                 for try await (tenants, entityTenants, entities, versions, at) in rows.decode(([Int64], [Int64], [Int64], [Int64], Int64).self) {
                     return ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)

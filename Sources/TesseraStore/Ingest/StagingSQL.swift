@@ -19,16 +19,29 @@ enum StagingSQL {
         "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM flush_staged(\(batchID), NULL)"
     }
 
+    /// A batch's rows into staging (`StagedPoints`): each text field read by the column type's
+    /// input function, as COPY reads it; rows without a staging time are staged now.
+    static func insertStaged(_ points: StagedPoints) -> PostgresQuery {
+        """
+        INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_int, value_decimal, value_text,
+                                          value_bool, value_ts, value_json, ts, batch_id, ingested_at)
+        SELECT p.tenant_id::bigint, p.entity_id::bigint, p.attribute_id::integer, p.value_int::bigint,
+               p.value_decimal::double precision, p.value_text, p.value_bool::boolean, p.value_ts::timestamptz,
+               p.value_json::jsonb, p.ts::timestamptz, p.batch_id::bigint, coalesce(p.ingested_at::timestamptz, now())
+          FROM unnest(\(points)) AS p
+        """
+    }
+
     /// A safe write waits for no entity delete (migration 0006).
     static let sharedDeletionLock: PostgresQuery = "SELECT pg_advisory_xact_lock_shared(\(AdvisoryLock.deletion))"
 
     static let synchronousCommit: PostgresQuery = "SET LOCAL synchronous_commit TO on"
-    /// A staging COPY's settings in its own transaction, behind a transaction pooler
+    /// A staging write's settings in its own transaction, behind a transaction pooler
     /// (`StagingLink`): what a direct link sets once at startup.
-    static let pooledCopySettings: PostgresQuery =
+    static let pooledStagingSettings: PostgresQuery =
         "SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '600000', true)"
 
-    /// Whether a batch whose COPY failed was committed (true) or is now fenced (false).
+    /// Whether a batch whose staging write failed was committed (true) or is now fenced (false).
     static func settle(_ batchID: Int64, waitMilliseconds: Int32) -> PostgresQuery {
         "SELECT settle_staged_batch(\(batchID), \(waitMilliseconds))"
     }
@@ -50,7 +63,7 @@ enum StagingSQL {
     static let pruneFlushed: PostgresQuery = "DELETE FROM ingest_flushed_batches WHERE flushed_at < now() - interval '24 hours'"
     static let pruneFenced: PostgresQuery = "DELETE FROM ingest_fenced_batches WHERE fenced_at < now() - interval '24 hours'"
 
-    /// One request's rows PostgreSQL refused at the staging COPY, kept for an operator
+    /// One request's rows PostgreSQL refused at the staging write, kept for an operator
     /// (in a transaction that runs for the request's tenant: `TenantScope`).
     static func quarantine(tenant: Int64, batchID: Int64, data: ByteBuffer, rows: Int, sqlState: String, reason: String) -> PostgresQuery {
         """

@@ -9,7 +9,7 @@ package enum AdvisoryLock {
     /// Taken by `ensure_ts_partitions()` for its transaction: one partition maker at a time.
     package static let partitions: Int64 = 7_346_812_001
     /// Held (try-lock) by `stage_flush()` for its transaction: one flush at a time. Also
-    /// taken (waiting) by `settle_staged_batch()`, so no flush runs while a failed COPY's
+    /// taken (waiting) by `settle_staged_batch()`, so no flush runs while a failed staging write's
     /// batch is settled.
     package static let flush: Int64 = 7_346_812_002
     /// Held shared by a flush, a safe write or a quarantine replay, exclusively by an
