@@ -2,7 +2,7 @@ import Synchronization
 import TesseraCore
 import Testing
 
-/// The deadline database calls run under (a staging COPY, a batch id, a test's request):
+/// The deadline database calls run under (a staging write, a batch id, a test's request):
 /// a driver call that never answers must not hold its caller forever.
 @Suite struct DeadlineTests {
     @Test func anOperationThatNeverAnswersTimesOutAndIsLeftBehind() async throws {

@@ -224,7 +224,7 @@ struct FailoverDrill: Sendable {
         drill.newLeader = newLeaderAt.withLock { $0 }.map { $0 - moved }
         drill.allFlushed = flushedAt.withLock { $0 }.map { $0 - moved }
         // The longest time without an acknowledgement, from the move on: an orphaned backend of
-        // a killed postmaster may still take a COPY or two right after the kill.
+        // a killed postmaster may still take a staging write or two right after the kill.
         let acknowledgements = [moved] + state.writes.filter { $0.ok && $0.answeredAt > moved }.map(\.answeredAt).sorted()
         drill.writeRecovery =
             acknowledgements.count > 1 ? zip(acknowledgements, acknowledgements.dropFirst()).map { $1 - $0 }.max() : nil

@@ -25,7 +25,7 @@ import Testing
             #expect(try await client.send(.put, "/v1/attributes/temp", key: tenant.key, json: #"{"type":"decimal","hot":true}"#).status == .created)
             #expect(try await client.send(.put, "/v1/attributes/state", key: tenant.key, json: #"{"type":"text","hot":true}"#).status == .created)
 
-            // `fast` points: staged by COPY through the pooler, then flushed.
+            // `fast` points: staged by an INSERT through the pooler, then flushed.
             let fast = (1...20).flatMap { entity in
                 (0..<10).map { hour in
                     ReadAPITests.point("dev-\(entity)", "temp", "\(entity * 10 + hour)", "2026-11-20T\(String(format: "%02d", hour)):00:00Z")

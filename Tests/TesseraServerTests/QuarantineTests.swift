@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    @Test func aStagingCOPYRefusedForOneRequestAnswersTheOthersAndQuarantinesIt() async throws {
+    @Test func aStagingWriteRefusedForOneRequestAnswersTheOthersAndQuarantinesIt() async throws {
         let database = try await DeletedEntityWriteTests.migratedDatabase()
         try await APITester.run(primary: database) { client, dependencies in
             let bad = try await client.createTenant("bad")
@@ -83,7 +83,7 @@ import Testing
                 )
             }
             try await Self.installTrigger(on: "entity_values_ingest", refusing: bad, in: database)
-            // Hold the staging table so both requests queue for one writer's next COPY.
+            // Hold the staging table so both requests queue for one writer's next staging write.
             try await TestConnection.withConnection(database) { holder in
                 try await holder.query("BEGIN", logger: quietLogger)
                 try await holder.query("LOCK TABLE entity_values_ingest IN ACCESS EXCLUSIVE MODE", logger: quietLogger)
@@ -119,7 +119,7 @@ import Testing
             let quarantine = Quarantine(client: dependencies.primary, logger: quietLogger)
             let groups = try await quarantine.list(.init(tenantID: Int64(bad.id)))
             #expect(groups.map(\.points) == [1])
-            #expect(groups.first?.reason.contains("staging COPY") == true)
+            #expect(groups.first?.reason.contains("staging write") == true)
 
             try await Self.dropTrigger(on: "entity_values_ingest", in: database)
             #expect(try await quarantine.replay() == 1)
@@ -142,7 +142,7 @@ import Testing
             #expect(created.status == .ok)
             let quarantine = Quarantine(client: dependencies.primary, logger: quietLogger)
 
-            // A request refused at the staging COPY: kept as COPY text, four points of two entities.
+            // A request refused at the staging write: kept as COPY text, four points of two entities.
             try await Self.installTrigger(on: "entity_values_ingest", refusing: tenant, in: database)
             let refused = try await client.send(
                 .post,

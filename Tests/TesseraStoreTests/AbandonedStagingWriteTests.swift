@@ -14,7 +14,7 @@ import Testing
 ///
 /// Each test has a database of its own (the first changes the staging table there).
 @Suite struct AbandonedStagingWriteTests {
-    @Test func aRefusedPointIsNotStoredEvenWhenItsCopyCommitsLater() async throws {
+    @Test func aRefusedPointIsNotStoredEvenWhenItsWriteCommitsLater() async throws {
         let database = try await PipelineHarness.migratedDatabase()
         // A stand-in for a write whose rows PostgreSQL holds but commits late: with this
         // index, the write waits for the test's open transaction, which staged the same key.

@@ -84,7 +84,7 @@ import Glibc
                         while true {
                             do {
                                 let restarted = try await cluster.up()
-                                // The pipeline's pool and COPY connections know the old port:
+                                // The pipeline's pool and staging connections know the old port:
                                 // on another one they would wait for the database forever.
                                 #expect(restarted.primary?.port == url.port, "the primary came back on another port")
                                 return

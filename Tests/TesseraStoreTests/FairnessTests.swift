@@ -68,7 +68,7 @@ import Testing
             #expect(bigOutcomes.contains(.rateLimited))
             #expect(bigOutcomes.allSatisfy { $0 == nil || $0 == .rateLimited }, "\(Set(bigOutcomes.compactMap { $0?.rawValue }))")
             // A starved tenant would wait for the flood to end (its first batch ≥ 9.5 s); a fair
-            // queue acknowledges each batch within a COPY or two: 0.2 s alone, up to ~3 s on a
+            // queue acknowledges each batch within a staging write or two: 0.2 s alone, up to ~3 s on a
             // machine running the whole suite at once.
             let slowest = latencies.max() ?? .zero
             #expect(slowest < .seconds(8), "small tenant's slowest batch: \(slowest)")

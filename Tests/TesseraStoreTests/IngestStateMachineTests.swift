@@ -133,7 +133,7 @@ import Testing
         machine.groupDone()
         _ = self.submit(&machine, "lost", tenant: 2, points: 200)
         let second = self.group(machine.writerIsFree(0))!
-        // The COPY failed and settling found it fenced (not committed): a 503, capacity back.
+        // The staging write failed and settling found it fenced (not committed): a 503, capacity back.
         machine.stagingFailed(second)
         machine.groupDone()
         #expect(machine.held(by: 2) == 0)

@@ -7,7 +7,7 @@ import Testing
 @testable import TesseraStore
 
 /// A flush of everything staged turns the packs its points write into back into rows, then moves
-/// the points: two statements, two snapshots, and staging COPYs take no lock. A batch committed
+/// the points: two statements, two snapshots, and staging writes take no lock. A batch committed
 /// between the two, replacing a point of a pack the first one left alone, was inserted as a row
 /// while its pack still held the old point: read twice, counted twice in its hour. Since
 /// migration 0030 the move takes only the batches listed before the unpack; the late batch waits

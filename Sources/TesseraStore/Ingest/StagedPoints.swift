@@ -24,8 +24,8 @@ struct StagedPoints: PostgresDynamicTypeEncodable {
         var array: UInt32
     }
 
-    /// The OIDs of one database's `staged_point`, looked up on first use and again after a
-    /// write the database refused for its type (a database restored from a dump has others).
+    /// The OIDs of one database's `staged_point`, looked up on first use and again after any
+    /// failed write (a database restored from a dump has others).
     final class TypeCache: Sendable {
         private let cached = Mutex<Types?>(nil)
 
@@ -33,7 +33,10 @@ struct StagedPoints: PostgresDynamicTypeEncodable {
 
         func types(on connection: PostgresConnection, logger: Logger) async throws -> Types {
             if let types = self.cached.withLock({ $0 }) { return types }
-            let rows = try await connection.query("SELECT oid::bigint, typarray::bigint FROM pg_type WHERE oid = 'staged_point'::regtype", logger: logger)
+            let rows = try await connection.query(
+                "SELECT oid::bigint, typarray::bigint FROM pg_type WHERE oid = to_regtype('staged_point')",
+                logger: logger
+            )
             for try await (element, array) in rows.decode((Int64, Int64).self) {
                 let types = Types(element: UInt32(element), array: UInt32(array))
                 self.cached.withLock { $0 = types }
@@ -68,8 +71,10 @@ struct StagedPoints: PostgresDynamicTypeEncodable {
         do {
             try await connection.query(StagingSQL.insertStaged(StagedPoints(text: data, types: types)), logger: logger)
         } catch {
-            // 42804 (datatype_mismatch): the type's OIDs are not this database's.
-            if DatabaseErrors.sqlState(of: error) == "42804" { cache.forget() }
+            // Looked up again by the next write: after a failover or a restore the database may
+            // be another one (a restored dump's types have other OIDs, and an unknown OID fails
+            // as XX000 "cache lookup failed for type", not as a data error). One query a failure.
+            cache.forget()
             throw error
         }
     }
@@ -107,7 +112,8 @@ struct StagedPoints: PostgresDynamicTypeEncodable {
         }
     }
 
-    /// One line as a record: its tab-separated fields, the missing ones NULL.
+    /// One line as a record: its tab-separated fields, the missing ones NULL (the encoders
+    /// write 11 or 12 fields a line, never an octal or hex escape; this reads only that).
     private static func writeRecord(_ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int, into buffer: inout ByteBuffer) {
         let lengthAt = buffer.writerIndex
         buffer.writeInteger(Int32(0))  // the record's length, set below
