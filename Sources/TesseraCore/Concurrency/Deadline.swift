@@ -34,8 +34,9 @@ package enum Deadline {
 
     /// Runs an operation until it finishes or `register`'s signal comes (a connection it
     /// works on closed), whichever is first; then `Abandoned` is thrown at once and the
-    /// operation is left behind, not cancelled: it failed or will never answer, and
-    /// PostgresNIO traps on a COPY cancelled after its connection closed.
+    /// operation is left behind, not cancelled: it failed or will never answer (PostgresNIO
+    /// trapped on a COPY cancelled after its connection closed; the server no longer COPYs,
+    /// see `StagedPoints`).
     ///
     /// PostgresNIO drops a query written to a connection that has already closed: it is
     /// never answered, not even with an error (the channel's handlers are gone, and the
