@@ -15,7 +15,7 @@ import Synchronization
 ///
 /// Each line becomes a record of text fields (`\N` a NULL, the COPY escapes undone), and the
 /// INSERT casts them with the same input functions COPY uses: a value is refused, with the
-/// same SQLSTATE, exactly when COPY refused it. The lines have `StagingEncoder.columns`, and
+/// same SQLSTATE, exactly when COPY refused it. The lines have `StagingEncoder`'s fields, and
 /// `ingested_at` after them when the quarantine stages a request again.
 struct StagedPoints: PostgresDynamicTypeEncodable {
     /// The OIDs of `staged_point` and `staged_point[]` in one database.

@@ -2,13 +2,10 @@ import NIOCore
 import TesseraCore
 
 /// Rows in PostgreSQL's COPY text format for `entity_values_ingest`: tab-separated,
-/// `\N` for NULL, backslash escapes in text.
+/// `\N` for NULL, backslash escapes in text. The fields of a line, in order: tenant_id,
+/// entity_id, attribute_id, value_int, value_decimal, value_text, value_bool, value_ts,
+/// value_json, ts, batch_id (the order of `staged_point`, which `StagedPoints` sends).
 package enum StagingEncoder {
-    package static let columns = [
-        "tenant_id", "entity_id", "attribute_id", "value_int", "value_decimal", "value_text",
-        "value_bool", "value_ts", "value_json", "ts", "batch_id",
-    ]
-
     /// The rows of one batch as both write paths stage them: a point written twice keeps
     /// its later value (`rows` in arrival order), sorted by key so the flush's inserts
     /// walk the indexes in order.
