@@ -29,8 +29,37 @@ import Testing
         }
     }
 
+    @Test func whileTheQueueIsFullANewRequestIsRefusedBeforeItsBodyIsRead() async throws {
+        let limits = IngestQueue<IngestPipeline.Pending>.Limits(maxPoints: 10, maxBytes: 64 << 20, tenantShare: 0.5, quantum: 1_000)
+        let ingest = IngestPipeline.Configuration(limits: limits, writers: 1, flushInterval: .seconds(600), idleFlushInterval: .seconds(600))
+        try await APITester.run(ingest: ingest) { client in
+            let first = try await client.createTenant("fills-a")
+            let second = try await client.createTenant("fills-b")
+            let third = try await client.createTenant("comes-late")
+            #expect(try await client.send(.post, "/v1/ingest", key: first.key, json: Self.body(points: 5)).status == .ok)
+            #expect(try await client.send(.post, "/v1/ingest", key: second.key, json: Self.body(points: 5)).status == .ok)
+
+            // The queue is full: this request is read and its entity resolved (created)
+            // before its points are refused.
+            let refusedByItsPoints = try await client.send(.post, "/v1/ingest", key: third.key, json: Self.body(points: 1, prefix: "read"))
+            try refusedByItsPoints.expectProblem("unavailable", .serviceUnavailable)
+            #expect(try await client.send(.get, "/v1/entities/read-0", key: third.key).status == .ok)
+
+            // Remembered: the next request is refused before its body is read, so nothing
+            // of it is created, and a body that is not even JSON gets the same 503.
+            let refusedUpFront = try await client.send(.post, "/v1/ingest", key: third.key, json: Self.body(points: 1, prefix: "unread"))
+            try refusedUpFront.expectProblem("unavailable", .serviceUnavailable)
+            #expect(refusedUpFront.headers[.retryAfter] != nil)
+            #expect(try await client.send(.get, "/v1/entities/unread-0", key: third.key).status == .notFound)
+            try await client.send(.post, "/v1/ingest", key: third.key, json: "not json").expectProblem("unavailable", .serviceUnavailable)
+            // So is a line-protocol write.
+            let influx = try await client.send(.post, "/write?db=x", key: third.key, json: "m,entity=late v=1", contentType: "text/plain")
+            #expect(influx.status == .serviceUnavailable)
+        }
+    }
+
     /// A JSON ingest body of `points` int points, one entity each.
-    static func body(points: Int) -> String {
-        #"{"points":["# + (0..<points).map { #"{"entity":"e-\#($0)","attribute":"v","value":\#($0)}"# }.joined(separator: ",") + "]}"
+    static func body(points: Int, prefix: String = "e") -> String {
+        #"{"points":["# + (0..<points).map { #"{"entity":"\#(prefix)-\#($0)","attribute":"v","value":\#($0)}"# }.joined(separator: ",") + "]}"
     }
 }

@@ -21,6 +21,39 @@ import Testing
         #expect(queue.heldPoints == 1_100 - 300)
     }
 
+    @Test func aFullQueueRefusesNewRequestsUpFrontUntilItHasDrainedToNinetyPercent() {
+        var queue = Queue(limits: .init(maxPoints: 1_000, maxBytes: 1 << 30, tenantShare: 1))
+        #expect(queue.admit(tenant: 1, points: 950, bytes: 10) == .admitted)
+        #expect(queue.precheck(tenant: 2) == .admitted)
+        #expect(queue.admit(tenant: 2, points: 100, bytes: 10) == .saturated)
+        // Remembered for every tenant, even one whose points would fit.
+        #expect(queue.precheck(tenant: 3) == .saturated)
+        #expect(queue.admit(tenant: 3, points: 10, bytes: 10) == .admitted)  // a request already read still fits
+        queue.release(tenant: 1, points: 50, bytes: 1)  // 910 held: above 900
+        #expect(queue.precheck(tenant: 2) == .saturated)
+        queue.release(tenant: 1, points: 10, bytes: 1)  // 900 held
+        #expect(queue.precheck(tenant: 2) == .admitted)
+    }
+
+    @Test func aRefusalBelowNinetyPercentIsNotRemembered() {
+        // A request larger than the room left refuses only itself while the queue is
+        // mostly empty: the next small one is read.
+        var queue = Queue(limits: .init(maxPoints: 1_000, maxBytes: 1 << 30, tenantShare: 1))
+        #expect(queue.admit(tenant: 1, points: 500, bytes: 10) == .admitted)
+        #expect(queue.admit(tenant: 2, points: 600, bytes: 10) == .saturated)
+        #expect(queue.precheck(tenant: 2) == .admitted)
+    }
+
+    @Test func aTenantOverItsShareIsRefusedUpFrontUntilItsShareHasDrained() {
+        var queue = Queue(limits: .init(maxPoints: 1_000, maxBytes: 1 << 30, tenantShare: 0.5))
+        #expect(queue.admit(tenant: 1, points: 480, bytes: 10) == .admitted)
+        #expect(queue.admit(tenant: 1, points: 100, bytes: 10) == .overTenantShare)
+        #expect(queue.precheck(tenant: 1) == .overTenantShare)
+        #expect(queue.precheck(tenant: 2) == .admitted)  // others go on
+        queue.release(tenant: 1, points: 30, bytes: 1)  // 450 held: 90% of its 500
+        #expect(queue.precheck(tenant: 1) == .admitted)
+    }
+
     @Test func bytesAreBoundedToo() {
         var queue = Queue(limits: .init(maxPoints: 1_000_000, maxBytes: 1_000, tenantShare: 1))
         #expect(queue.admit(tenant: 1, points: 1, bytes: 900) == .admitted)

@@ -68,6 +68,7 @@ struct InfluxController {
         }
         var session = IngestSession(tenant: tenant, durability: .fast, services: self.services)
         do {
+            try session.precheck()
             try await BodyPointReader.read(request.body, format: .lineProtocol(precision), maxBytes: self.services.maxBodyBytes, into: &session)
             try await session.finish()
         } catch {

@@ -43,6 +43,7 @@ struct IngestController {
             throw TesseraError(.bodyTooLarge, "The body is \(length) bytes; an ingest request may carry at most \(self.services.maxBodyBytes).")
         }
         var session = IngestSession(tenant: tenant, durability: durability, services: self.services)
+        try session.precheck()
         do {
             try await BodyPointReader.read(request.body, format: format, maxBytes: self.services.maxBodyBytes, into: &session)
             try await session.finish()

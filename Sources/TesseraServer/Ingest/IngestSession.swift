@@ -42,6 +42,14 @@ struct IngestSession {
         self.buffer.reserveCapacity(chunkPoints)
     }
 
+    /// Refuses the request before its body is read when the write queue remembers being
+    /// full for this tenant (a `fast` request; `safe` points do not queue). A request
+    /// that passes is still admitted or refused by its points, chunk by chunk.
+    func precheck() throws(TesseraError) {
+        guard self.durability == .fast else { return }
+        try self.services.pipeline.precheck(tenant: self.tenant.id)
+    }
+
     /// Buffers a point that took `bytes` of the body, writing the chunk when it is full.
     mutating func add(_ point: IncomingPoint, bytes: Int) async throws(TesseraError) {
         self.buffer.append(point)

@@ -94,6 +94,12 @@ package struct IngestMetrics: Sendable {
         Counter(label: "tessera_ingest_points_rejected_total", dimensions: [("reason", reason)], factory: self.factory).increment(by: points)
     }
 
+    /// Requests refused before their body was read (`IngestPipeline.precheck`), by reason
+    /// (`rate_limited`, `saturated`, `shutting_down`): their points were never counted.
+    package func refusedBeforeReading(reason: String) {
+        Counter(label: "tessera_ingest_requests_refused_early_total", dimensions: [("reason", reason)], factory: self.factory).increment()
+    }
+
     /// Points accepted, by durability (`fast`, `safe`).
     package func accepted(_ points: Int, durability: String) {
         (durability == "safe" ? self.acceptedSafe : self.acceptedFast).increment(by: points)

@@ -170,6 +170,14 @@ package final class IngestPipeline: Service, Sendable {
         }
     }
 
+    /// Refuses a tenant's new request at once (429/503, as `submit` would) while the queue
+    /// remembers being full for it, so the server neither reads nor resolves its body.
+    package func precheck(tenant: Int64) throws(TesseraError) {
+        guard let refusal = self.state.withLock({ $0.machine.precheck(tenant: tenant) }) else { return }
+        self.metrics.refusedBeforeReading(reason: refusal.metricReason)
+        throw self.refused(refusal, points: 0)
+    }
+
     private func submitOnce(_ rows: [IngestRow], tenant: Int64) async throws(TesseraError) -> Staged {
         let bytes = rows.reduce(0) { $0 + 48 + $1.value.approximateBytes }
         do {

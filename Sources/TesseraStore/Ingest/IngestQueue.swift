@@ -6,6 +6,11 @@
 /// still admitted; when the whole queue is full, `saturated` (503). Writers take
 /// groups round-robin across tenants, so a small tenant never waits behind a big
 /// tenant's backlog.
+///
+/// A refusal is remembered until the queue (or the tenant) has drained to 90% of its
+/// limit: meanwhile `precheck` refuses new requests before the server reads and resolves
+/// their bodies. Without it a full queue still took each request's parse and entity
+/// lookups (more than half of the requests under a closed-loop load) only to answer 503.
 package struct IngestQueue<Item: Sendable>: Sendable {
     package struct Limits: Sendable {
         package var maxPoints: Int
@@ -44,6 +49,10 @@ package struct IngestQueue<Item: Sendable>: Sendable {
     package private(set) var heldBytes = 0
     package private(set) var queuedPoints = 0
     private var heldByTenant: [Int64: Int] = [:]
+    /// Set by a `saturated` refusal while the queue is above its low-water mark.
+    private var full = false
+    /// Tenants refused `overTenantShare` while above their share's low-water mark.
+    private var overShare: Set<Int64> = []
 
     package init(limits: Limits) {
         self.limits = limits
@@ -53,11 +62,12 @@ package struct IngestQueue<Item: Sendable>: Sendable {
     /// back with `release` when the points are flushed or have failed.
     package mutating func admit(tenant: Int64, points: Int, bytes: Int) -> Admission {
         let tenantHeld = self.heldByTenant[tenant, default: 0]
-        let tenantLimit = max(1, Int(Double(self.limits.maxPoints) * self.limits.tenantShare))
-        if tenantHeld > 0, tenantHeld + points > tenantLimit {
+        if tenantHeld > 0, tenantHeld + points > self.tenantLimit {
+            if tenantHeld > Self.lowWater(self.tenantLimit) { self.overShare.insert(tenant) }
             return .overTenantShare
         }
         if self.heldPoints > 0, self.heldPoints + points > self.limits.maxPoints || self.heldBytes + bytes > self.limits.maxBytes {
+            if !self.hasDrained { self.full = true }
             return .saturated
         }
         self.heldPoints += points
@@ -71,7 +81,26 @@ package struct IngestQueue<Item: Sendable>: Sendable {
         self.heldBytes -= bytes
         let remaining = self.heldByTenant[tenant, default: 0] - points
         self.heldByTenant[tenant] = remaining > 0 ? remaining : nil
+        if self.full, self.hasDrained { self.full = false }
+        if !self.overShare.isEmpty, remaining <= Self.lowWater(self.tenantLimit) { self.overShare.remove(tenant) }
     }
+
+    /// What a new request of `tenant` would be told now, before its points are known:
+    /// refused while a refusal of the same kind is remembered (see the type's comment).
+    /// `admit` still decides for the request's points.
+    package func precheck(tenant: Int64) -> Admission {
+        if self.overShare.contains(tenant) { return .overTenantShare }
+        return self.full ? .saturated : .admitted
+    }
+
+    private var tenantLimit: Int { max(1, Int(Double(self.limits.maxPoints) * self.limits.tenantShare)) }
+
+    /// At or below 90% of both limits.
+    private var hasDrained: Bool {
+        self.heldPoints <= Self.lowWater(self.limits.maxPoints) && self.heldBytes <= Self.lowWater(self.limits.maxBytes)
+    }
+
+    private static func lowWater(_ limit: Int) -> Int { limit - limit / 10 }
 
     package func held(by tenant: Int64) -> Int { self.heldByTenant[tenant, default: 0] }
 

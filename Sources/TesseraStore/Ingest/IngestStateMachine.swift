@@ -50,6 +50,15 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         case overTenantShare
         /// The whole queue is full: 503.
         case saturated
+
+        /// Its label in the metrics.
+        package var metricReason: String {
+            switch self {
+            case .shuttingDown: "shutting_down"
+            case .overTenantShare: "rate_limited"
+            case .saturated: "saturated"
+            }
+        }
     }
 
     package enum SubmitAction: Sendable {
@@ -136,6 +145,17 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         }
         self.queue.enqueue(Entry(tenant: tenant, points: points, bytes: bytes, item: request))
         return .enqueued(wakeWriter: self.parkedWriters.popLast())
+    }
+
+    /// What a new request of `tenant` would be told before its body is read: nil to go
+    /// on, or the refusal that a full queue (or share) is remembered to give.
+    package func precheck(tenant: Int64) -> Refusal? {
+        guard self.lifecycle == .running else { return .shuttingDown }
+        switch self.queue.precheck(tenant: tenant) {
+        case .overTenantShare: return .overTenantShare
+        case .saturated: return .saturated
+        case .admitted: return nil
+        }
     }
 
     // MARK: - Writers
