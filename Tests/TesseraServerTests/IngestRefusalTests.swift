@@ -10,11 +10,7 @@ import Testing
 /// problem documents with Retry-After, so clients back off and retry; never a 500.
 @Suite struct IngestRefusalTests {
     @Test func theQueuesRefusalsAreA429AndA503WithRetryAfter() async throws {
-        // Ten points in all, five per tenant; no flush is due while the test runs, so
-        // what is staged keeps its capacity.
-        let limits = IngestQueue<IngestPipeline.Pending>.Limits(maxPoints: 10, maxBytes: 64 << 20, tenantShare: 0.5, quantum: 1_000)
-        let ingest = IngestPipeline.Configuration(limits: limits, writers: 1, flushInterval: .seconds(600), idleFlushInterval: .seconds(600))
-        try await APITester.run(ingest: ingest) { client in
+        try await APITester.run(ingest: Self.tenPoints) { client in
             let first = try await client.createTenant("share")
             let second = try await client.createTenant("full")
             #expect(try await client.send(.post, "/v1/ingest", key: first.key, json: Self.body(points: 4)).status == .ok)
@@ -30,9 +26,7 @@ import Testing
     }
 
     @Test func whileTheQueueIsFullANewRequestIsRefusedBeforeItsBodyIsRead() async throws {
-        let limits = IngestQueue<IngestPipeline.Pending>.Limits(maxPoints: 10, maxBytes: 64 << 20, tenantShare: 0.5, quantum: 1_000)
-        let ingest = IngestPipeline.Configuration(limits: limits, writers: 1, flushInterval: .seconds(600), idleFlushInterval: .seconds(600))
-        try await APITester.run(ingest: ingest) { client in
+        try await APITester.run(ingest: Self.tenPoints) { client in
             let first = try await client.createTenant("fills-a")
             let second = try await client.createTenant("fills-b")
             let third = try await client.createTenant("comes-late")
@@ -57,6 +51,15 @@ import Testing
             #expect(influx.status == .serviceUnavailable)
         }
     }
+
+    /// Ten points in all, five per tenant; no flush is due while a test runs, so what is
+    /// staged keeps its capacity.
+    static let tenPoints = IngestPipeline.Configuration(
+        limits: .init(maxPoints: 10, maxBytes: 64 << 20, tenantShare: 0.5, quantum: 1_000),
+        writers: 1,
+        flushInterval: .seconds(600),
+        idleFlushInterval: .seconds(600)
+    )
 
     /// A JSON ingest body of `points` int points, one entity each.
     static func body(points: Int, prefix: String = "e") -> String {

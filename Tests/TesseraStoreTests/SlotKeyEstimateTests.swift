@@ -36,7 +36,7 @@ import Testing
                     try await connection.query("ROLLBACK", logger: quietLogger)
                     return estimates
                 } catch {
-                    try? await connection.query("ROLLBACK", logger: quietLogger)
+                    _ = try? await connection.query("ROLLBACK", logger: quietLogger)
                     throw error
                 }
             }
@@ -73,8 +73,9 @@ import Testing
     @Test func aFilterOnAnySlotsIsEstimatedFromItsTenantsRows() async throws {
         // Slots of one former statistics object (0, 1), of two (3 and 9), of three (0, 5, 9, 14):
         // before 0032 the last two were estimated at 23 rows of 1,000.
-        let estimates = try await Self.estimates(for: [[0, 1], [3, 9], [0, 5, 9, 14], [7]])
-        for (slots, estimate) in zip([[0, 1], [3, 9], [0, 5, 9, 14], [7]], estimates) {
+        let slotSets = [[0, 1], [3, 9], [0, 5, 9, 14], [7]]
+        let estimates = try await Self.estimates(for: slotSets)
+        for (slots, estimate) in zip(slotSets, estimates) {
             #expect((500...2_000).contains(estimate), "slots \(slots): estimated \(estimate) of 1,000 rows")
         }
     }

@@ -51,6 +51,15 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
         /// The whole queue is full: 503.
         case saturated
 
+        /// The queue's refusal, or nil when it admits.
+        init?(_ admission: IngestQueue<Request>.Admission) {
+            switch admission {
+            case .overTenantShare: self = .overTenantShare
+            case .saturated: self = .saturated
+            case .admitted: return nil
+            }
+        }
+
         /// Its label in the metrics.
         package var metricReason: String {
             switch self {
@@ -138,11 +147,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     /// are flushed, refused or quarantined.
     package mutating func submit(tenant: Int64, points: Int, bytes: Int, request: Request) -> SubmitAction {
         guard self.lifecycle == .running else { return .refuse(.shuttingDown) }
-        switch self.queue.admit(tenant: tenant, points: points, bytes: bytes) {
-        case .overTenantShare: return .refuse(.overTenantShare)
-        case .saturated: return .refuse(.saturated)
-        case .admitted: break
-        }
+        if let refusal = Refusal(self.queue.admit(tenant: tenant, points: points, bytes: bytes)) { return .refuse(refusal) }
         self.queue.enqueue(Entry(tenant: tenant, points: points, bytes: bytes, item: request))
         return .enqueued(wakeWriter: self.parkedWriters.popLast())
     }
@@ -151,11 +156,7 @@ package struct IngestStateMachine<Request: Sendable>: Sendable {
     /// on, or the refusal that a full queue (or share) is remembered to give.
     package func precheck(tenant: Int64) -> Refusal? {
         guard self.lifecycle == .running else { return .shuttingDown }
-        switch self.queue.precheck(tenant: tenant) {
-        case .overTenantShare: return .overTenantShare
-        case .saturated: return .saturated
-        case .admitted: return nil
-        }
+        return Refusal(self.queue.precheck(tenant: tenant))
     }
 
     // MARK: - Writers
