@@ -5,8 +5,8 @@
 -- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
 -- rollups_follow_replaced_points()). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0030_flush_moves_the_batches_its_unpack_saw.sql (only_batches; 0029 before, also 0002, 0004, 0005,
--- 0006, 0009, 0010, 0017).
+-- Last defined in 0034_projection_merged_in_one_pass.sql (the projection's SET in one walk; 0030 before, also 0002,
+-- 0004, 0005, 0006, 0009, 0010, 0017, 0029).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint, only_batches bigint[])
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE sql
@@ -76,15 +76,12 @@ AS $function$
         INSERT INTO entity_jsonb AS p (tenant_id, entity_id, attrs, attr_ts, updated_at)
         SELECT tenant_id, entity_id, attrs, attr_ts, clock_timestamp() FROM per_entity ORDER BY tenant_id, entity_id
         ON CONFLICT (tenant_id, entity_id) DO UPDATE
-           SET attrs = p.attrs || coalesce((
-                   SELECT jsonb_object_agg(n.key, EXCLUDED.attrs -> n.key)
+           SET (attrs, attr_ts, updated_at) = (
+                   SELECT p.attrs || coalesce(jsonb_object_agg(n.key, EXCLUDED.attrs -> n.key), '{}'),
+                          p.attr_ts || coalesce(jsonb_object_agg(n.key, n.value::bigint), '{}'),
+                          clock_timestamp()
                      FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
-                    WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint), '{}'),
-               attr_ts = p.attr_ts || coalesce((
-                   SELECT jsonb_object_agg(n.key, n.value::bigint)
-                     FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
-                    WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint), '{}'),
-               updated_at = clock_timestamp()
+                    WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint)
          WHERE EXISTS (
                    SELECT 1 FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
                     WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint)
