@@ -5,8 +5,8 @@
 -- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
 -- rollups_follow_replaced_points()). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0034_projection_merged_in_one_pass.sql (the projection's SET in one walk; 0030 before, also 0002,
--- 0004, 0005, 0006, 0009, 0010, 0017, 0029).
+-- Last defined in 0035_projection_values_from_the_newest_points.sql (JSON made for the newest point of a series only;
+-- 0034 before, also 0002, 0004, 0005, 0006, 0009, 0010, 0017, 0029, 0030).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint, only_batches bigint[])
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE sql
@@ -56,8 +56,8 @@ AS $function$
         ON CONFLICT (batch_id) DO NOTHING
         RETURNING 1
     ), latest AS (
-        SELECT DISTINCT ON (m.tenant_id, m.entity_id, m.attribute_id)
-               m.tenant_id, m.entity_id, m.attribute_id, a.name, a.value_type,
+        -- The newest point of each hot series, its JSON value made after the sort picked it.
+        SELECT m.tenant_id, m.entity_id, m.attribute_id, m.name, m.value_type,
                (extract(epoch FROM m.ts) * 1000000)::bigint AS ts_us,
                CASE WHEN m.value_int IS NOT NULL THEN to_jsonb(m.value_int)
                     WHEN m.value_decimal IS NOT NULL THEN to_jsonb(m.value_decimal)
@@ -65,9 +65,12 @@ AS $function$
                     WHEN m.value_bool IS NOT NULL THEN to_jsonb(m.value_bool)
                     WHEN m.value_ts IS NOT NULL THEN to_jsonb(to_char(m.value_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
                     ELSE m.value_json END AS value
-          FROM kept AS m
-          JOIN attributes AS a ON a.tenant_id = m.tenant_id AND a.attribute_id = m.attribute_id AND a.hot
-         ORDER BY m.tenant_id, m.entity_id, m.attribute_id, m.ts DESC
+          FROM (SELECT DISTINCT ON (k.tenant_id, k.entity_id, k.attribute_id)
+                       k.tenant_id, k.entity_id, k.attribute_id, k.ts, k.value_int, k.value_decimal, k.value_text,
+                       k.value_bool, k.value_ts, k.value_json, a.name, a.value_type
+                  FROM kept AS k
+                  JOIN attributes AS a ON a.tenant_id = k.tenant_id AND a.attribute_id = k.attribute_id AND a.hot
+                 ORDER BY k.tenant_id, k.entity_id, k.attribute_id, k.ts DESC) AS m
     ), per_entity AS (
         SELECT tenant_id, entity_id, jsonb_object_agg(name, value) AS attrs, jsonb_object_agg(name, ts_us) AS attr_ts
           FROM latest
