@@ -5,8 +5,8 @@
 -- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
 -- rollups_follow_replaced_points()). Returns the change columns for the cache.
 -- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
--- Last defined in 0035_projection_values_from_the_newest_points.sql (JSON made for the newest point of a series only;
--- 0034 before, also 0002, 0004, 0005, 0006, 0009, 0010, 0017, 0029, 0030).
+-- Last defined in 0036_number_rows_read_by_slot_name.sql (number rows without a sort; 0035 before, also 0002, 0004,
+-- 0005, 0006, 0009, 0010, 0017, 0029, 0030, 0034).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint, only_batches bigint[])
  RETURNS TABLE(moved_rows bigint, moved_batches bigint, projected_entities bigint, moved_tenants bigint[], projected_tenant_ids bigint[], projected_entity_ids bigint[], projected_versions bigint[], flushed_at_us bigint)
  LANGUAGE sql
@@ -89,32 +89,53 @@ AS $function$
                    SELECT 1 FROM jsonb_each_text(EXCLUDED.attr_ts) AS n
                     WHERE coalesce((p.attr_ts ->> n.key)::bigint, -9223372036854775808) <= n.value::bigint)
         RETURNING p.tenant_id, p.entity_id, (extract(epoch FROM p.updated_at) * 1000000)::bigint AS version, p.attrs
+    ), slot_names AS (
+        -- Each projected tenant's slotted attributes, the name of slot i at position i + 1.
+        SELECT a.tenant_id, ARRAY[
+                      max(a.name) FILTER (WHERE a.number_slot = 0),
+                      max(a.name) FILTER (WHERE a.number_slot = 1),
+                      max(a.name) FILTER (WHERE a.number_slot = 2),
+                      max(a.name) FILTER (WHERE a.number_slot = 3),
+                      max(a.name) FILTER (WHERE a.number_slot = 4),
+                      max(a.name) FILTER (WHERE a.number_slot = 5),
+                      max(a.name) FILTER (WHERE a.number_slot = 6),
+                      max(a.name) FILTER (WHERE a.number_slot = 7),
+                      max(a.name) FILTER (WHERE a.number_slot = 8),
+                      max(a.name) FILTER (WHERE a.number_slot = 9),
+                      max(a.name) FILTER (WHERE a.number_slot = 10),
+                      max(a.name) FILTER (WHERE a.number_slot = 11),
+                      max(a.name) FILTER (WHERE a.number_slot = 12),
+                      max(a.name) FILTER (WHERE a.number_slot = 13),
+                      max(a.name) FILTER (WHERE a.number_slot = 14),
+                      max(a.name) FILTER (WHERE a.number_slot = 15)] AS names
+          FROM attributes AS a
+         WHERE a.number_slot IS NOT NULL AND a.tenant_id IN (SELECT DISTINCT tenant_id FROM projected)
+         GROUP BY a.tenant_id
     ), slotted AS (
-        SELECT pr.tenant_id, pr.entity_id, a.number_slot, (pr.attrs -> a.name)::double precision AS value
+        SELECT pr.tenant_id, pr.entity_id,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[1]) = 'number' THEN (pr.attrs -> s.names[1])::double precision END AS n0,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[2]) = 'number' THEN (pr.attrs -> s.names[2])::double precision END AS n1,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[3]) = 'number' THEN (pr.attrs -> s.names[3])::double precision END AS n2,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[4]) = 'number' THEN (pr.attrs -> s.names[4])::double precision END AS n3,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[5]) = 'number' THEN (pr.attrs -> s.names[5])::double precision END AS n4,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[6]) = 'number' THEN (pr.attrs -> s.names[6])::double precision END AS n5,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[7]) = 'number' THEN (pr.attrs -> s.names[7])::double precision END AS n6,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[8]) = 'number' THEN (pr.attrs -> s.names[8])::double precision END AS n7,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[9]) = 'number' THEN (pr.attrs -> s.names[9])::double precision END AS n8,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[10]) = 'number' THEN (pr.attrs -> s.names[10])::double precision END AS n9,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[11]) = 'number' THEN (pr.attrs -> s.names[11])::double precision END AS n10,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[12]) = 'number' THEN (pr.attrs -> s.names[12])::double precision END AS n11,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[13]) = 'number' THEN (pr.attrs -> s.names[13])::double precision END AS n12,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[14]) = 'number' THEN (pr.attrs -> s.names[14])::double precision END AS n13,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[15]) = 'number' THEN (pr.attrs -> s.names[15])::double precision END AS n14,
+               CASE WHEN jsonb_typeof(pr.attrs -> s.names[16]) = 'number' THEN (pr.attrs -> s.names[16])::double precision END AS n15
           FROM projected AS pr
-          JOIN attributes AS a ON a.tenant_id = pr.tenant_id AND a.number_slot IS NOT NULL
-         WHERE jsonb_typeof(pr.attrs -> a.name) = 'number'
+          JOIN slot_names AS s ON s.tenant_id = pr.tenant_id
     ), hot_numbers AS (
         INSERT INTO entity_hot_numbers AS h (tenant_id, entity_id, n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15)
-        SELECT tenant_id, entity_id,
-               max(value) FILTER (WHERE number_slot = 0),
-               max(value) FILTER (WHERE number_slot = 1),
-               max(value) FILTER (WHERE number_slot = 2),
-               max(value) FILTER (WHERE number_slot = 3),
-               max(value) FILTER (WHERE number_slot = 4),
-               max(value) FILTER (WHERE number_slot = 5),
-               max(value) FILTER (WHERE number_slot = 6),
-               max(value) FILTER (WHERE number_slot = 7),
-               max(value) FILTER (WHERE number_slot = 8),
-               max(value) FILTER (WHERE number_slot = 9),
-               max(value) FILTER (WHERE number_slot = 10),
-               max(value) FILTER (WHERE number_slot = 11),
-               max(value) FILTER (WHERE number_slot = 12),
-               max(value) FILTER (WHERE number_slot = 13),
-               max(value) FILTER (WHERE number_slot = 14),
-               max(value) FILTER (WHERE number_slot = 15)
+        SELECT tenant_id, entity_id, n0, n1, n2, n3, n4, n5, n6, n7, n8, n9, n10, n11, n12, n13, n14, n15
           FROM slotted
-         GROUP BY tenant_id, entity_id
+         WHERE n0 IS NOT NULL OR n1 IS NOT NULL OR n2 IS NOT NULL OR n3 IS NOT NULL OR n4 IS NOT NULL OR n5 IS NOT NULL OR n6 IS NOT NULL OR n7 IS NOT NULL OR n8 IS NOT NULL OR n9 IS NOT NULL OR n10 IS NOT NULL OR n11 IS NOT NULL OR n12 IS NOT NULL OR n13 IS NOT NULL OR n14 IS NOT NULL OR n15 IS NOT NULL
          ORDER BY tenant_id, entity_id
         ON CONFLICT (tenant_id, entity_id) DO UPDATE
            SET n0 = EXCLUDED.n0, n1 = EXCLUDED.n1, n2 = EXCLUDED.n2, n3 = EXCLUDED.n3,
