@@ -70,14 +70,14 @@ import Testing
         }
     }
 
-    /// Stages one point of `value` for each attribute and hour of the current month's first
-    /// `hours` hours (a fresh database has the current month's partition).
+    /// Stages one point of `value` for each attribute and hour of the current UTC month's first
+    /// `hours` hours (a fresh database has the current month's partition; months are UTC months).
     private static func stage(station: String, value: Double, batch: Int, tenant: Tenant, on connection: PostgresConnection) async throws {
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
                     INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
-                    SELECT e.tenant_id, e.entity_id, a.attribute_id, \(value), date_trunc('month', now()) + h * interval '1 hour', now(), \(batch)
+                    SELECT e.tenant_id, e.entity_id, a.attribute_id, \(value), (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + h * interval '1 hour', now(), \(batch)
                       FROM entities AS e
                       JOIN attributes AS a ON a.tenant_id = e.tenant_id
                      CROSS JOIN generate_series(0, \(Self.hours - 1)) AS h

@@ -8,7 +8,9 @@
 -- (the queue's limit, reached by every overloaded load) 300 ids took 3.1 s and 600 ids, half of them
 -- not staged, 37.8 s -- a core, in the flusher's loop, while the flush waited behind it. Now the ids
 -- that are not flushed, less every batch id staged: one scan of the staging table, whatever the
--- number of ids (the same cases: 119 and 166 ms), and each lost id once.
+-- number of ids (the same cases: 119 and 166 ms), each lost id once, in ascending order (the
+-- flusher replays lost batches in the order named, and of two writes of one point the batch
+-- replayed last wins: the older batch must go first, as the per-id scan happened to keep it).
 CREATE OR REPLACE FUNCTION lost_batches(batch_ids bigint[])
 RETURNS SETOF bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -16,4 +18,5 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
      WHERE NOT EXISTS (SELECT FROM ingest_flushed_batches AS f WHERE f.batch_id = b)
     EXCEPT
     SELECT s.batch_id FROM entity_values_ingest AS s
+    ORDER BY 1
 $$;

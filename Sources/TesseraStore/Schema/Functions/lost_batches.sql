@@ -1,5 +1,6 @@
 -- Of the given batch ids, those neither flushed nor staged: lost by the database (one snapshot answers both), each
--- once. The ids not flushed, less every batch id staged: one scan of the staging table (no index), however many ids.
+-- once, in ascending order (the flusher replays them in that order: the older batch first). The ids not flushed, less
+-- every batch id staged: one scan of the staging table (no index), however many ids.
 -- The owner's (SECURITY DEFINER): it reads the staging table, which the server's role cannot.
 -- Called by IngestPipeline's flusher (StagingSQL.lost) for batches held longer than the loss-check age.
 -- Locks: none.
@@ -14,4 +15,5 @@ AS $function$
      WHERE NOT EXISTS (SELECT FROM ingest_flushed_batches AS f WHERE f.batch_id = b)
     EXCEPT
     SELECT s.batch_id FROM entity_values_ingest AS s
+    ORDER BY 1
 $function$;
