@@ -7,7 +7,8 @@
 # VARIANT.sql creates pg_temp.move_staged_v(bigint, bigint, bigint[]) (a copy of
 # Sources/TesseraStore/Schema/Functions/move_staged.sql, renamed and changed); STAGE.sql stages the rows
 # under batch ids >= 900000 (bench/sparse-move-stage.sql, bench/dense-move-stage.sql), deleted at the
-# end. Prints "AB|variant|trial|ms|rows|projected|projection checksum|number rows checksum" a move,
+# end. Prints "AB|variant|trial|ms|rows|projected|projection checksum|number rows checksum|rollups
+# checksum" a move (md5 of the rows the move wrote in each table),
 # then the medians, and how many distinct checksums there were (1: both wrote the same rows).
 set -euo pipefail
 url=$1 trials=$2 stage=$3 variant=$4; shift 4
@@ -28,8 +29,9 @@ out=$(mktemp)
             echo "SELECT round(extract(epoch FROM clock_timestamp() - :'t0') * 1000, 1) AS ms \\gset"
             echo "SELECT md5(string_agg(tenant_id || ':' || entity_id || attrs::text || attr_ts::text, ',' ORDER BY tenant_id, entity_id)) AS sum FROM entity_jsonb WHERE xmin = pg_current_xact_id()::xid \\gset"
             echo "SELECT md5(string_agg(h::text, ',' ORDER BY tenant_id, entity_id)) AS hsum FROM entity_hot_numbers h WHERE xmin = pg_current_xact_id()::xid \\gset"
+            echo "SELECT md5(string_agg(r::text, ',' ORDER BY tenant_id, attribute_id, hour)) AS rsum FROM entity_values_hourly r WHERE xmin = pg_current_xact_id()::xid \\gset"
             echo "ROLLBACK;"
-            echo "\\echo AB|$v|$i|:ms|:rows|:pe|:sum|:hsum"
+            echo "\\echo AB|$v|$i|:ms|:rows|:pe|:sum|:hsum|:rsum"
         done
     done
     echo 'DELETE FROM entity_values_ingest WHERE batch_id >= 900000;'
@@ -42,4 +44,4 @@ for v in live variant; do
     else median=$(printf '%s\n' "$times" | sed -n "$(( n / 2 )),$(( n / 2 + 1 ))p" | awk '{ s += $1 } END { printf "%.1f", s / 2 }'); fi
     echo "median|$v|$median ms|$n moves|$(echo $times)"
 done
-echo "distinct checksums: $(awk -F'|' '$1=="AB" {print $7 $8}' "$out" | sort -u | wc -l)"
+echo "distinct checksums: $(awk -F'|' '$1=="AB" {print $7 $8 $9}' "$out" | sort -u | wc -l)"
