@@ -33,12 +33,15 @@ struct IngestBenchCommand: AsyncParsableCommand {
         help:
             "Offered load in points/s, paced (open loop; latency counts from each batch's scheduled time). Default: every client sends its next batch as soon as the last is answered."
     ) var rate: Int?
+    @Option(help: "Database sessions that run each flush at once, each moving its part of the staged tenants (TESSERA_FLUSH_SESSIONS).")
+    var flushSessions = IngestPipeline.Configuration().flushSessions
     @Flag(help: "A few seconds on a small dataset, for CI: checks it works, measures nothing.") var smoke = false
     @Flag(help: "Request handlers on Swift's global concurrent executor, not on their connection's event loop (TESSERA_HTTP_HANDLERS_ON_EVENT_LOOP=off).")
     var globalExecutor = false
 
     func validate() throws {
         if let rate = self.rate, rate <= 0 { throw ValidationError("--rate must be a positive number of points per second.") }
+        if self.flushSessions < 1 { throw ValidationError("--flush-sessions must be at least 1.") }
     }
 
     func run() async throws {
@@ -65,7 +68,13 @@ struct IngestBenchCommand: AsyncParsableCommand {
         let dependencies: ServerDependencies
         do {
             _ = try await withPostgresClient(url: url, logger: logger) { try await Migrator(client: $0, logger: logger).migrate() }
-            dependencies = try ServerDependencies(primaryURL: appURL, poolSize: 8, metrics: PrometheusCollectorRegistry(), logger: logger)
+            dependencies = try ServerDependencies(
+                primaryURL: appURL,
+                poolSize: 8,
+                ingest: .init(flushSessions: self.flushSessions),
+                metrics: PrometheusCollectorRegistry(),
+                logger: logger
+            )
         } catch {
             // The processes started above stop with the run (a dataset migrated by another build, say).
             _ = try? await cluster.down()

@@ -262,7 +262,7 @@ struct ServeCommand: AsyncParsableCommand {
         let dependencies = try ServerDependencies(
             primaryURL: url,
             poolSize: environment.poolSize,
-            ingest: IngestPipeline.Configuration(spoolDirectory: spoolDirectory),
+            ingest: IngestPipeline.Configuration(spoolDirectory: spoolDirectory, flushSessions: environment.flushSessions),
             resolverRules: .init(backfillHorizonMonths: max(1, min(environment.backfillHorizonMonths, 1_200))),
             maxIngestBodyBytes: environment.maxIngestBodyBytes,
             tenantLimits: TenantLimits(maxConcurrentRequests: environment.maxConcurrentRequestsPerTenant),

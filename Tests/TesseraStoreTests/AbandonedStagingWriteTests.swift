@@ -89,16 +89,28 @@ import Testing
                 try await harness.submit([PipelineHarness.point("dev-1", "temp", 3)], tenant: tenant)
                 try await harness.waitUntilFlushed()
                 let flushed = try #require(try await TestConnection.number("SELECT max(batch_id)::int FROM ingest_flushed_batches", on: connection))
-                #expect(try await pipeline.settle(batchID: Int64(flushed)), "a flushed batch counts as not committed")
+                #expect(try await pipeline.settle(batchIDs: [Int64(flushed)]), "a flushed batch counts as not committed")
 
                 // A batch committed to staging (by hand here) is acknowledged, and stored.
                 try await Self.stage(tenant: tenant, batch: 900_000_001, on: connection)
-                #expect(try await pipeline.settle(batchID: 900_000_001), "a staged batch counts as not committed")
+                #expect(try await pipeline.settle(batchIDs: [900_000_001]), "a staged batch counts as not committed")
                 // A batch nobody committed is fenced: its rows, committed afterwards, are dropped.
-                #expect(try await pipeline.settle(batchID: 900_000_002) == false, "a batch nobody staged counts as committed")
+                #expect(try await pipeline.settle(batchIDs: [900_000_002]) == false, "a batch nobody staged counts as committed")
                 try await Self.stage(tenant: tenant, batch: 900_000_002, on: connection)
+                // A group's write is a batch a tenant, committed together: one of them staged
+                // says all were; none staged fences every one of them.
+                try await Self.stage(tenant: tenant, batch: 900_000_003, on: connection)
+                #expect(try await pipeline.settle(batchIDs: [900_000_004, 900_000_003]), "a group with a staged batch counts as not committed")
+                #expect(try await pipeline.settle(batchIDs: [900_000_005, 900_000_006]) == false, "a group nobody staged counts as committed")
+                for batch in [900_000_005, 900_000_006] { try await Self.stage(tenant: tenant, batch: batch, on: connection) }
                 try await Self.flushAll(on: connection)
-                #expect(try await Self.storedTemp(tenant: tenant, on: connection) == 2, "the fenced batch was stored, or the staged one not")
+                #expect(try await Self.storedTemp(tenant: tenant, on: connection) == 3, "a fenced batch was stored, or a staged one not")
+                #expect(
+                    try await TestConnection.number(
+                        "SELECT count(*)::int FROM ingest_fenced_batches WHERE batch_id IN (900000002, 900000005, 900000006)",
+                        on: connection
+                    ) == 3
+                )
             }
         }
     }

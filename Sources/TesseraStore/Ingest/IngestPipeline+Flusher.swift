@@ -3,7 +3,8 @@ import PostgresNIO
 import ServiceLifecycle
 import TesseraCore
 
-/// The flusher: moves what is staged with `stage_flush()`, confirms which held batches
+/// The flusher: moves what is staged with `stage_flush()` (or in parts, one a session, with
+/// `stage_flush_part()`), confirms which held batches
 /// were flushed (giving their queue capacity back), and stages again the batches the
 /// database lost. When it runs and when it stops is the state machine's decision.
 extension IngestPipeline {
@@ -93,21 +94,29 @@ extension IngestPipeline {
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
         let (moved, quarantined, change, ran) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
-            let rows = try await self.primary.liveQuery(StagingSQL.stageFlush, logger: self.logger)
-            var ran = false
-            var moved: Int64 = 0
-            var quarantined: Int64 = 0
-            var change: ProjectionChange?
-            for try await (count, setAside, tenants, entityTenants, entities, versions, at)
-                in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
-            {
-                moved += max(0, count)
-                if count >= 0 { ran = true }
-                quarantined += setAside
-                let part = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
-                change = change.map { $0.merged(with: part) } ?? part
+            // Several sessions split the staged batches by tenant; with one part (one
+            // session, or one tenant staged), one session moves everything staged.
+            let sessions = self.configuration.flushSessions
+            let parts = sessions > 1 ? FlushSplit.parts(of: try await self.stagedBatches(), into: sessions) : []
+            guard parts.count > 1 else {
+                let total = try await self.flushPart(StagingSQL.stageFlush)
+                return (total.moved, total.quarantined, total.change, total.ran)
             }
-            return (moved, quarantined, change, ran)
+            // Every part runs to its end: a failed part does not cancel the others' queries
+            // (each commits or not on its own; the confirmation sees what committed).
+            let results = await withTaskGroup(of: Result<FlushedPart, any Error>.self) { group in
+                for part in parts {
+                    group.addTask {
+                        do { return .success(try await self.flushPart(StagingSQL.stageFlushPart(part))) } catch { return .failure(error) }
+                    }
+                }
+                var results = [Result<FlushedPart, any Error>]()
+                for await result in group { results.append(result) }
+                return results
+            }
+            var total = FlushedPart()
+            for result in results { total.add(try result.get()) }
+            return (total.moved, total.quarantined, total.change, total.ran)
         }
         if quarantined > 0 {
             self.metrics.quarantined(Int(quarantined))
@@ -123,6 +132,30 @@ extension IngestPipeline {
         }
         self.state.withLock { $0.machine.lossCheckDone(check) }
         return ran
+    }
+
+    /// The staged (batch, tenant) pairs and their rows (`staged_batches()`).
+    private func stagedBatches() async throws -> [FlushSplit.Staged] {
+        var staged = [FlushSplit.Staged]()
+        let rows = try await self.primary.liveQuery(StagingSQL.stagedBatches, logger: self.logger)
+        for try await (batch, tenant, count) in rows.decode((Int64, Int64, Int64).self) {
+            staged.append(.init(batch: batch, tenant: tenant, rows: count))
+        }
+        return staged
+    }
+
+    /// One flush statement (`stage_flush()`, or a part's `stage_flush_part()`) on a
+    /// connection of its own, and what it moved.
+    private func flushPart(_ query: PostgresQuery) async throws -> FlushedPart {
+        let rows = try await self.primary.liveQuery(query, logger: self.logger)
+        var flushed = FlushedPart()
+        for try await (count, setAside, tenants, entityTenants, entities, versions, at)
+            in rows.decode((Int64, Int64, [Int64], [Int64], [Int64], [Int64], Int64).self)
+        {
+            let change = ProjectionFeed.change(tenants: tenants, entityTenants: entityTenants, entities: entities, versions: versions, atMicros: at)
+            flushed.add(FlushedPart(moved: max(0, count), quarantined: setAside, change: change, ran: count >= 0))
+        }
+        return flushed
     }
 
     private func confirmFlushed() async throws {
@@ -159,5 +192,21 @@ extension IngestPipeline {
             for try await id in try await self.primary.liveQuery(query, logger: self.logger).decode(Int64.self) { ids.append(id) }
             return ids
         }
+    }
+}
+
+/// What one or more parts of a flush moved: rows, rows set aside, the projection's change,
+/// and whether any part ran (a flush answers -1 when other flushes hold what it would move).
+struct FlushedPart: Sendable {
+    var moved: Int64 = 0
+    var quarantined: Int64 = 0
+    var change: ProjectionChange?
+    var ran = false
+
+    mutating func add(_ other: FlushedPart) {
+        self.moved += other.moved
+        self.quarantined += other.quarantined
+        if let part = other.change { self.change = self.change.map { $0.merged(with: part) } ?? part }
+        self.ran = self.ran || other.ran
     }
 }

@@ -100,45 +100,71 @@ extension IngestPipeline {
         }
     }
 
-    /// Stages the entries' rows as one batch and acknowledges them; throws `DataRefusal`
-    /// when PostgreSQL refused the rows, any other error when they were not staged.
+    /// Stages the entries' rows with one INSERT and acknowledges them, each tenant's rows
+    /// as a batch of its own: a batch holds one tenant, so a flush in several sessions moves
+    /// and marks whole batches (migration 0038). Throws `DataRefusal` when PostgreSQL
+    /// refused the rows, any other error when they were not staged.
     private func stage(_ entries: [Entry], link: StagingLink) async throws {
         var rows = [IngestRow]()
         rows.reserveCapacity(entries.reduce(0) { $0 + $1.points })
         // Requests in queue order: a point written twice keeps its later value.
         for entry in entries { rows.append(contentsOf: entry.item.rows) }
         let sorted = StagingEncoder.prepare(rows)
+        // A group with no rows at all (as before) is still one batch: its holds are kept until flushed.
+        let runs = StagingEncoder.tenantRuns(sorted)
+        let tenants = runs.isEmpty ? [(tenant: entries[0].tenant, rows: 0..<0)] : runs
         let started = self.clock.now
-        let batchID = try await Deadline.run(within: self.configuration.callDeadline, "the batch id and partitions") {
+        let batchIDs = try await Deadline.run(within: self.configuration.callDeadline, "the batch ids and partitions") {
             try await self.partitions.ensure(for: sorted)
-            return try await self.nextBatchID()
+            var ids = [Int64]()
+            for _ in tenants { ids.append(try await self.nextBatchID()) }
+            return ids
         }
-        let data = StagingEncoder.encode(sorted, batchID: batchID)
+        var batches = [(tenant: Int64, id: Int64, data: ByteBuffer)]()
+        var data = ByteBufferAllocator().buffer(capacity: sorted.count * 96)
+        for (run, id) in zip(tenants, batchIDs) {
+            var part = StagingEncoder.encode(sorted[run.rows], batchID: id)
+            batches.append((run.tenant, id, part))
+            data.writeBuffer(&part)
+        }
         do {
             try await link.stage(data)
         } catch let failure as StagingLink.Failure {
             if let state = DatabaseErrors.sqlState(of: failure.underlying), DatabaseErrors.isDataError(state) {
                 // PostgreSQL answered with an error: the write was aborted, nothing committed.
                 let message = (failure.underlying as? PSQLError)?.serverInfo?[.message] ?? "refused"
-                throw DataRefusal(sqlState: state, message: message, batchID: batchID, data: data)
+                throw DataRefusal(sqlState: state, message: message, batchID: batchIDs[0], data: data)
             }
             // Acknowledged after all if PostgreSQL committed it, else fenced: a 503
             // must mean not stored, or the client's retry would store it twice.
-            guard failure.sent, try await self.settle(batchID: batchID) else {
+            guard failure.sent, try await self.settle(batchIDs: batchIDs) else {
                 self.logger.error(
                     "Staging write failed",
                     metadata: [
-                        "batch.points": "\(sorted.count)", "batch.id": "\(batchID)", "error": "\(String(reflecting: failure))",
+                        "batch.points": "\(sorted.count)", "batch.ids": "\(batchIDs)", "error": "\(String(reflecting: failure))",
                     ]
                 )
                 throw failure
             }
-            self.logger.warning("A staging write reported failure but was committed; acknowledged", metadata: ["batch.id": "\(batchID)"])
+            self.logger.warning("A staging write reported failure but was committed; acknowledged", metadata: ["batch.ids": "\(batchIDs)"])
         }
         let now = self.clock.now
-        let pending = self.state.withLock { $0.machine.staged(entries, batch: batchID, data: data, at: now) }
+        let pending = self.state.withLock { state in
+            var pending = 0
+            for (index, batch) in batches.enumerated() {
+                // An entry whose rows all went (none left of its tenant) is held with the first batch.
+                let held = entries.filter { entry in
+                    entry.tenant == batch.tenant || (index == 0 && !batches.contains { $0.tenant == entry.tenant })
+                }
+                pending = state.machine.staged(held, batch: batch.id, data: batch.data, at: now)
+            }
+            return pending
+        }
         self.metrics.staged(points: sorted.count, duration: started.duration(to: now), backlog: pending)
-        for entry in entries { entry.item.continuation.resume(returning: Staged(batchID: batchID, quarantined: false)) }
+        for entry in entries {
+            let batchID = batches.first { $0.tenant == entry.tenant }?.id ?? batchIDs[0]
+            entry.item.continuation.resume(returning: Staged(batchID: batchID, quarantined: false))
+        }
     }
 
     /// Answers the entries' requests with a 503: their rows were not stored.
@@ -191,21 +217,22 @@ extension IngestPipeline {
     }
 
     /// After a staging write failed or was abandoned (PostgreSQL may still hold its rows
-    /// and commit them): true when the batch was committed, staged or flushed, and is to
-    /// be acknowledged; false when it was not, and is now fenced: `stage_flush()` drops
-    /// its rows, whenever they commit (migration 0007). Throws when the primary does not
+    /// and commit them): true when its batches (one a tenant, committed together or not at
+    /// all) were committed, staged or flushed, and are to be acknowledged; false when they
+    /// were not, and are now fenced: a flush drops their rows, whenever they commit
+    /// (migrations 0007, 0038). Throws when the primary does not
     /// answer within the configuration's `settleDeadline`; the batch is then answered as not stored, as
     /// before this check, which is true unless that write commits after all.
-    package func settle(batchID: Int64) async throws -> Bool {
+    package func settle(batchIDs: [Int64]) async throws -> Bool {
         let logger = self.logger
         return try await Deadline.run(within: self.configuration.settleDeadline, "settling a failed staging write") {
             // The lock wait ends on the server before the deadline here: no settling goes on
             // after its request was answered.
             let deadline = self.configuration.settleDeadline.components
             let waitMilliseconds = Int32(clamping: max(100, deadline.seconds * 1_000 + deadline.attoseconds / 1_000_000_000_000_000 - 2_000))
-            let rows = try await self.primary.liveQuery(StagingSQL.settle(batchID, waitMilliseconds: waitMilliseconds), logger: logger)
+            let rows = try await self.primary.liveQuery(StagingSQL.settle(batchIDs, waitMilliseconds: waitMilliseconds), logger: logger)
             for try await committed in rows.decode(Bool.self) { return committed }
-            throw TesseraError(.unavailable, "settle_staged_batch() answered no row.")
+            throw TesseraError(.unavailable, "settle_staged_batches() answered no row.")
         }
     }
 

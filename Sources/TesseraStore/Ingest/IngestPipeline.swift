@@ -45,6 +45,10 @@ package final class IngestPipeline: Service, Sendable {
         /// Where a drain that timed out leaves the batches it could not see flushed, for the
         /// next start to settle (`UnflushedSpool`); nil: they are only logged.
         package var spoolDirectory: String?
+        /// How many database sessions run each flush at once, each moving its part of the
+        /// staged tenants (`stage_flush_part()`, migration 0038): a backlog drains on more
+        /// than one core. 1 is the single flush of earlier versions.
+        package var flushSessions: Int
 
         package init(
             limits: IngestQueue<Pending>.Limits = .init(),
@@ -57,8 +61,10 @@ package final class IngestPipeline: Service, Sendable {
             callDeadline: Duration = .seconds(30),
             settleDeadline: Duration = .seconds(60),
             restagePatience: Duration = .seconds(20),
-            spoolDirectory: String? = nil
+            spoolDirectory: String? = nil,
+            flushSessions: Int = 2
         ) {
+            self.flushSessions = max(1, flushSessions)
             self.restagePatience = restagePatience
             self.spoolDirectory = spoolDirectory
             self.limits = limits

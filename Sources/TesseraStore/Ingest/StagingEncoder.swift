@@ -13,6 +13,18 @@ package enum StagingEncoder {
         rows.keepingLastOfEachPoint().sorted(by: Self.keyOrder)
     }
 
+    /// The runs of one tenant's rows in `prepare`'s order (sorted by tenant first): each
+    /// staged as a batch of its own.
+    package static func tenantRuns(_ sorted: [IngestRow]) -> [(tenant: Int64, rows: Range<Int>)] {
+        var runs = [(tenant: Int64, rows: Range<Int>)]()
+        var start = 0
+        for index in sorted.indices where index + 1 == sorted.count || sorted[index + 1].tenantID != sorted[index].tenantID {
+            runs.append((sorted[index].tenantID, start..<(index + 1)))
+            start = index + 1
+        }
+        return runs
+    }
+
     static func keyOrder(_ a: IngestRow, _ b: IngestRow) -> Bool {
         if a.tenantID != b.tenantID { return a.tenantID < b.tenantID }
         if a.entityID != b.entityID { return a.entityID < b.entityID }
@@ -21,7 +33,7 @@ package enum StagingEncoder {
     }
 
     /// Encodes `rows` tagged with `batchID`.
-    package static func encode(_ rows: [IngestRow], batchID: Int64) -> ByteBuffer {
+    package static func encode(_ rows: some Collection<IngestRow>, batchID: Int64) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: rows.count * 96)
         let batch = String(batchID)
         for row in rows {

@@ -14,6 +14,18 @@ enum StagingSQL {
     /// batch and tenant on its own, quarantining those that failed).
     static let stageFlush: PostgresQuery = "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()"
 
+    /// One part of a flush in several sessions: the given batches, each listed once for
+    /// each tenant it holds (`pairs`), of the tenants no other flush is moving.
+    static func stageFlushPart(_ part: FlushSplit.Part) -> PostgresQuery {
+        """
+        SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns)
+          FROM stage_flush_part(\(part.batchIDs)::bigint[], \(part.tenantIDs)::bigint[])
+        """
+    }
+
+    /// The staged (batch, tenant) pairs and their rows, which a flush in several sessions splits.
+    static let stagedBatches: PostgresQuery = "SELECT batch_id, tenant_id, staged_rows FROM staged_batches()"
+
     /// Moves one batch staged in this transaction (the safe writer's).
     static func flushStaged(_ batchID: Int64) -> PostgresQuery {
         "SELECT \(unescaped: ProjectionFeed.changeColumns) FROM flush_staged(\(batchID), NULL)"
@@ -41,9 +53,10 @@ enum StagingSQL {
     static let pooledStagingSettings: PostgresQuery =
         "SELECT set_config('synchronous_commit', 'off', true), set_config('statement_timeout', '600000', true)"
 
-    /// Whether a batch whose staging write failed was committed (true) or is now fenced (false).
-    static func settle(_ batchID: Int64, waitMilliseconds: Int32) -> PostgresQuery {
-        "SELECT settle_staged_batch(\(batchID), \(waitMilliseconds))"
+    /// Whether the batches of a staging write that failed were committed (true) or are now
+    /// fenced (false).
+    static func settle(_ batchIDs: [Int64], waitMilliseconds: Int32) -> PostgresQuery {
+        "SELECT settle_staged_batches(\(batchIDs)::bigint[], \(waitMilliseconds))"
     }
 
     /// Of these batches, those whose flush committed.

@@ -1,10 +1,10 @@
 -- The flush's first step while a month is packed: the packs holding a (tenant, entity, attribute, month) series that
--- staged points (all, or one batch and/or tenant) write into become rows again (whole, their other series too), so the move replaces and counts them as any
+-- staged points (all, one batch and/or tenant, or the listed batches of a flush part) write into become rows again (whole, their other series too), so the move replaces and counts them as any
 -- stored point (a point is a row or an element of a pack, never both). Reads staging once (it has no index).
--- Called only by flush_staged(), only while packed_months has a row. Locks: row locks of the packs it deletes.
+-- Called by flush_staged() and stage_flush_part(), only while packed_months has a row. Locks: row locks of the packs it deletes.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed): it crosses the tenant wall.
--- Last defined in 0028_packs_of_many_series.sql (packs of many series; 0027 before).
-CREATE OR REPLACE FUNCTION public.unpack_staged(only_batch bigint, only_tenant bigint)
+-- Last defined in 0038_flush_in_parallel_sessions.sql (only_batches, for a flush part; 0028 before, 0027).
+CREATE OR REPLACE FUNCTION public.unpack_staged(only_batch bigint, only_tenant bigint, only_batches bigint[] DEFAULT NULL::bigint[])
  RETURNS bigint
  LANGUAGE sql
  SECURITY DEFINER
@@ -15,6 +15,7 @@ AS $function$
           FROM entity_values_ingest AS s
          WHERE (only_batch IS NULL OR s.batch_id = only_batch)
            AND (only_tenant IS NULL OR s.tenant_id = only_tenant)
+           AND (only_batches IS NULL OR s.batch_id = ANY (only_batches))
            AND s.ts < (SELECT max(m.month_end) FROM packed_months AS m)
     ), gone AS (
         DELETE FROM entity_values_packed AS p
