@@ -49,6 +49,7 @@ struct BenchEnvironment {
         preparedStatements: Bool = true,
         handlersOnEventLoop: Bool = true,
         backups: BackupSettings? = nil,
+        flushSessions: Int = IngestPipeline.Configuration().flushSessions,
         logger: Logger
     ) async throws -> BenchEnvironment {
         let cluster = LocalCluster(
@@ -65,6 +66,7 @@ struct BenchEnvironment {
                 slidingEntityTTL: slidingEntityTTL,
                 preparedStatements: preparedStatements,
                 handlersOnEventLoop: handlersOnEventLoop,
+                flushSessions: flushSessions,
                 directory: directory,
                 logger: logger
             )
@@ -83,6 +85,7 @@ struct BenchEnvironment {
         slidingEntityTTL: Bool,
         preparedStatements: Bool,
         handlersOnEventLoop: Bool,
+        flushSessions: Int,
         directory: String,
         logger: Logger
     ) async throws -> BenchEnvironment {
@@ -98,6 +101,7 @@ struct BenchEnvironment {
         let dependencies = try ServerDependencies(
             primaryURL: appURL,
             poolSize: 8,
+            ingest: .init(flushSessions: flushSessions),
             readTopology: .init(replicas: appReplicaURLs, poolSize: 8, preparedStatements: preparedStatements),
             metrics: PrometheusCollectorRegistry(),
             logger: logger
@@ -115,6 +119,7 @@ struct BenchEnvironment {
             let cached = try ServerDependencies(
                 primaryURL: appURL,
                 poolSize: 8,
+                ingest: .init(flushSessions: flushSessions),
                 readTopology: .init(replicas: appReplicaURLs, poolSize: 8, preparedStatements: preparedStatements),
                 cache: .init(
                     redis: .init(url: try RedisURL(parsing: redis.url), connections: 4, commandTimeout: .milliseconds(200)),

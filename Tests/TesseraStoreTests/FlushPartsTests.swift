@@ -214,6 +214,57 @@ import Testing
         }
     }
 
+    /// A part that fails (here on an error that is not the data's, so nothing is quarantined)
+    /// fails its own tenant's flush only: the other part's points are stored, and the
+    /// pipeline sees their batch flushed and gives its capacity back.
+    @Test func aFailingPartDoesNotHoldBackTheOtherTenantsFlush() async throws {
+        let database = try await PipelineHarness.migratedDatabase()
+        try await PipelineHarness.run(database: database, configuration: .init(writers: 1, flushSessions: 2)) { harness in
+            let hot = [AttributeDefinition(name: "temp", type: .decimal, hot: true)]
+            let failing = try await harness.tenant("part-failing", attributes: hot)
+            let fine = try await harness.tenant("part-fine", attributes: hot)
+            try await withTestClient(url: database) { client in
+                try await client.query(
+                    PostgresQuery(
+                        unsafeSQL: """
+                            CREATE FUNCTION test_refuse_part() RETURNS trigger LANGUAGE plpgsql AS $$
+                            BEGIN
+                                IF NEW.tenant_id = \(failing.id) THEN
+                                    RAISE EXCEPTION 'refused by the test' USING ERRCODE = '55P03';
+                                END IF;
+                                RETURN NEW;
+                            END $$
+                            """
+                    ),
+                    logger: quietLogger
+                )
+                try await client.query(
+                    "CREATE TRIGGER test_refuse_part BEFORE INSERT ON entity_values_ts FOR EACH ROW EXECUTE FUNCTION test_refuse_part()",
+                    logger: quietLogger
+                )
+            }
+            let holder = try await TestConnection.holdFlushes(database)
+            try await harness.submit((1...3).map { PipelineHarness.point("dev-\($0)", "temp", $0) }, tenant: failing)
+            try await harness.submit((1...2).map { PipelineHarness.point("dev-\($0)", "temp", $0) }, tenant: fine)
+            try await holder.close()
+
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline, try await harness.storedPoints(tenant: fine) < 2 || harness.pipeline.unflushedPoints > 3 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await harness.storedPoints(tenant: fine) == 2)
+            #expect(harness.pipeline.unflushedPoints == 3, "the fine tenant's flushed batch is still held, or the failing one's not")
+            #expect(try await harness.storedPoints(tenant: failing) == 0)
+            #expect(try await harness.stagedPoints(tenant: failing) == 3)
+
+            try await withTestClient(url: database) { client in
+                try await client.query("DROP TRIGGER test_refuse_part ON entity_values_ts", logger: quietLogger)
+            }
+            try await harness.waitUntilFlushed()
+            #expect(try await harness.storedPoints(tenant: failing) == 3)
+        }
+    }
+
     /// The split: largest first, each to the lighter part; never empty parts; every pair once.
     @Test func theSplitBalancesStagedRowsAndPlacesEveryTenantOnce() {
         let fleet: [FlushSplit.Staged] =

@@ -40,15 +40,19 @@ package enum FlushSplit {
             }
             return tenant
         }
+        func join(_ first: Int64, _ second: Int64) {
+            let (a, b) = (find(first), find(second))
+            if a != b { root[max(a, b)] = min(a, b) }
+        }
+        // A batch joins its tenants, and so does a shared lock key (`stage_flush_part()`
+        // try-locks `tenant % 2147483647`): two parts never wait on one key.
         var firstTenantOfBatch = [Int64: Int64]()
+        var firstTenantOfKey = [Int64: Int64]()
         for pair in staged {
             if root[pair.tenant] == nil { root[pair.tenant] = pair.tenant }
-            if let other = firstTenantOfBatch[pair.batch] {
-                let (a, b) = (find(other), find(pair.tenant))
-                if a != b { root[max(a, b)] = min(a, b) }
-            } else {
-                firstTenantOfBatch[pair.batch] = pair.tenant
-            }
+            if let other = firstTenantOfBatch[pair.batch] { join(other, pair.tenant) } else { firstTenantOfBatch[pair.batch] = pair.tenant }
+            let key = pair.tenant % 2_147_483_647
+            if let other = firstTenantOfKey[key] { join(other, pair.tenant) } else { firstTenantOfKey[key] = pair.tenant }
         }
         var groups = [Int64: Part]()
         for pair in staged.sorted(by: { ($0.batch, $0.tenant) < ($1.batch, $1.tenant) }) {

@@ -93,45 +93,46 @@ extension IngestPipeline {
         let started = self.clock.now
         // Abandoning a flush at its deadline is safe: a later one that meets it still
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
-        let (moved, quarantined, change, ran) = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
+        let flushed = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
             // Several sessions split the staged batches by tenant; with one part (one
             // session, or one tenant staged), one session moves everything staged.
             let sessions = self.configuration.flushSessions
             let parts = sessions > 1 ? FlushSplit.parts(of: try await self.stagedBatches(), into: sessions) : []
-            guard parts.count > 1 else {
-                let total = try await self.flushPart(StagingSQL.stageFlush)
-                return (total.moved, total.quarantined, total.change, total.ran)
-            }
+            guard parts.count > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
             // Every part runs to its end: a failed part does not cancel the others' queries
-            // (each commits or not on its own; the confirmation sees what committed).
-            let results = await withTaskGroup(of: Result<FlushedPart, any Error>.self) { group in
+            // (each commits or not on its own).
+            return await withTaskGroup(of: FlushedPart.self) { group in
                 for part in parts {
                     group.addTask {
-                        do { return .success(try await self.flushPart(StagingSQL.stageFlushPart(part))) } catch { return .failure(error) }
+                        do { return try await self.flushPart(StagingSQL.stageFlushPart(part)) } catch { return FlushedPart(failure: error) }
                     }
                 }
-                var results = [Result<FlushedPart, any Error>]()
-                for await result in group { results.append(result) }
-                return results
+                var total = FlushedPart()
+                for await flushed in group { total.add(flushed) }
+                return total
             }
-            var total = FlushedPart()
-            for result in results { total.add(try result.get()) }
-            return (total.moved, total.quarantined, total.change, total.ran)
         }
-        if quarantined > 0 {
-            self.metrics.quarantined(Int(quarantined))
-            self.logger.error("The flush set rows aside in quarantine: PostgreSQL refused them", metadata: ["quarantined.rows": "\(quarantined)"])
+        if flushed.quarantined > 0 {
+            self.metrics.quarantined(Int(flushed.quarantined))
+            self.logger.error(
+                "The flush set rows aside in quarantine: PostgreSQL refused them",
+                metadata: ["quarantined.rows": "\(flushed.quarantined)"]
+            )
         }
-        if moved > 0 { self.metrics.flushed(rows: Int(moved), duration: started.duration(to: self.clock.now)) }
-        if moved > 0, let change { await self.feed.publish(change) }
+        if flushed.moved > 0 { self.metrics.flushed(rows: Int(flushed.moved), duration: started.duration(to: self.clock.now)) }
+        // What the parts that committed changed is published and confirmed even when another
+        // part failed: one tenant's failing flush must not keep the others' entities stale in
+        // the cache, nor their flushed batches holding the queue's capacity.
+        if flushed.moved > 0, let change = flushed.change { await self.feed.publish(change) }
         try await self.confirmFlushed()
+        if let failure = flushed.failure { throw failure }
         let now = self.clock.now
         let check = self.state.withLock { $0.machine.lossCheck(now: now) }
         if !check.candidates.isEmpty {
             try await self.replayLost(check.candidates)
         }
         self.state.withLock { $0.machine.lossCheckDone(check) }
-        return ran
+        return flushed.ran
     }
 
     /// The staged (batch, tenant) pairs and their rows (`staged_batches()`).
@@ -197,16 +198,20 @@ extension IngestPipeline {
 
 /// What one or more parts of a flush moved: rows, rows set aside, the projection's change,
 /// and whether any part ran (a flush answers -1 when other flushes hold what it would move).
+/// The first error of a part that failed, if any, is kept: the others' work is published and
+/// confirmed before it is thrown.
 struct FlushedPart: Sendable {
     var moved: Int64 = 0
     var quarantined: Int64 = 0
     var change: ProjectionChange?
     var ran = false
+    var failure: (any Error)?
 
     mutating func add(_ other: FlushedPart) {
         self.moved += other.moved
         self.quarantined += other.quarantined
         if let part = other.change { self.change = self.change.map { $0.merged(with: part) } ?? part }
         self.ran = self.ran || other.ran
+        if self.failure == nil { self.failure = other.failure }
     }
 }

@@ -28,7 +28,9 @@ package struct ReplayLog: Sendable {
     /// When the oldest batch not confirmed flushed was staged.
     package var oldestStagedAt: ServiceClock.Instant? { self.batches.values.lazy.map(\.stagedAt).min() }
     package var count: Int { self.batches.count }
-    package var pendingPoints: Int { self.batches.values.reduce(0) { $0 + $1.holds.reduce(0) { $0 + $1.points } } }
+    /// The points of the held batches, kept as they come and go (a writer stages a batch a
+    /// tenant of its group, and asks for the backlog after each).
+    package private(set) var pendingPoints = 0
 
     package func contains(_ id: Int64) -> Bool {
         self.batches[id] != nil
@@ -39,6 +41,7 @@ package struct ReplayLog: Sendable {
     /// id, so they are flushed, confirmed and replayed together) rather than the first
     /// being forgotten.
     package mutating func staged(_ batch: Batch) {
+        self.pendingPoints += batch.holds.reduce(0) { $0 + $1.points }
         guard var held = self.batches[batch.id] else {
             self.batches[batch.id] = batch
             return
@@ -56,6 +59,7 @@ package struct ReplayLog: Sendable {
         for id in ids {
             if let batch = self.batches.removeValue(forKey: id) { holds.append(contentsOf: batch.holds) }
         }
+        self.pendingPoints -= holds.reduce(0) { $0 + $1.points }
         return holds
     }
 

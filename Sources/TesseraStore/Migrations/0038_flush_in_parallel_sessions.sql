@@ -84,6 +84,11 @@ DECLARE
     failure_state text;
     failure_message text;
 BEGIN
+    IF batch_ids IS NULL OR tenant_ids IS NULL OR cardinality(batch_ids) <> cardinality(tenant_ids)
+       OR array_position(batch_ids, NULL) IS NOT NULL OR array_position(tenant_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'stage_flush_part() takes (batch, tenant) pairs: two arrays of one length, without NULL'
+              USING ERRCODE = '22023';
+    END IF;
     IF NOT pg_try_advisory_xact_lock_shared(7346812002) THEN
         RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
                             (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0::bigint;

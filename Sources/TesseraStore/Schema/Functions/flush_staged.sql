@@ -2,7 +2,8 @@
 -- A flush of everything staged while a month is packed first lists the staged batches, and moves only those: a batch
 -- committed after the unpack's snapshot waits for the next flush (it could hold a point of a pack left packed).
 -- The hours in which the move replaced a stored value are recomputed by the trigger rollups_follow_replaced_points().
--- Called by stage_flush() (all staged, or one (batch, tenant) at a time after a data error), SafeWriter (a
+-- Called by stage_flush() (all staged, or one (batch, tenant) at a time after a data error), stage_flush_part() (one
+-- (batch, tenant) at a time after a data error), SafeWriter (a
 -- `safe` write's own batch, statement StagingSQL.flushStaged) and Quarantine.replay.
 -- Locks: none of its own; SafeWriter and Quarantine.replay hold 7346812003 shared, stage_flush() both flush locks.
 -- Runs as tessera_owner (SECURITY DEFINER, search_path fixed) since 0013: it crosses the tenant wall.

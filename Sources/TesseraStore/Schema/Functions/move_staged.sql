@@ -4,7 +4,7 @@
 -- records ingest_flushed_batches, updates entity_jsonb, entity_hot_numbers and the hourly rollups (every numeric point
 -- stored counts into its hour; the hours of points the upsert replaced are then recomputed by the trigger
 -- rollups_follow_replaced_points()). Returns the change columns for the cache.
--- Called only by flush_staged(); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
+-- Called by flush_staged() and stage_flush_part() (a part's batches); no Swift calls it. Locks: no advisory lock of its own (see stage_flush()).
 -- Last defined in 0036_number_rows_read_by_slot_name.sql (number rows without a sort; 0035 before, also 0002, 0004,
 -- 0005, 0006, 0009, 0010, 0017, 0029, 0030, 0034).
 CREATE OR REPLACE FUNCTION public.move_staged(only_batch bigint, only_tenant bigint, only_batches bigint[])

@@ -3,7 +3,8 @@
 -- while a month is packed, then move_staged() of them; on a data error (SQLSTATE 22, 23 but 23505, 54) flushes each
 -- (batch, tenant) alone, quarantining those that fail. A batch staged after the flusher listed the parts waits for
 -- the next flush. One row per committed move (moved_rows = -1 when other flushes hold every tenant of the part, or
--- the single-session stage_flush() or a settle holds the flush lock); 40001 if a fenced batch got flushed.
+-- the single-session stage_flush() or a settle holds the flush lock); 40001 if a fenced batch got flushed; 22023 if
+-- the arrays are not pairs (lengths differ, or a NULL).
 -- Called by IngestPipeline.flushOnce (the flusher, statement StagingSQL.stageFlushPart), one session a part, at once.
 -- Locks: pg_try_advisory_xact_lock_shared(7346812002) (the flush lock, shared between parts), a try-lock per tenant
 -- pg_try_advisory_xact_lock(7346812, tenant) (one flush a tenant), then pg_advisory_xact_lock_shared(7346812003).
@@ -25,6 +26,11 @@ DECLARE
     failure_state text;
     failure_message text;
 BEGIN
+    IF batch_ids IS NULL OR tenant_ids IS NULL OR cardinality(batch_ids) <> cardinality(tenant_ids)
+       OR array_position(batch_ids, NULL) IS NOT NULL OR array_position(tenant_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'stage_flush_part() takes (batch, tenant) pairs: two arrays of one length, without NULL'
+              USING ERRCODE = '22023';
+    END IF;
     IF NOT pg_try_advisory_xact_lock_shared(7346812002) THEN
         RETURN QUERY SELECT -1::bigint, 0::bigint, 0::bigint, '{}'::bigint[], '{}'::bigint[], '{}'::bigint[], '{}'::bigint[],
                             (extract(epoch FROM clock_timestamp()) * 1000000)::bigint, 0::bigint;
