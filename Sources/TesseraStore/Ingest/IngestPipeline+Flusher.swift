@@ -95,8 +95,12 @@ extension IngestPipeline {
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
         let flushed = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
             // Several sessions split the staged batches by tenant; with one part (one
-            // session, or one tenant staged), one session moves everything staged.
-            let sessions = self.configuration.flushSessions
+            // session, or one tenant staged), one session moves everything staged. A server
+            // with nothing of its own staged flushes in one session: its flush (every 2 s) is
+            // there for rows a server that died left, and beside a busy server's parts it
+            // would only list the staging table again and find their tenants locked.
+            let own = self.state.withLock { $0.machine.unflushedPoints }
+            let sessions = own > 0 ? self.configuration.flushSessions : 1
             let parts = sessions > 1 ? FlushSplit.parts(of: try await self.stagedBatches(), into: sessions) : []
             guard parts.count > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
             // Every part runs to its end: a failed part does not cancel the others' queries
