@@ -1,4 +1,5 @@
 import Foundation
+import TesseraStore
 
 /// The environment variables Tessera reads, read once at the edge. Every one is
 /// listed, with its default, in the README.
@@ -102,7 +103,7 @@ struct TesseraEnvironment {
         self.analyticsURL = value("TESSERA_ANALYTICS_URL")
         self.patroniURLs = (value("TESSERA_PATRONI_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         self.spoolDirectory = value("TESSERA_SPOOL_DIR")
-        self.flushSessions = min(16, max(1, value("TESSERA_FLUSH_SESSIONS").flatMap(Int.init) ?? 2))
+        self.flushSessions = min(16, max(1, value("TESSERA_FLUSH_SESSIONS").flatMap(Int.init) ?? IngestPipeline.Configuration().flushSessions))
         self.localReplicas = value("TESSERA_REPLICAS").flatMap(Int.init) ?? 2
         self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10

@@ -149,22 +149,18 @@ extension IngestPipeline {
             self.logger.warning("A staging write reported failure but was committed; acknowledged", metadata: ["batch.ids": "\(batchIDs)"])
         }
         let now = self.clock.now
+        // Each entry is held by, and told, its tenant's batch (the first batch for a group without rows).
+        let batchOf = Dictionary(batches.map { ($0.tenant, $0.id) }, uniquingKeysWith: { first, _ in first })
+        let batchID = { (entry: Entry) in batchOf[entry.tenant] ?? batchIDs[0] }
         let pending = self.state.withLock { state in
             var pending = 0
-            for (index, batch) in batches.enumerated() {
-                // An entry whose rows all went (none left of its tenant) is held with the first batch.
-                let held = entries.filter { entry in
-                    entry.tenant == batch.tenant || (index == 0 && !batches.contains { $0.tenant == entry.tenant })
-                }
-                pending = state.machine.staged(held, batch: batch.id, data: batch.data, at: now)
+            for batch in batches {
+                pending = state.machine.staged(entries.filter { batchID($0) == batch.id }, batch: batch.id, data: batch.data, at: now)
             }
             return pending
         }
         self.metrics.staged(points: sorted.count, duration: started.duration(to: now), backlog: pending)
-        for entry in entries {
-            let batchID = batches.first { $0.tenant == entry.tenant }?.id ?? batchIDs[0]
-            entry.item.continuation.resume(returning: Staged(batchID: batchID, quarantined: false))
-        }
+        for entry in entries { entry.item.continuation.resume(returning: Staged(batchID: batchID(entry), quarantined: false)) }
     }
 
     /// Answers the entries' requests with a 503: their rows were not stored.

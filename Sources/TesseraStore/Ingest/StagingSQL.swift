@@ -15,7 +15,7 @@ enum StagingSQL {
     static let stageFlush: PostgresQuery = "SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns) FROM stage_flush()"
 
     /// One part of a flush in several sessions: the given batches, each listed once for
-    /// each tenant it holds (`pairs`), of the tenants no other flush is moving.
+    /// each tenant it holds, of the tenants no other flush is moving.
     static func stageFlushPart(_ part: FlushSplit.Part) -> PostgresQuery {
         """
         SELECT moved_rows, quarantined_rows, \(unescaped: ProjectionFeed.changeColumns)
