@@ -58,33 +58,26 @@ struct AirQualityBench {
             let type: ValueType = field == "wd" ? .text : .decimal
             _ = try await self.environment.dependencies.catalog.putAttribute(.init(name: field, type: type, hot: true), tenant: tenant)
         }
-        let loadStarted = ContinuousClock.now
-        let tessera = try await self.load(tesseraBatches) { batch in
-            var request = HTTPClientRequest(url: self.environment.base + "/write?db=air&precision=s")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Token \(key.value)")
-            request.body = .bytes(batch)
-            // Backpressure, as an Influx client meets it: a 429 or 503 that took nothing is retried
-            // after Retry-After; one that says points were taken is not (a retry would double them).
-            for _ in 0..<600 {
-                let response = try await self.environment.http.execute(request, timeout: .seconds(60))
-                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                if response.status == .noContent { return }
-                guard [429, 503].contains(response.status.code), !body.contains("were accepted") else {
-                    throw ValidationErrorText("Tessera /write answered \(response.status.code): \(body.prefix(200))")
-                }
-                let wait = response.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
-                try await Task.sleep(for: .milliseconds(Int(min(wait, 1) * 200)))
-            }
-            throw ValidationErrorText("Tessera /write stayed saturated for 600 tries")
+        // Each load starts on a quiet machine and is charged the CPU the machine spends until it
+        // is quiet again (InfluxDB compacts after it answers; Tessera's flush drains).
+        let meter = MachineCPU()
+        var cost = CPUCost()
+        let ((tessera, tesseraStored), tesseraCPU) = try await meter.accounted("Tessera") {
+            let loadStarted = ContinuousClock.now
+            let acknowledged = try await self.loadThroughWrite(tesseraBatches, key: key.value)
+            // Stored: until the flush has stored the last acknowledged point (issue 22's measure;
+            // InfluxDB answers a write once it is in its WAL, so its load is its stored rate).
+            return (acknowledged, try await self.environment.waitUntilFlushed(since: loadStarted))
         }
-        // Stored: until the flush has stored the last acknowledged point (issue 22's measure;
-        // InfluxDB answers a write once it is in its WAL, so its load is its stored rate).
-        let tesseraStored = try await self.environment.waitUntilFlushed(since: loadStarted)
+        cost.add("Tessera", values: values, cpu: tesseraCPU)
         var influxLoad: Double?
         if let influx {
             try await influx.peer.createDatabase("air")
-            influxLoad = try await self.load(batches) { try await influx.peer.write(database: "air", lines: $0, precision: "s") }
+            let (seconds, influxCPU) = try await meter.accounted("InfluxDB") {
+                try await self.load(batches) { try await influx.peer.write(database: "air", lines: $0, precision: "s") }
+            }
+            influxLoad = seconds
+            cost.add("InfluxDB", values: values, cpu: influxCPU)
         }
         report.add(
             "load through line protocol, values/s stored",
@@ -111,6 +104,8 @@ struct AirQualityBench {
                 "Tessera": .rate(Double(lines) / tessera), "InfluxDB": influxLoad.map { .rate(Double(lines) / $0) } ?? .absent("not installed"),
             ]
         )
+
+        report.add("load through line protocol, CPU a stored value (whole machine, until quiet again)", .cpu, target: "—", cost.cells(note: nil))
 
         // Checks: every value stored, in both.
         try await self.environment.waitUntilFlushed()
@@ -240,6 +235,29 @@ struct AirQualityBench {
         calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3_600)!
         guard let date = calendar.date(from: components) else { return nil }
         return ("air_quality,station=\(cells[17]) \(fields.joined(separator: ",")) \(Int(date.timeIntervalSince1970))\n", fields.count)
+    }
+
+    /// Tessera's load through `/write`, as an Influx client meets backpressure; returns the seconds it took.
+    private func loadThroughWrite(_ batches: [Batch], key: String) async throws -> Double {
+        try await self.load(batches) { batch in
+            var request = HTTPClientRequest(url: self.environment.base + "/write?db=air&precision=s")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Token \(key)")
+            request.body = .bytes(batch)
+            // Backpressure, as an Influx client meets it: a 429 or 503 that took nothing is retried
+            // after Retry-After; one that says points were taken is not (a retry would double them).
+            for _ in 0..<600 {
+                let response = try await self.environment.http.execute(request, timeout: .seconds(60))
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                if response.status == .noContent { return }
+                guard [429, 503].contains(response.status.code), !body.contains("were accepted") else {
+                    throw ValidationErrorText("Tessera /write answered \(response.status.code): \(body.prefix(200))")
+                }
+                let wait = response.headers.first(name: "Retry-After").flatMap(Double.init) ?? 1
+                try await Task.sleep(for: .milliseconds(Int(min(wait, 1) * 200)))
+            }
+            throw ValidationErrorText("Tessera /write stayed saturated for 600 tries")
+        }
     }
 
     /// Writes every batch from `plan.clients` writers; returns the seconds it took.

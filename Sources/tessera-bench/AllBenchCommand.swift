@@ -28,6 +28,8 @@ struct AllBenchCommand: AsyncParsableCommand {
     @Option(help: "Port of the benchmark's servers on 127.0.0.1 (this one and the next).") var port = 18184
     @Option(help: "InfluxDB is killed past this resident memory, and its remaining figures say so.") var influxMemoryGib = 6
     @Option(help: "Folder for the results (JSON and Markdown).") var results = "bench/results"
+    @Option(help: "Streaming replicas of the benchmark's primary, on this machine (0: none, as InfluxDB has none; the lag row is then empty).")
+    var replicas = 1
     @Option(help: "Database sessions that run each flush of Tessera's servers at once (TESSERA_FLUSH_SESSIONS).")
     var flushSessions = IngestPipeline.Configuration().flushSessions
     @Flag(help: "Seconds on a small dataset, for CI: checks it all works and the stored data is right; its figures mean nothing.") var smoke = false
@@ -52,7 +54,7 @@ struct AllBenchCommand: AsyncParsableCommand {
         )
         let environment = try await BenchEnvironment.start(
             directory: self.dir,
-            replicas: 1,
+            replicas: max(0, self.replicas),
             port: self.port,
             smoke: self.smoke,
             flushSessions: max(1, self.flushSessions),

@@ -89,64 +89,87 @@ struct AllBenchWrites {
         }
         report.add("bulk insert of 1,000 values (one writer)", .latency, target: targets.bulk, bulk)
 
-        // Sustained ingest: `runs` runs a system, the median counts.
+        // Sustained ingest: `runs` runs a system, the median counts. Each system's run starts on a
+        // quiet machine and is charged the CPU the machine spends until it is quiet again.
         var rates = [String: [Double]]()
+        var cost = CPUCost()
         var lag: LatencySummary?
         let writers = plan.smoke ? 2 : 8
+        let meter = MachineCPU()
         for run in 1...plan.runs {
             print("  sustained ingest, run \(run) of \(plan.runs)...")
             if run == plan.runs && !environment.replicas.isEmpty {
-                let probe = try await ReplicaLagProbe.duringIngest(
-                    primary: environment.primary,
-                    replicas: environment.replicas,
-                    http: environment.http,
-                    base: environment.base,
-                    keys: keys,
-                    layout: layout,
-                    clients: writers,
-                    seconds: plan.ingestSeconds,
+                let ((points, seconds), cpu) = try await meter.accounted("Tessera") {
+                    let probe = try await ReplicaLagProbe.duringIngest(
+                        primary: environment.primary,
+                        replicas: environment.replicas,
+                        http: environment.http,
+                        base: environment.base,
+                        keys: keys,
+                        layout: layout,
+                        clients: writers,
+                        seconds: plan.ingestSeconds,
+                        logger: self.logger
+                    )
+                    lag = probe.summary
+                    // Until stored: the flush's drain of the staging backlog counts, and the next system starts after it.
+                    let drain = try await environment.waitUntilFlushed(since: probe.loadEnded)
+                    return (probe.ingestedPoints, probe.elapsed + drain)
+                }
+                outcome.tesseraAcknowledged += points
+                rates["Tessera", default: []].append(Double(points) / seconds)
+                cost.add("Tessera", values: points, cpu: cpu)
+            } else {
+                let ((points, seconds), cpu) = try await meter.accounted("Tessera") {
+                    let load = try await IngestBenchCommand.drive(
+                        http: environment.http,
+                        base: environment.base,
+                        bodies: bodies,
+                        keys: keys,
+                        clients: writers,
+                        seconds: plan.ingestSeconds
+                    )
+                    let drain = try await environment.waitUntilFlushed()
+                    return (load.acknowledgedPoints, load.elapsed + drain)
+                }
+                outcome.tesseraAcknowledged += points
+                rates["Tessera", default: []].append(Double(points) / seconds)
+                cost.add("Tessera", values: points, cpu: cpu)
+            }
+            let (ceiling, copyCPU) = try await meter.accounted("PostgreSQL COPY") {
+                try await IngestBenchCommand.copyCeiling(
+                    url: environment.primary,
+                    rows: plan.smoke ? 20_000 : 2_000_000,
+                    tenants: copyRows,
+                    dataset: layout,
                     logger: self.logger
                 )
-                lag = probe.summary
-                outcome.tesseraAcknowledged += probe.ingestedPoints
-                // Until stored: the flush's drain of the staging backlog counts, and the next system starts after it.
-                let drain = try await environment.waitUntilFlushed(since: probe.loadEnded)
-                rates["Tessera", default: []].append(Double(probe.ingestedPoints) / (probe.elapsed + drain))
-            } else {
-                let load = try await IngestBenchCommand.drive(
-                    http: environment.http,
-                    base: environment.base,
-                    bodies: bodies,
-                    keys: keys,
-                    clients: writers,
-                    seconds: plan.ingestSeconds
-                )
-                outcome.tesseraAcknowledged += load.acknowledgedPoints
-                let drain = try await environment.waitUntilFlushed()
-                rates["Tessera", default: []].append(Double(load.acknowledgedPoints) / (load.elapsed + drain))
             }
-            let ceiling = try await IngestBenchCommand.copyCeiling(
-                url: environment.primary,
-                rows: plan.smoke ? 20_000 : 2_000_000,
-                tenants: copyRows,
-                dataset: layout,
-                logger: self.logger
-            )
             outcome.copiedRows += ceiling.rows
             rates["PostgreSQL COPY", default: []].append(ceiling.rate)
+            cost.add("PostgreSQL COPY", values: ceiling.rows, cpu: copyCPU)
             let sustained = PeerRunner(clients: writers, seconds: Double(plan.ingestSeconds))
-            let naiveRun = await sustained.measure("naive EAV: INSERT a value") { try await naive.insert(PeerDatabase.point(layout, tenants, &$0)) }
+            let (naiveRun, naiveCPU) = await meter.accounted("naive EAV") {
+                await sustained.measure("naive EAV: INSERT a value") { try await naive.insert(PeerDatabase.point(layout, tenants, &$0)) }
+            }
             rates["naive EAV", default: []].append(Double(naiveRun.latencies.count) / Double(plan.ingestSeconds))
-            let jsonbRun = await sustained.measure("pure JSONB: 1,000-value upserts") { random in
-                try await jsonb.write((0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) })
+            cost.add("naive EAV", values: naiveRun.latencies.count, cpu: naiveCPU)
+            let (jsonbRun, jsonbCPU) = await meter.accounted("pure JSONB") {
+                await sustained.measure("pure JSONB: 1,000-value upserts") { random in
+                    try await jsonb.write((0..<1_000).map { _ in PeerDatabase.point(layout, tenants, &random) })
+                }
             }
             rates["pure JSONB", default: []].append(Double(jsonbRun.latencies.count * 1_000) / Double(plan.ingestSeconds))
+            cost.add("pure JSONB", values: jsonbRun.latencies.count * 1_000, cpu: jsonbCPU)
             if let influx = self.influx {
-                let influxRun = await sustained.measure("InfluxDB: 5,000-line writes") { random in
-                    let points = (0..<5_000).map { _ in PeerDatabase.point(layout, tenants, &random) }
-                    try await influx.write(database: InfluxPeer.database, lines: InfluxPeer.lines(points, tenantIndex: tenantIndex))
+                let (influxRun, influxCPU) = await meter.accounted("InfluxDB") {
+                    await sustained.measure("InfluxDB: 5,000-line writes") { random in
+                        let points = (0..<5_000).map { _ in PeerDatabase.point(layout, tenants, &random) }
+                        try await influx.write(database: InfluxPeer.database, lines: InfluxPeer.lines(points, tenantIndex: tenantIndex))
+                    }
                 }
                 rates["InfluxDB", default: []].append(Double(influxRun.latencies.count * 5_000) / Double(plan.ingestSeconds))
+                cost.add("InfluxDB", values: influxRun.latencies.count * 5_000, cpu: influxCPU)
             }
         }
         let note = plan.runs > 1 ? "median of \(plan.runs)" : nil
@@ -155,6 +178,12 @@ struct AllBenchWrites {
             .throughput,
             target: targets.ingest,
             rates.mapValues { .rate(AllBenchPlan.median($0), note: note) }
+        )
+        report.add(
+            "sustained ingest, CPU a stored value (whole machine, until quiet again)",
+            .cpu,
+            target: "—",
+            cost.cells(note: plan.runs > 1 ? "all \(plan.runs) runs" : nil)
         )
         report.add("replication lag under ingest", .latency, target: targets.lag, ["Tessera": lag.map { .latency($0) } ?? .absent("no replica")])
 

@@ -44,6 +44,8 @@ struct BenchReport: Encodable {
         case latency, throughput, percent
         /// Bytes a value: fewer is better.
         case bytes
+        /// CPU microseconds a value: fewer is better.
+        case cpu
     }
 
     struct Row: Encodable {
@@ -66,7 +68,7 @@ struct BenchReport: Encodable {
         guard let tessera = row.cells["Tessera"]?.figure, tessera > 0 else { return nil }
         let others = self.systems.dropFirst().compactMap { row.cells[$0]?.figure }.filter { $0 > 0 }
         switch row.kind {
-        case .latency, .bytes: return others.min().map { $0 / tessera }
+        case .latency, .bytes, .cpu: return others.min().map { $0 / tessera }
         case .throughput, .percent: return others.max().map { tessera / $0 }
         }
     }
@@ -96,6 +98,7 @@ struct BenchReport: Encodable {
                 switch kind {
                 case .percent: String(format: "%.1f%%", value)
                 case .bytes: String(format: "%.1f B", value)
+                case .cpu: String(format: "%.1f µs", value)
                 default: "\(Int(value.rounded()))/s"
                 }
             return cell.note.map { "\(figure) (\($0))" } ?? figure

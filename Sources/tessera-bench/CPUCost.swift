@@ -1,0 +1,29 @@
+/// What a system's writes cost the machine's cores, summed over its runs: CPU seconds
+/// (`MachineCPU.accounted`) over the values it stored, as microseconds a value.
+package struct CPUCost {
+    package init() {}
+
+    private var values = [String: Int]()
+    private var seconds = [String: Double]()
+    /// Systems with a run whose CPU could not be read (no `/proc/stat`).
+    private var unknown = Set<String>()
+
+    package mutating func add(_ system: String, values: Int, cpu: Double?) {
+        self.values[system, default: 0] += values
+        if let cpu { self.seconds[system, default: 0] += cpu } else { self.unknown.insert(system) }
+    }
+
+    /// Microseconds of CPU a stored value, or nil when unknown or nothing was stored.
+    package func microseconds(_ system: String) -> Double? {
+        guard !self.unknown.contains(system), let values = self.values[system], values > 0, let seconds = self.seconds[system] else { return nil }
+        return seconds / Double(values) * 1e6
+    }
+
+    func cells(note: String?) -> [String: BenchReport.Cell] {
+        var cells = [String: BenchReport.Cell]()
+        for system in self.values.keys {
+            cells[system] = self.microseconds(system).map { .rate($0, note: note) } ?? .absent("no /proc/stat")
+        }
+        return cells
+    }
+}

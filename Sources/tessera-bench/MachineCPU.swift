@@ -1,0 +1,73 @@
+import Foundation
+
+/// The whole machine's busy CPU, read from `/proc/stat`: what one system's writes cost the
+/// cores, counted until the machine is quiet again. A system's rate alone hides work it
+/// leaves for later (InfluxDB answers a write once it is in its WAL and compacts after),
+/// and work left running overlaps the next system's run; `accounted` starts each run on a
+/// quiet machine and charges a system for everything until the machine is quiet again.
+package struct MachineCPU: Sendable {
+    /// The quiet machine's own busy cores (servers idling, heartbeats, a replica): a run is
+    /// charged only what it adds above this.
+    struct Quiet: Sendable {
+        var cores: Double
+        var waited: Double
+    }
+
+    var threshold = 0.35
+    var window = Duration.seconds(3)
+    var limit = Duration.seconds(120)
+
+    /// Busy seconds of every core since boot (user, nice, system, irq, softirq; idle, iowait
+    /// and steal are not busy), or nil where there is no `/proc/stat`.
+    static func busySeconds() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return nil }
+        return self.busySeconds(procStat: text)
+    }
+
+    /// The busy seconds of `/proc/stat`'s first line (the sum over cores), in USER_HZ ticks of 1/100 s.
+    package static func busySeconds(procStat: String) -> Double? {
+        guard let line = procStat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 7 else { return nil }
+        // user nice system idle iowait irq softirq [steal guest guest_nice]; guest is inside user.
+        let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
+        return busy / 100
+    }
+
+    /// Waits until the machine's busy cores over one `window` are below `threshold`, at most
+    /// `limit`; answers the last window's busy cores and the seconds waited.
+    func settle() async -> Quiet {
+        let started = ContinuousClock.now
+        var cores = 0.0
+        while true {
+            guard let before = Self.busySeconds() else { return Quiet(cores: 0, waited: 0) }
+            let from = ContinuousClock.now
+            try? await Task.sleep(for: self.window)
+            guard let after = Self.busySeconds() else { return Quiet(cores: 0, waited: 0) }
+            cores = (after - before) / (ContinuousClock.now - from).benchSeconds
+            let waited = (ContinuousClock.now - started).benchSeconds
+            if cores < self.threshold || ContinuousClock.now - started >= self.limit {
+                return Quiet(cores: cores, waited: waited)
+            }
+        }
+    }
+
+    /// Runs `body` on a quiet machine, waits for quiet again, and answers `body`'s result
+    /// with the CPU seconds the machine spent above its quiet level from the start of `body`
+    /// until quiet again (nil without `/proc/stat`).
+    func accounted<T>(_ name: String, _ body: () async throws -> T) async rethrows -> (T, cpuSeconds: Double?) {
+        let before = await self.settle()
+        let started = ContinuousClock.now
+        let busyBefore = Self.busySeconds()
+        let result = try await body()
+        let after = await self.settle()
+        guard let busyBefore, let busyAfter = Self.busySeconds() else { return (result, nil) }
+        let seconds = (ContinuousClock.now - started).benchSeconds
+        let spent = max(0, busyAfter - busyBefore - min(before.cores, self.threshold) * seconds)
+        print(
+            "    \(name): \(String(format: "%.1f", spent)) CPU s above quiet (\(String(format: "%.2f", before.cores)) cores) until quiet again, "
+                + "\(String(format: "%.0f", before.waited)) s waited for quiet before, \(String(format: "%.0f", after.waited)) s after"
+        )
+        return (result, spent)
+    }
+}
