@@ -266,6 +266,59 @@ import Testing
     }
 
     /// The split: largest first, each to the lighter part; never empty parts; every pair once.
+    /// A server with nothing of its own staged flushes for rows a server that died left: it
+    /// moves only the batches it found staged at its previous flush too, as one part (beside
+    /// any busy server's parts), never a batch on first sight and never the whole staging table
+    /// under the exclusive flush lock.
+    @Test func aServerWithNothingStagedMovesOnlyBatchesItFoundAtItsPreviousFlush() async throws {
+        let database = try await PipelineHarness.migratedDatabase()
+        // Batch 900001: 100 rows another server staged and never flushed.
+        let tenant = try await withTestClient(url: database) { try await Self.stage(rows: [100], on: $0) }[0]
+        let testClock = TestClock()
+        let configuration = IngestPipeline.Configuration(writers: 1, flushInterval: .milliseconds(100), idleFlushInterval: .seconds(2), flushSessions: 2)
+        try await PipelineHarness.run(database: database, configuration: configuration, testClock: testClock) { harness in
+            // One idle flush: with the flusher asleep, move the clock by the idle interval and
+            // wait until it sleeps again (nothing else sleeps on this clock).
+            func asleep() async throws {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while testClock.sleepers == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                try #require(testClock.sleepers > 0, "the flusher did not sleep again")
+            }
+            func idleFlush() async throws {
+                try await asleep()
+                testClock.advance(by: .seconds(2))
+                try await asleep()
+            }
+            func staged(_ batch: Int) async throws -> Int? {
+                try await harness.number("SELECT count(*)::int FROM entity_values_ingest WHERE batch_id = \(batch)")
+            }
+            func stored() async throws -> Int? {
+                try await harness.number("SELECT count(*)::int FROM entity_values_ts WHERE tenant_id = \(tenant)")
+            }
+
+            try await idleFlush()
+            #expect(try await staged(900_001) == 100, "moved on first sight")
+            #expect(try await stored() == 0)
+            // Another server stages batch 900002 (other times of the same series) after that flush.
+            try await harness.client.query(
+                """
+                INSERT INTO entity_values_ingest (tenant_id, entity_id, attribute_id, value_decimal, ts, ingested_at, batch_id)
+                SELECT e.tenant_id, e.entity_id, a.attribute_id, g::float8, date_trunc('hour', now()) - g * interval '1 second', now(), 900002
+                  FROM entities AS e JOIN attributes AS a ON a.tenant_id = e.tenant_id, generate_series(1001, 1030) AS g
+                 WHERE e.tenant_id = \(tenant)
+                """
+            )
+            try await idleFlush()
+            #expect(try await staged(900_001) == 0, "a batch seen at the previous flush was left staged")
+            #expect(try await stored() == 100)
+            #expect(try await staged(900_002) == 30, "a batch was moved on first sight")
+            try await idleFlush()
+            #expect(try await staged(900_002) == 0)
+            #expect(try await stored() == 130)
+            #expect(try await harness.number("SELECT count(*)::int FROM ingest_flushed_batches WHERE batch_id IN (900001, 900002)") == 2)
+        }
+    }
+
     @Test func theSplitBalancesStagedRowsAndPlacesEveryTenantOnce() {
         let fleet: [FlushSplit.Staged] =
             [.init(batch: 1, tenant: 1, rows: 400)] + (2...100).map { .init(batch: Int64($0), tenant: Int64($0), rows: 6) }

@@ -95,12 +95,10 @@ extension IngestPipeline {
         // running skips (stage_flush takes a try-lock), and confirms what it committed.
         let flushed = try await Deadline.run(within: self.flushDeadline, "stage_flush()") {
             // Several sessions split the staged batches by tenant; with one part (one
-            // session, or one tenant staged), one session moves everything staged. A server
-            // with nothing of its own staged flushes in one session: its flush (every 2 s) is
-            // there for rows a server that died left, and beside a busy server's parts it
-            // would only list the staging table again and find their tenants locked.
+            // session, or one tenant staged), one session moves everything staged.
+            let sessions = self.configuration.flushSessions
             let own = self.state.withLock { $0.machine.unflushedPoints }
-            let sessions = own > 0 ? self.configuration.flushSessions : 1
+            if own == 0, sessions > 1 { return try await self.sweepLeftBatches() }
             let parts = sessions > 1 ? FlushSplit.parts(of: try await self.stagedBatches(), into: sessions) : []
             guard parts.count > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
             // Every part runs to its end: a failed part does not cancel the others' queries
@@ -137,6 +135,24 @@ extension IngestPipeline {
         }
         self.state.withLock { $0.machine.lossCheckDone(check) }
         return flushed.ran
+    }
+
+    /// The flush of a server with nothing of its own staged (every `idleFlushInterval`): it is
+    /// there for rows a server that died left. It moves, as one part, only the batches it
+    /// found staged at its previous flush too — staged at least one idle interval ago, so
+    /// left by a dead server or behind a busy one — beside any busy server's parts (the flush
+    /// lock shared, a try-lock a tenant). The single `stage_flush()` it ran before took the
+    /// flush lock whole whenever it found a busy server between two flushes and moved the
+    /// whole backlog on one core while that server's parts were skipped (BENCHMARKS.md).
+    private func sweepLeftBatches() async throws -> FlushedPart {
+        let staged = try await self.stagedBatches()
+        let left = self.seenStaged.withLock { seen in
+            let left = staged.filter { seen.contains($0.batch) }
+            seen = Set(staged.map(\.batch))
+            return left
+        }
+        guard let part = FlushSplit.parts(of: left, into: 1).first else { return FlushedPart(ran: true) }
+        return try await self.flushPart(StagingSQL.stageFlushPart(part))
     }
 
     /// The staged (batch, tenant) pairs and their rows (`staged_batches()`).

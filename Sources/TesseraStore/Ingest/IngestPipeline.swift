@@ -121,6 +121,9 @@ package final class IngestPipeline: Service, Sendable {
     let state: Mutex<Locked>
     /// Batches restored from the spool and not yet seen flushed.
     let spooled = Mutex<Set<Int64>>([])
+    /// The staged batches this server's last flush with nothing of its own staged found
+    /// (`sweepLeftBatches`): the next one moves those still staged.
+    let seenStaged = Mutex<Set<Int64>>([])
     package let metrics: IngestMetrics
 
     /// Told what each committed flush changed.
