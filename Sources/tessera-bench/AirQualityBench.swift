@@ -60,7 +60,7 @@ struct AirQualityBench {
         }
         // Each load starts on a quiet machine and is charged the CPU the machine spends until it
         // is quiet again (InfluxDB compacts after it answers; Tessera's flush drains).
-        let meter = MachineCPU()
+        let meter = MachineCPU(smoke: self.plan.smoke)
         var cost = CPUCost()
         let ((tessera, tesseraStored), tesseraCPU) = try await meter.accounted("Tessera") {
             let loadStarted = ContinuousClock.now

@@ -95,7 +95,7 @@ struct AllBenchWrites {
         var cost = CPUCost()
         var lag: LatencySummary?
         let writers = plan.smoke ? 2 : 8
-        let meter = MachineCPU()
+        let meter = MachineCPU(smoke: plan.smoke)
         for run in 1...plan.runs {
             print("  sustained ingest, run \(run) of \(plan.runs)...")
             if run == plan.runs && !environment.replicas.isEmpty {
