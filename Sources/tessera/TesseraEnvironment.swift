@@ -29,7 +29,8 @@ struct TesseraEnvironment {
     /// the next start (else `<dir>/spool` with the embedded cluster, none with a database URL).
     var spoolDirectory: String?
     /// TESSERA_FLUSH_SESSIONS: how many database sessions run each flush at once, each moving
-    /// its part of the staged tenants (default 2; 1 is one flush at a time).
+    /// its part of the staged tenants (default 2; 1 is one flush at a time; at most 16 and half
+    /// of TESSERA_DB_POOL_SIZE).
     var flushSessions: Int
     /// Replicas of the embedded cluster.
     var localReplicas: Int
@@ -103,7 +104,10 @@ struct TesseraEnvironment {
         self.analyticsURL = value("TESSERA_ANALYTICS_URL")
         self.patroniURLs = (value("TESSERA_PATRONI_URLS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         self.spoolDirectory = value("TESSERA_SPOOL_DIR")
-        self.flushSessions = min(16, max(1, value("TESSERA_FLUSH_SESSIONS").flatMap(Int.init) ?? IngestPipeline.Configuration().flushSessions))
+        // Each session holds a connection of the primary pool for the flush: at most half the
+        // pool, so strong reads, the catalog and the checks keep theirs.
+        let sessions = value("TESSERA_FLUSH_SESSIONS").flatMap(Int.init) ?? IngestPipeline.Configuration().flushSessions
+        self.flushSessions = max(1, min(sessions, 16, self.poolSize / 2))
         self.localReplicas = value("TESSERA_REPLICAS").flatMap(Int.init) ?? 2
         self.maxReplicaLagMilliseconds = value("TESSERA_MAX_REPLICA_LAG_MS").flatMap(Double.init) ?? 3_000
         self.readPoolSize = value("TESSERA_READ_POOL_SIZE").flatMap(Int.init) ?? 10
