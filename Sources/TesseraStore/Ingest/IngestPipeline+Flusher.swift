@@ -97,22 +97,19 @@ extension IngestPipeline {
             // Several sessions split the staged batches by tenant; with one part (one
             // session, or one tenant staged), one session moves everything staged.
             let sessions = self.configuration.flushSessions
-            let own = self.state.withLock { $0.machine.unflushedPoints }
-            if own == 0, sessions > 1 { return try await self.sweepLeftBatches() }
-            let parts = sessions > 1 ? FlushSplit.parts(of: try await self.stagedBatches(), into: sessions) : []
-            guard parts.count > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
-            // Every part runs to its end: a failed part does not cancel the others' queries
-            // (each commits or not on its own).
-            return await withTaskGroup(of: FlushedPart.self) { group in
-                for part in parts {
-                    group.addTask {
-                        do { return try await self.flushPart(StagingSQL.stageFlushPart(part)) } catch { return FlushedPart(failure: error) }
-                    }
-                }
-                var total = FlushedPart()
-                for await flushed in group { total.add(flushed) }
-                return total
+            guard sessions > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
+            let staged = try await self.stagedBatches()
+            if self.state.withLock({ $0.machine.unflushedPoints }) == 0 {
+                // Nothing of this server's own staged: only what others left (`leftBehind`). A
+                // flush that found nothing left behind did not run (its success says nothing
+                // of anyone's flush) unless nothing at all is staged.
+                let left = self.leftBehind(staged)
+                guard !left.isEmpty else { return FlushedPart(ran: staged.isEmpty) }
+                return await self.flushParts(FlushSplit.parts(of: left, into: sessions))
             }
+            let parts = FlushSplit.parts(of: staged, into: sessions)
+            guard parts.count > 1 else { return try await self.flushPart(StagingSQL.stageFlush) }
+            return await self.flushParts(parts)
         }
         if flushed.quarantined > 0 {
             self.metrics.quarantined(Int(flushed.quarantined))
@@ -137,22 +134,34 @@ extension IngestPipeline {
         return flushed.ran
     }
 
-    /// The flush of a server with nothing of its own staged (every `idleFlushInterval`): it is
-    /// there for rows a server that died left. It moves, as one part, only the batches it
-    /// found staged at its previous flush too — staged at least one idle interval ago, so
-    /// left by a dead server or behind a busy one — beside any busy server's parts (the flush
-    /// lock shared, a try-lock a tenant). The single `stage_flush()` it ran before took the
-    /// flush lock whole whenever it found a busy server between two flushes and moved the
-    /// whole backlog on one core while that server's parts were skipped (BENCHMARKS.md).
-    private func sweepLeftBatches() async throws -> FlushedPart {
-        let staged = try await self.stagedBatches()
-        let left = self.seenStaged.withLock { seen in
+    /// What a server with nothing of its own staged flushes (every `idleFlushInterval`, for
+    /// rows a server that died left): the batches it found staged at its previous flush too —
+    /// staged at least one idle interval ago, so left by a dead server or behind a busy one —
+    /// in parts beside any busy server's (the flush lock shared, a try-lock a tenant). The
+    /// single `stage_flush()` it ran before took the flush lock whole whenever it found a busy
+    /// server between two flushes, and moved the whole backlog on one core while that
+    /// server's parts were skipped (BENCHMARKS.md, "What a stored value costs the machine").
+    private func leftBehind(_ staged: [FlushSplit.Staged]) -> [FlushSplit.Staged] {
+        self.seenStaged.withLock { seen in
             let left = staged.filter { seen.contains($0.batch) }
             seen = Set(staged.map(\.batch))
             return left
         }
-        guard let part = FlushSplit.parts(of: left, into: 1).first else { return FlushedPart(ran: true) }
-        return try await self.flushPart(StagingSQL.stageFlushPart(part))
+    }
+
+    /// Every part at once, each on a connection of its own. Every part runs to its end: a
+    /// failed part does not cancel the others' queries (each commits or not on its own).
+    private func flushParts(_ parts: [FlushSplit.Part]) async -> FlushedPart {
+        await withTaskGroup(of: FlushedPart.self) { group in
+            for part in parts {
+                group.addTask {
+                    do { return try await self.flushPart(StagingSQL.stageFlushPart(part)) } catch { return FlushedPart(failure: error) }
+                }
+            }
+            var total = FlushedPart()
+            for await flushed in group { total.add(flushed) }
+            return total
+        }
     }
 
     /// The staged (batch, tenant) pairs and their rows (`staged_batches()`).

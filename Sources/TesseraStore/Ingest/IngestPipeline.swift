@@ -122,7 +122,7 @@ package final class IngestPipeline: Service, Sendable {
     /// Batches restored from the spool and not yet seen flushed.
     let spooled = Mutex<Set<Int64>>([])
     /// The staged batches this server's last flush with nothing of its own staged found
-    /// (`sweepLeftBatches`): the next one moves those still staged.
+    /// (`leftBehind`): the next one moves those still staged.
     let seenStaged = Mutex<Set<Int64>>([])
     package let metrics: IngestMetrics
 
