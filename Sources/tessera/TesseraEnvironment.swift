@@ -29,7 +29,7 @@ struct TesseraEnvironment {
     /// the next start (else `<dir>/spool` with the embedded cluster, none with a database URL).
     var spoolDirectory: String?
     /// TESSERA_FLUSH_SESSIONS: how many database sessions run each flush at once, each moving
-    /// its part of the staged tenants (default 2; 1 is one flush at a time; at most 16 and half
+    /// its part of the staged tenants (default 1, one flush at a time; at most 16 and half
     /// of TESSERA_DB_POOL_SIZE).
     var flushSessions: Int
     /// Replicas of the embedded cluster.

@@ -47,7 +47,9 @@ package final class IngestPipeline: Service, Sendable {
         package var spoolDirectory: String?
         /// How many database sessions run each flush at once, each moving its part of the
         /// staged tenants (`stage_flush_part()`, migration 0038): a backlog drains on more
-        /// than one core. 1 is the single flush of earlier versions.
+        /// than one core. 1 (the default) is one flush at a time: with two, the flush takes
+        /// the core the server's staging writes need, and the p95 acknowledgement at a paced
+        /// load rose by ~40% (BENCHMARKS.md, "Two flush sessions and the acknowledgement").
         package var flushSessions: Int
 
         package init(
@@ -62,7 +64,7 @@ package final class IngestPipeline: Service, Sendable {
             settleDeadline: Duration = .seconds(60),
             restagePatience: Duration = .seconds(20),
             spoolDirectory: String? = nil,
-            flushSessions: Int = 2
+            flushSessions: Int = 1
         ) {
             self.flushSessions = max(1, flushSessions)
             self.restagePatience = restagePatience
