@@ -98,8 +98,9 @@ struct AllBenchWrites {
         let meter = MachineCPU(smoke: plan.smoke)
         for run in 1...plan.runs {
             print("  sustained ingest, run \(run) of \(plan.runs)...")
-            if run == plan.runs && !environment.replicas.isEmpty {
-                let ((points, seconds), cpu) = try await meter.accounted("Tessera") {
+            let ((points, seconds), cpu) = try await meter.accounted("Tessera") {
+                // Until stored: the flush's drain of the staging backlog counts, and the next system starts after it.
+                if run == plan.runs && !environment.replicas.isEmpty {
                     let probe = try await ReplicaLagProbe.duringIngest(
                         primary: environment.primary,
                         replicas: environment.replicas,
@@ -112,30 +113,21 @@ struct AllBenchWrites {
                         logger: self.logger
                     )
                     lag = probe.summary
-                    // Until stored: the flush's drain of the staging backlog counts, and the next system starts after it.
-                    let drain = try await environment.waitUntilFlushed(since: probe.loadEnded)
-                    return (probe.ingestedPoints, probe.elapsed + drain)
+                    return (probe.ingestedPoints, probe.elapsed + (try await environment.waitUntilFlushed(since: probe.loadEnded)))
                 }
-                outcome.tesseraAcknowledged += points
-                rates["Tessera", default: []].append(Double(points) / seconds)
-                cost.add("Tessera", values: points, cpu: cpu)
-            } else {
-                let ((points, seconds), cpu) = try await meter.accounted("Tessera") {
-                    let load = try await IngestBenchCommand.drive(
-                        http: environment.http,
-                        base: environment.base,
-                        bodies: bodies,
-                        keys: keys,
-                        clients: writers,
-                        seconds: plan.ingestSeconds
-                    )
-                    let drain = try await environment.waitUntilFlushed()
-                    return (load.acknowledgedPoints, load.elapsed + drain)
-                }
-                outcome.tesseraAcknowledged += points
-                rates["Tessera", default: []].append(Double(points) / seconds)
-                cost.add("Tessera", values: points, cpu: cpu)
+                let load = try await IngestBenchCommand.drive(
+                    http: environment.http,
+                    base: environment.base,
+                    bodies: bodies,
+                    keys: keys,
+                    clients: writers,
+                    seconds: plan.ingestSeconds
+                )
+                return (load.acknowledgedPoints, load.elapsed + (try await environment.waitUntilFlushed()))
             }
+            outcome.tesseraAcknowledged += points
+            rates["Tessera", default: []].append(Double(points) / seconds)
+            cost.add("Tessera", values: points, cpu: cpu)
             let (ceiling, copyCPU) = try await meter.accounted("PostgreSQL COPY") {
                 try await IngestBenchCommand.copyCeiling(
                     url: environment.primary,

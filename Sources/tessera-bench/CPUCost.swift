@@ -22,7 +22,8 @@ package struct CPUCost {
     func cells(note: String?) -> [String: BenchReport.Cell] {
         var cells = [String: BenchReport.Cell]()
         for system in self.values.keys {
-            cells[system] = self.microseconds(system).map { .rate($0, note: note) } ?? .absent("no /proc/stat")
+            cells[system] =
+                self.microseconds(system).map { .rate($0, note: note) } ?? .absent(self.unknown.contains(system) ? "no /proc/stat" : "nothing stored")
         }
         return cells
     }

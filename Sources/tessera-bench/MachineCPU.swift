@@ -47,13 +47,12 @@ package struct MachineCPU: Sendable {
     /// `limit`; answers the last window's busy cores and the seconds waited.
     func settle() async -> Quiet {
         let started = ContinuousClock.now
-        var cores = 0.0
         while true {
             guard let before = Self.busySeconds() else { return Quiet(cores: 0, waited: 0) }
             let from = ContinuousClock.now
             try? await Task.sleep(for: self.window)
             guard let after = Self.busySeconds() else { return Quiet(cores: 0, waited: 0) }
-            cores = (after - before) / (ContinuousClock.now - from).benchSeconds
+            let cores = (after - before) / (ContinuousClock.now - from).benchSeconds
             let waited = (ContinuousClock.now - started).benchSeconds
             if cores < self.threshold || ContinuousClock.now - started >= self.limit {
                 return Quiet(cores: cores, waited: waited)

@@ -265,10 +265,9 @@ import Testing
         }
     }
 
-    /// The split: largest first, each to the lighter part; never empty parts; every pair once.
     /// A server with nothing of its own staged flushes for rows a server that died left: it
-    /// moves only the batches it found staged at its previous flush too, as one part (beside
-    /// any busy server's parts), never a batch on first sight and never the whole staging table
+    /// moves only the batches it found staged at its previous flush too, in parts (beside any
+    /// busy server's parts), never a batch on first sight and never the whole staging table
     /// under the exclusive flush lock.
     @Test func aServerWithNothingStagedMovesOnlyBatchesItFoundAtItsPreviousFlush() async throws {
         let database = try await PipelineHarness.migratedDatabase()
@@ -319,6 +318,7 @@ import Testing
         }
     }
 
+    /// The split: largest first, each to the lighter part; never empty parts; every pair once.
     @Test func theSplitBalancesStagedRowsAndPlacesEveryTenantOnce() {
         let fleet: [FlushSplit.Staged] =
             [.init(batch: 1, tenant: 1, rows: 400)] + (2...100).map { .init(batch: Int64($0), tenant: Int64($0), rows: 6) }
