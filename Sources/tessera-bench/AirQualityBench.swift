@@ -193,16 +193,22 @@ struct AirQualityBench {
     }
 
     /// The CSV files as line protocol in batches of `size` lines (the data is 16 MB: it fits in memory).
+    /// Smoke runs take the first 2,000 hours of each station.
     func batches(lines size: Int) throws -> [Batch] {
-        let files = try FileManager.default.contentsOfDirectory(atPath: self.dataFolder).filter { $0.hasSuffix(".csv") }.sorted()
-        guard !files.isEmpty else { throw ValidationErrorText("no CSV files in \(self.dataFolder)") }
+        try Self.batches(folder: self.dataFolder, lines: size, hoursPerStation: self.plan.smoke ? 2_000 : nil)
+    }
+
+    /// The CSV files in `folder` as line protocol in batches of `size` lines; with
+    /// `hoursPerStation`, only each station's first hours.
+    static func batches(folder: String, lines size: Int, hoursPerStation: Int?) throws -> [Batch] {
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
+        guard !files.isEmpty else { throw ValidationErrorText("no CSV files in \(folder)") }
         var batches = [Batch]()
         var current = Batch(body: ByteBufferAllocator().buffer(capacity: 1 << 20), lines: 0, values: 0)
         for file in files {
-            let text = try String(contentsOfFile: self.dataFolder + "/" + file, encoding: .utf8)
+            let text = try String(contentsOfFile: folder + "/" + file, encoding: .utf8)
             // "\r\n" is one Character: split on both.
-            // Smoke runs take the first 2,000 hours of each station.
-            let rows = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).dropFirst().prefix(self.plan.smoke ? 2_000 : .max)
+            let rows = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).dropFirst().prefix(hoursPerStation ?? .max)
             for line in rows {
                 guard let (protocolLine, values) = Self.lineProtocol(csv: line) else { continue }
                 current.body.writeString(protocolLine)
