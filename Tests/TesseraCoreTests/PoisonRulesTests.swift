@@ -63,16 +63,6 @@ import Testing
         #expect(!JSONNumberText.fitsJSONB("0." + String(repeating: "1", count: 16_384)))
         #expect(JSONNumberText.printedLength("1e300") >= 301)
     }
-
-    @Test func theLastWriteOfAPointInABatchWins() {
-        func row(_ entity: Int64, _ time: Int64, _ value: Int64) -> IngestRow {
-            IngestRow(tenantID: 1, entityID: entity, attributeID: 1, value: .int(value), timestamp: time)
-        }
-        let rows = [row(1, 10, 1), row(2, 10, 2), row(1, 10, 3), row(1, 11, 4), row(2, 10, 5)]
-        #expect(rows.keepingLastOfEachPoint() == [row(1, 10, 3), row(1, 11, 4), row(2, 10, 5)])
-        let distinct = [row(1, 1, 1), row(1, 2, 2)]
-        #expect(distinct.keepingLastOfEachPoint() == distinct)
-    }
 }
 
 @Suite struct ExactKeyUnitTests {

@@ -10,7 +10,19 @@ package enum StagingEncoder {
     /// its later value (`rows` in arrival order), sorted by key so the flush's inserts
     /// walk the indexes in order.
     package static func prepare(_ rows: [IngestRow]) -> [IngestRow] {
-        rows.keepingLastOfEachPoint().sorted(by: Self.keyOrder)
+        // The standard library's sort is stable: a point's copies stay in arrival order,
+        // next to each other, and the last of each run is the one kept.
+        let sorted = rows.sorted(by: Self.keyOrder)
+        var kept = [IngestRow]()
+        kept.reserveCapacity(sorted.count)
+        for index in sorted.indices where index + 1 == sorted.count || !Self.samePoint(sorted[index], sorted[index + 1]) {
+            kept.append(sorted[index])
+        }
+        return kept
+    }
+
+    private static func samePoint(_ a: IngestRow, _ b: IngestRow) -> Bool {
+        a.tenantID == b.tenantID && a.entityID == b.entityID && a.attributeID == b.attributeID && a.timestamp == b.timestamp
     }
 
     /// The runs of one tenant's rows in `prepare`'s order (sorted by tenant first): each
@@ -32,15 +44,23 @@ package enum StagingEncoder {
         return a.timestamp < b.timestamp
     }
 
-    /// Encodes `rows` tagged with `batchID`.
+    /// Encodes `rows` tagged with `batchID`. Rows in key order share their tenant and
+    /// entity, written as text once a run; a row's time is written as bytes, and copied
+    /// when the row before had the same (an entity's attributes sent together, each
+    /// one point: the sparse writers' shape; dense lines differ from row to row).
     package static func encode(_ rows: some Collection<IngestRow>, batchID: Int64) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: rows.count * 96)
-        let batch = String(batchID)
+        let batchTail = Array("\t\(batchID)\n".utf8)
+        var owner = [UInt8]()
+        var ownerKey: (tenant: Int64, entity: Int64)?
+        var time = [UInt8]()
+        var timeKey: Int64?
         for row in rows {
-            buffer.writeString(String(row.tenantID))
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            buffer.writeString(String(row.entityID))
-            buffer.writeInteger(UInt8(ascii: "\t"))
+            if ownerKey?.tenant != row.tenantID || ownerKey?.entity != row.entityID {
+                owner = Array("\(row.tenantID)\t\(row.entityID)\t".utf8)
+                ownerKey = (row.tenantID, row.entityID)
+            }
+            buffer.writeBytes(owner)
             buffer.writeString(String(row.attributeID))
             switch row.value {
             case .int(let value): self.writeColumns(&buffer, slot: 0, String(value))
@@ -50,30 +70,33 @@ package enum StagingEncoder {
             case .timestamp(let micros): self.writeColumns(&buffer, slot: 4, Timestamps.format(micros: micros))
             case .json(let value): self.writeColumns(&buffer, slot: 5, self.escaped(value))
             }
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            buffer.writeString(Timestamps.format(micros: row.timestamp))
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            buffer.writeString(batch)
-            buffer.writeInteger(UInt8(ascii: "\n"))
+            if timeKey != row.timestamp {
+                time.removeAll(keepingCapacity: true)
+                time.append(UInt8(ascii: "\t"))
+                Timestamps.write(micros: row.timestamp, to: &time)
+                timeKey = row.timestamp
+            }
+            buffer.writeBytes(time)
+            buffer.writeBytes(batchTail)
         }
         return buffer
     }
 
-    /// The six value columns: `\N` everywhere but `slot`.
+    /// The six value columns, `\N` in all but one: the text before and after that slot's value.
+    private static let columnsAround: [(before: [UInt8], after: [UInt8])] = (0..<6).map { slot in
+        (Array((String(repeating: "\t\\N", count: slot) + "\t").utf8), Array(String(repeating: "\t\\N", count: 5 - slot).utf8))
+    }
+
     private static func writeColumns(_ buffer: inout ByteBuffer, slot: Int, _ text: String) {
-        for column in 0..<6 {
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            if column == slot {
-                buffer.writeString(text)
-            } else {
-                buffer.writeStaticString("\\N")
-            }
-        }
+        let around = self.columnsAround[slot]
+        buffer.writeBytes(around.before)
+        buffer.writeString(text)
+        buffer.writeBytes(around.after)
     }
 
     static func decimalText(_ value: Double) -> String {
         // Swift prints the shortest text that reads back to the same double.
-        "\(value)"
+        value.description
     }
 
     /// Backslash, tab, newline and carriage return escaped, as COPY text requires.
