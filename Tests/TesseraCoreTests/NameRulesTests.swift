@@ -8,9 +8,14 @@ import Testing
         try NameRules.validateAttributeName("PM2.5")
         try NameRules.validateEntityKey("weather,station=Dongsi")
         try NameRules.validateEntityKey("température/salle 3")
+        try NameRules.validateEntityKey("~")
+        #expect(NameRules.isPlainASCII("air_quality,station=Dongsi"))
+        #expect(!NameRules.isPlainASCII("température"), "non-ASCII names take the Unicode checks")
     }
 
-    @Test(arguments: ["", " lead", "trail ", "tab\tinside", "nl\ninside", "nul\u{0}", "del\u{7F}", "c1\u{85}", "ls\u{2028}"])
+    @Test(arguments: [
+        "", " lead", "trail ", "tab\tinside", "nl\ninside", "nul\u{0}", "del\u{7F}", "c1\u{85}", "ls\u{2028}", "wide space\u{3000}", "\u{A0}nbsp", " ",
+    ])
     func rejectsBadAttributeNames(_ name: String) {
         #expect(throws: TesseraError.self) { try NameRules.validateAttributeName(name) }
         do {

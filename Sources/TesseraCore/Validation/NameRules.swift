@@ -43,6 +43,7 @@ package enum NameRules {
         if length > maxLength {
             throw TesseraError(.invalidName, "The \(field) is \(length) bytes long; the limit is \(maxLength).")
         }
+        if self.isPlainASCII(value) { return }
         if let bad = value.unicodeScalars.first(where: self.isForbidden) {
             throw TesseraError(
                 .invalidName,
@@ -52,6 +53,15 @@ package enum NameRules {
         if self.isWhitespace(value.unicodeScalars.first!) || self.isWhitespace(value.unicodeScalars.last!) {
             throw TesseraError(.invalidName, "The \(field) must not begin or end with whitespace.")
         }
+    }
+
+    /// A name of printable ASCII that neither begins nor ends with a space passes every
+    /// check above: answered from its bytes, as most names are (ingest checks each point's).
+    static func isPlainASCII(_ value: String) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let first = bytes.first, let last = bytes.last, first != 0x20, last != 0x20 else { return false }
+            return !bytes.contains(where: { $0 < 0x20 || $0 > 0x7E })
+        } ?? false
     }
 
     /// Free text (a unit, a description): may be empty; tabs and newlines allowed
