@@ -7,10 +7,22 @@ package struct CPUCost {
     private var seconds = [String: Double]()
     /// Systems with a run whose CPU could not be read (no `/proc/stat`).
     private var unknown = Set<String>()
+    /// Systems with a run that began or ended on a machine busy with something else.
+    private var unsettled = Set<String>()
 
-    package mutating func add(_ system: String, values: Int, cpu: Double?) {
+    package mutating func add(_ system: String, values: Int, cpu: MachineCPU.Charge?) {
         self.values[system, default: 0] += values
-        if let cpu { self.seconds[system, default: 0] += cpu } else { self.unknown.insert(system) }
+        guard let cpu else {
+            self.unknown.insert(system)
+            return
+        }
+        self.seconds[system, default: 0] += cpu.seconds
+        if !cpu.settled { self.unsettled.insert(system) }
+    }
+
+    /// Whether a run of `system` began or ended before the machine was quiet.
+    package func isUnsettled(_ system: String) -> Bool {
+        self.unsettled.contains(system)
     }
 
     /// Microseconds of CPU a stored value, or nil when unknown or nothing was stored.
@@ -22,8 +34,11 @@ package struct CPUCost {
     func cells(note: String?) -> [String: BenchReport.Cell] {
         var cells = [String: BenchReport.Cell]()
         for system in self.values.keys {
+            let busy = self.isUnsettled(system) ? "a run began or ended on a busy machine: other work may be in it" : nil
+            let notes = [note, busy].compactMap { $0 }
             cells[system] =
-                self.microseconds(system).map { .rate($0, note: note) } ?? .absent(self.unknown.contains(system) ? "no /proc/stat" : "nothing stored")
+                self.microseconds(system).map { .rate($0, note: notes.isEmpty ? nil : notes.joined(separator: "; ")) }
+                ?? .absent(self.unknown.contains(system) ? "no /proc/stat" : "nothing stored")
         }
         return cells
     }

@@ -11,6 +11,20 @@ package struct MachineCPU: Sendable {
     struct Quiet: Sendable {
         var cores: Double
         var waited: Double
+        /// False when `limit` passed first: the machine was still busy with something else.
+        var reached = true
+    }
+
+    /// What one run cost: the CPU seconds above quiet, and whether the machine was quiet
+    /// before and after it (when not, the seconds may hold other work, or miss some).
+    package struct Charge: Sendable, Equatable {
+        package var seconds: Double
+        package var settled: Bool
+
+        package init(seconds: Double, settled: Bool = true) {
+            self.seconds = seconds
+            self.settled = settled
+        }
     }
 
     var threshold = 0.35
@@ -55,15 +69,16 @@ package struct MachineCPU: Sendable {
             let cores = (after - before) / (ContinuousClock.now - from).benchSeconds
             let waited = (ContinuousClock.now - started).benchSeconds
             if cores < self.threshold || ContinuousClock.now - started >= self.limit {
-                return Quiet(cores: cores, waited: waited)
+                return Quiet(cores: cores, waited: waited, reached: cores < self.threshold)
             }
         }
     }
 
     /// Runs `body` on a quiet machine, waits for quiet again, and answers `body`'s result
     /// with the CPU seconds the machine spent above its quiet level from the start of `body`
-    /// until quiet again (nil without `/proc/stat`).
-    func accounted<T>(_ name: String, _ body: () async throws -> T) async rethrows -> (T, cpuSeconds: Double?) {
+    /// until quiet again (nil without `/proc/stat`); the charge says whether both waits for
+    /// quiet ended in quiet rather than at `limit`.
+    func accounted<T>(_ name: String, _ body: () async throws -> T) async rethrows -> (T, Charge?) {
         let before = await self.settle()
         let started = ContinuousClock.now
         let busyBefore = Self.busySeconds()
@@ -75,7 +90,8 @@ package struct MachineCPU: Sendable {
         print(
             "    \(name): \(String(format: "%.1f", spent)) CPU s above quiet (\(String(format: "%.2f", before.cores)) cores) until quiet again, "
                 + "\(String(format: "%.0f", before.waited)) s waited for quiet before, \(String(format: "%.0f", after.waited)) s after"
+                + (before.reached && after.reached ? "" : " (not quiet within \(Int(self.limit.benchSeconds)) s)")
         )
-        return (result, spent)
+        return (result, Charge(seconds: spent, settled: before.reached && after.reached))
     }
 }

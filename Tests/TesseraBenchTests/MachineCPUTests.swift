@@ -21,15 +21,25 @@ import tessera_bench
 
     @Test func costIsCPUOverTheValuesOfEveryRun() throws {
         var cost = CPUCost()
-        cost.add("InfluxDB", values: 1_000_000, cpu: 3)
-        cost.add("InfluxDB", values: 1_000_000, cpu: 5)
-        cost.add("Tessera", values: 400_000, cpu: 8)
-        cost.add("PostgreSQL COPY", values: 2_000_000, cpu: 10)
+        cost.add("InfluxDB", values: 1_000_000, cpu: .init(seconds: 3))
+        cost.add("InfluxDB", values: 1_000_000, cpu: .init(seconds: 5))
+        cost.add("Tessera", values: 400_000, cpu: .init(seconds: 8))
+        cost.add("PostgreSQL COPY", values: 2_000_000, cpu: .init(seconds: 10))
         cost.add("PostgreSQL COPY", values: 2_000_000, cpu: nil)
         #expect(try #require(cost.microseconds("InfluxDB")) == 4)
         #expect(try #require(cost.microseconds("Tessera")) == 20)
         // One run unread: no figure rather than a figure of the others alone.
         #expect(cost.microseconds("PostgreSQL COPY") == nil)
         #expect(cost.microseconds("naive EAV") == nil)
+    }
+
+    @Test func aRunThatNeverSawAQuietMachineMarksItsSystem() throws {
+        var cost = CPUCost()
+        cost.add("Tessera", values: 1_000_000, cpu: .init(seconds: 20))
+        cost.add("InfluxDB", values: 1_000_000, cpu: .init(seconds: 4))
+        cost.add("InfluxDB", values: 1_000_000, cpu: .init(seconds: 6, settled: false))
+        #expect(!cost.isUnsettled("Tessera"))
+        #expect(cost.isUnsettled("InfluxDB"), "one of its runs ended at the wait's limit")
+        #expect(try #require(cost.microseconds("InfluxDB")) == 5, "the figure is still given, with the mark beside it")
     }
 }
