@@ -6,7 +6,7 @@ import ArgumentParser
 struct TesseraBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera-bench",
-        abstract: "Benchmarks, against an embedded cluster and server this command starts.",
+        abstract: "Benchmarks: most start an embedded cluster and server of their own (parse needs none).",
         subcommands: [
             IngestBenchCommand.self, ReadBenchCommand.self, AllBenchCommand.self, ParseBenchCommand.self, ScaleBenchCommand.self, RestoreBenchCommand.self,
             FailoverBenchCommand.self,
