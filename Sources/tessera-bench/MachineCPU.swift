@@ -86,12 +86,13 @@ package struct MachineCPU: Sendable {
         let after = await self.settle()
         guard let busyBefore, let busyAfter = Self.busySeconds() else { return (result, nil) }
         let seconds = (ContinuousClock.now - started).benchSeconds
+        let settled = before.reached && after.reached
         let spent = max(0, busyAfter - busyBefore - min(before.cores, self.threshold) * seconds)
         print(
             "    \(name): \(String(format: "%.1f", spent)) CPU s above quiet (\(String(format: "%.2f", before.cores)) cores) until quiet again, "
                 + "\(String(format: "%.0f", before.waited)) s waited for quiet before, \(String(format: "%.0f", after.waited)) s after"
-                + (before.reached && after.reached ? "" : " (not quiet within \(Int(self.limit.benchSeconds)) s)")
+                + (settled ? "" : " (not quiet within \(Int(self.limit.benchSeconds)) s)")
         )
-        return (result, Charge(seconds: spent, settled: before.reached && after.reached))
+        return (result, Charge(seconds: spent, settled: settled))
     }
 }
